@@ -1,0 +1,37 @@
+//! Horizon's domain: the types every other crate speaks, with their invariants checked at
+//! construction ("parse, don't validate"). This crate does no IO and depends on no other crate
+//! of the workspace.
+//!
+//! ```
+//! use horizon_domain::{Bounds, Frequency, QuantileLevels, SeriesKey};
+//!
+//! let key = SeriesKey::parse("solar-plant-01").unwrap();
+//! let freq: Frequency = "15min".parse().unwrap();
+//! let bounds = Bounds::new(Some(0.0), Some(50.0)).unwrap();
+//! assert_eq!(bounds.clamp(72.0), 50.0);
+//! assert_eq!(freq.season_lengths(), vec![96, 672]);
+//! assert_eq!(QuantileLevels::default().levels().len(), 11);
+//! assert_eq!(key.as_str(), "solar-plant-01");
+//! ```
+
+mod error;
+mod execution;
+mod forecast;
+mod frequency;
+mod profile;
+mod scope;
+mod series;
+
+pub use error::DomainError;
+pub use execution::{ExecutionKind, ExecutionStatus, StepStatus};
+pub use forecast::{ForecastMatrix, QuantileLevels, interval_quantiles};
+pub use frequency::Frequency;
+pub use profile::{SeriesClass, SeriesProfile};
+pub use scope::{ApiScope, ApiScopes};
+pub use series::{Bounds, SeriesKey};
+
+/// Timestamps are always UTC instants; offsets are resolved at the edges.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1 @@
+//! Horizon forecasting engine (placeholder until the engine lands).
