@@ -41,11 +41,13 @@ pub enum ModelKind {
     Imapa,
     /// Multiple seasonal-trend decomposition by Loess, trend forecast by ETS.
     Mstl,
+    /// Damped-trend exponential smoothing on the seasonally adjusted series.
+    DampedTrend,
 }
 
 impl ModelKind {
     /// Every family, in a stable order.
-    pub const ALL: [ModelKind; 15] = [
+    pub const ALL: [ModelKind; 16] = [
         ModelKind::Naive,
         ModelKind::SeasonalNaive,
         ModelKind::Drift,
@@ -61,6 +63,7 @@ impl ModelKind {
         ModelKind::Adida,
         ModelKind::Imapa,
         ModelKind::Mstl,
+        ModelKind::DampedTrend,
     ];
 
     /// The family's stable name (used on the command line, in the database and the API).
@@ -81,6 +84,7 @@ impl ModelKind {
             ModelKind::Adida => "adida",
             ModelKind::Imapa => "imapa",
             ModelKind::Mstl => "mstl",
+            ModelKind::DampedTrend => "damped",
         }
     }
 }

@@ -43,27 +43,6 @@ pub(crate) fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
     }
 }
 
-/// Piecewise-linear interpolation of `ys` over ascending `xs` at `x`, flat beyond the ends.
-pub(crate) fn interp(xs: &[f64], ys: &[f64], x: f64) -> f64 {
-    let n = xs.len().min(ys.len());
-    if n == 0 {
-        return f64::NAN;
-    }
-    if x <= xs[0] {
-        return ys[0];
-    }
-    if x >= xs[n - 1] {
-        return ys[n - 1];
-    }
-    let i = xs[..n].partition_point(|v| *v <= x).clamp(1, n - 1);
-    let (x0, x1, y0, y1) = (xs[i - 1], xs[i], ys[i - 1], ys[i]);
-    if x1 > x0 {
-        y0 + (y1 - y0) * (x - x0) / (x1 - x0)
-    } else {
-        y1
-    }
-}
-
 /// The standard normal quantile function (Acklam's rational approximation, relative error
 /// below 1.2e-9).
 pub(crate) fn normal_quantile(p: f64) -> f64 {
@@ -238,10 +217,8 @@ mod tests {
     }
 
     #[test]
-    fn quantiles_and_interp() {
+    fn quantiles_of_sorted() {
         assert_eq!(quantile_sorted(&[1.0, 2.0, 3.0], 0.5), 2.0);
         assert_eq!(quantile_sorted(&[1.0, 3.0], 0.25), 1.5);
-        assert_eq!(interp(&[0.0, 1.0], &[10.0, 20.0], 0.5), 15.0);
-        assert_eq!(interp(&[0.0, 1.0], &[10.0, 20.0], 2.0), 20.0);
     }
 }

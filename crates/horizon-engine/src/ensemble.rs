@@ -1,0 +1,816 @@
+//! The probabilistic ensemble: impute, classify, route to candidate models, weight them by
+//! rolling-origin validation (or by the caller's calibration weights), combine their quantile
+//! functions by averaging (Vincentization), apply bounds to the whole distribution, and derive
+//! threshold-exceedance probabilities from seeded sample paths.
+//!
+//! How each step works:
+//! - **Missing values** (NaN, ±∞): leading ones are dropped, interior ones linearly
+//!   interpolated, trailing ones carried forward, with a warning.
+//! - **Scale**: the series is divided by its largest magnitude before fitting, so huge values
+//!   (1e300) do not overflow, and multiplied back at the end.
+//! - **Routing**: sporadic series (intermittent, lumpy) go to Croston, SBA, TSB, ADIDA, IMAPA and
+//!   a window average; regular series (smooth, erratic) to ETS, Theta and a damped trend (the
+//!   M4 "Comb" recipe), plus MSTL when two or more seasonal periods are detected.
+//! - **Validation**: up to [`VALIDATION_WINDOWS`] rolling origins at the end of the history,
+//!   each refitting every member and forecasting up to the horizon. Their errors weight the
+//!   members (inverse scaled MAE, shrunk half-way to equal weights) and calibrate intervals.
+//! - **Intervals**: model-based quantiles where the model has a valid predictive distribution
+//!   (ETS); otherwise conformal: the validation errors per step are normalised by a power-law
+//!   scale `a * step^b` fitted to them, and their empirical quantiles (shrunk towards a normal
+//!   fit when there are few) are added to the point forecast. Without validation errors,
+//!   in-sample one-step residuals grown by `sqrt(step)` are used.
+//! - **Guards**: a member that fails to fit, or whose forecast is not finite or leaves
+//!   `[min - k·range, max + k·range]` of the history (`k = 10·max(1, horizon/n)`), is dropped
+//!   with a warning; when none is left, naive takes over.
+//! - **Bounds** clip every quantile; the mean becomes the mean of the clipped distribution
+//!   (estimated on an even grid of 40 quantile levels).
+//! - **Thresholds**: `P(value > t)` per step from the combined distribution function, and
+//!   `P(exceeds at least once)` from sample paths drawn through a Gaussian copula whose
+//!   step-to-step correlation is estimated from the validation errors.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use horizon_domain::{Bounds, QuantileLevels, SeriesProfile, interval_quantiles};
+use rand::{SeedableRng, rngs::SmallRng};
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+
+use crate::{
+    EngineError, FittedModel, ModelKind, baseline, classify::classify, damped, ets, intermittent,
+    mstl, seasonality, theta, util,
+};
+
+/// Number of rolling origins used to validate and calibrate the members.
+pub const VALIDATION_WINDOWS: usize = 4;
+/// Number of sample paths drawn for "exceeds at least once" probabilities.
+pub const SAMPLE_PATHS: usize = 1000;
+/// Longest horizon accepted.
+pub const MAX_HORIZON: usize = 100_000;
+/// The most recent observations used for fitting (the longer of this and eight cycles of the
+/// longest candidate period); older ones are ignored to bound time and memory.
+pub const MAX_HISTORY: usize = 2_000;
+
+/// What to forecast and how. Build it with [`ForecastRequest::new`] and set the fields needed.
+#[derive(Debug, Clone)]
+pub struct ForecastRequest<'a> {
+    /// The history, oldest first; NaN marks a missing value.
+    pub values: &'a [f64],
+    /// Number of steps to forecast (at least 1).
+    pub horizon: usize,
+    /// Candidate seasonal periods, e.g. `[12]` for monthly data or `[96, 672]` for 15-minute
+    /// data; the ones that pass the 90% ACF test are used.
+    pub season_lengths: Vec<usize>,
+    /// The quantile levels of [`Forecast::quantiles`].
+    pub quantile_levels: QuantileLevels,
+    /// Central interval levels in percent, e.g. `[80.0, 95.0]`.
+    pub interval_levels: Vec<f64>,
+    /// Physical bounds; the whole distribution is clipped to them.
+    pub bounds: Bounds,
+    /// Thresholds whose exceedance probabilities are wanted.
+    pub thresholds: Vec<f64>,
+    /// Calibration weights per model from the caller; they replace validation weights. Models
+    /// without an entry get weight 0.
+    pub model_weights: Option<&'a HashMap<ModelKind, f64>>,
+    /// Restrict the ensemble to these models (one model: a single-model forecast). `None`: the
+    /// models the series class routes to.
+    pub models: Option<Vec<ModelKind>>,
+    /// Seed of the sample paths; equal requests with equal seeds give equal forecasts.
+    pub seed: u64,
+}
+
+impl<'a> ForecastRequest<'a> {
+    /// A request with the defaults: no seasonality candidates, `QuantileLevels::default()`,
+    /// intervals 80 and 95, no bounds, no thresholds, validation weights, routed models, seed 0.
+    pub fn new(values: &'a [f64], horizon: usize) -> Self {
+        Self {
+            values,
+            horizon,
+            season_lengths: Vec::new(),
+            quantile_levels: QuantileLevels::default(),
+            interval_levels: vec![80.0, 95.0],
+            bounds: Bounds::UNBOUNDED,
+            thresholds: Vec::new(),
+            model_weights: None,
+            models: None,
+            seed: 0,
+        }
+    }
+}
+
+/// A central prediction interval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interval {
+    /// Level in percent, e.g. 80.
+    pub level: f64,
+    /// Lower end per step.
+    pub lo: Vec<f64>,
+    /// Upper end per step.
+    pub hi: Vec<f64>,
+}
+
+/// Exceedance probabilities of one threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThresholdProbability {
+    /// The threshold.
+    pub threshold: f64,
+    /// `P(value > threshold)` per step.
+    pub per_step: Vec<f64>,
+    /// `P(value > threshold at least once within the horizon)`.
+    pub any: f64,
+}
+
+/// A model of the ensemble and its weight.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// The model family.
+    pub kind: ModelKind,
+    /// Its weight in the combination (weights sum to 1).
+    pub weight: f64,
+    /// Why it is in the ensemble and where its weight comes from.
+    pub reason: String,
+}
+
+/// A probabilistic forecast.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forecast {
+    /// Mean forecast per step (the mean of the bounded distribution).
+    pub mean: Vec<f64>,
+    /// The quantile levels of [`Forecast::quantiles`], ascending.
+    pub quantile_levels: Vec<f64>,
+    /// `quantiles[level][step]`; never crossing, within the bounds.
+    pub quantiles: Vec<Vec<f64>>,
+    /// One interval per requested interval level, in the order requested.
+    pub intervals: Vec<Interval>,
+    /// The models combined, with their weights.
+    pub members: Vec<Member>,
+    /// The features and class of the history.
+    pub profile: SeriesProfile,
+    /// One entry per requested threshold, in the order requested.
+    pub threshold_probabilities: Vec<ThresholdProbability>,
+    /// What was imputed, dropped or replaced on the way.
+    pub warnings: Vec<String>,
+}
+
+/// Forecasts many series in parallel (rayon). `progress` is called with the number of series
+/// finished so far after each one. The results are in the order of `requests`.
+pub fn forecast_many(
+    requests: &[ForecastRequest<'_>],
+    progress: impl Fn(usize) + Sync,
+) -> Vec<Result<Forecast, EngineError>> {
+    let done = AtomicUsize::new(0);
+    requests
+        .par_iter()
+        .map(|r| {
+            let out = forecast(r);
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+            out
+        })
+        .collect()
+}
+
+fn invalid(what: &'static str, reason: impl Into<String>) -> EngineError {
+    EngineError::InvalidInput {
+        what,
+        reason: reason.into(),
+    }
+}
+
+/// Cleans the history: see the module docs. Returns the series and the number imputed.
+pub(crate) fn impute(values: &[f64]) -> (Vec<f64>, usize) {
+    let Some(first) = values.iter().position(|v| v.is_finite()) else {
+        return (Vec::new(), 0);
+    };
+    let v = &values[first..];
+    let mut out = Vec::with_capacity(v.len());
+    let mut imputed = 0;
+    let mut last_i = 0usize;
+    for (i, x) in v.iter().enumerate() {
+        if x.is_finite() {
+            if i > last_i + 1 {
+                let (a, b) = (v[last_i], *x);
+                let gap = (i - last_i) as f64;
+                for j in last_i + 1..i {
+                    out.push(a + (b - a) * (j - last_i) as f64 / gap);
+                    imputed += 1;
+                }
+            }
+            out.push(*x);
+            last_i = i;
+        }
+    }
+    let last = v[last_i];
+    while out.len() < v.len() {
+        out.push(last);
+        imputed += 1;
+    }
+    (out, imputed)
+}
+
+/// What the fitting functions need beyond the history.
+#[derive(Debug, Clone, Default)]
+struct FitContext {
+    season: Option<usize>,
+    periods: Vec<usize>,
+    /// The ETS form chosen on the full history, refitted as is on validation windows.
+    ets_spec: Option<String>,
+}
+
+fn fit_kind(
+    kind: ModelKind,
+    y: &[f64],
+    ctx: &FitContext,
+) -> Result<Box<dyn FittedModel>, EngineError> {
+    let m = ctx.season;
+    Ok(match kind {
+        ModelKind::Naive => Box::new(baseline::naive(y)?),
+        ModelKind::SeasonalNaive => match m {
+            Some(m) if y.len() >= m => Box::new(baseline::seasonal_naive(y, m)?),
+            _ => Box::new(baseline::naive(y)?),
+        },
+        ModelKind::Drift => Box::new(baseline::drift(y)?),
+        ModelKind::WindowAverage => {
+            Box::new(baseline::window_average(y, m.unwrap_or(4).max(4))?)
+        }
+        ModelKind::HistoricAverage => Box::new(baseline::historic_average(y)?),
+        ModelKind::AutoEts => match &ctx.ets_spec {
+            Some(spec) => Box::new(ets::fit_spec(y, m, spec).or_else(|_| ets::fit_auto(y, m))?),
+            None => Box::new(ets::fit_auto(y, m)?),
+        },
+        ModelKind::Theta => Box::new(theta::fit_theta(y, m)?),
+        ModelKind::OptimizedTheta => Box::new(theta::fit_optimized_theta(y, m)?),
+        ModelKind::DynamicOptimizedTheta => Box::new(theta::fit_dynamic_optimized_theta(y, m)?),
+        ModelKind::Croston => Box::new(intermittent::croston(y)?),
+        ModelKind::Sba => Box::new(intermittent::sba(y)?),
+        ModelKind::Tsb => Box::new(intermittent::tsb(y, 0.1, 0.1)?),
+        ModelKind::Adida => Box::new(intermittent::adida(y)?),
+        ModelKind::Imapa => Box::new(intermittent::imapa(y)?),
+        ModelKind::Mstl => Box::new(mstl::mstl(y, &ctx.periods)?),
+        ModelKind::DampedTrend => Box::new(damped::damped_trend(y, m)?),
+    })
+}
+
+/// `ETS(M,Ad,M)` → `M,Ad,M`, the form `ets::fit_spec` reads.
+fn spec_of(label: &str) -> String {
+    label
+        .trim_start_matches("ETS(")
+        .trim_end_matches(')')
+        .to_owned()
+}
+
+/// A fitted member with its validation errors.
+struct Candidate {
+    kind: ModelKind,
+    model: Box<dyn FittedModel>,
+    mean: Vec<f64>,
+    /// `errors[window][step]` = actual − forecast on validation windows.
+    errors: Vec<Vec<f64>>,
+    reason: String,
+}
+
+/// Per-step spread and normalised error quantiles of one member.
+struct Spread {
+    /// Scale per step.
+    scale: Vec<f64>,
+    /// Sorted normalised errors.
+    z: Vec<f64>,
+}
+
+impl Spread {
+    fn quantile(&self, step: usize, level: f64) -> f64 {
+        let s = self.scale.get(step).copied().unwrap_or(0.0);
+        if self.z.is_empty() {
+            return s * util::normal_quantile(level);
+        }
+        let n = self.z.len() as f64;
+        let emp = util::quantile_sorted(&self.z, level);
+        let mean = util::mean(&self.z);
+        let sd = util::variance(&self.z).sqrt();
+        let normal = mean + sd * util::normal_quantile(level);
+        let w = n / (n + 50.0);
+        s * (w * emp + (1.0 - w) * normal)
+    }
+}
+
+/// Fits `scale_s = a * s^b` (b in [0, 1]) to the RMS errors per step and returns the scales for
+/// steps `1..=horizon` plus the pooled normalised errors.
+fn conformal_spread(errors: &[Vec<f64>], horizon: usize) -> Option<Spread> {
+    let steps = errors.iter().map(Vec::len).max().unwrap_or(0);
+    let mut pts: Vec<(f64, f64, f64)> = Vec::with_capacity(steps); // (ln s, ln rms, weight)
+    for s in 0..steps {
+        let (mut ss, mut c) = (0.0, 0usize);
+        for w in errors {
+            if let Some(e) = w.get(s)
+                && e.is_finite()
+            {
+                ss += e * e;
+                c += 1;
+            }
+        }
+        if c > 0 && ss > 0.0 {
+            pts.push((((s + 1) as f64).ln(), (ss / c as f64).sqrt().ln(), c as f64));
+        }
+    }
+    if pts.is_empty() {
+        return None;
+    }
+    let wsum: f64 = pts.iter().map(|p| p.2).sum();
+    let mx = pts.iter().map(|p| p.0 * p.2).sum::<f64>() / wsum;
+    let my = pts.iter().map(|p| p.1 * p.2).sum::<f64>() / wsum;
+    let sxx: f64 = pts.iter().map(|p| p.2 * (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = pts.iter().map(|p| p.2 * (p.0 - mx) * (p.1 - my)).sum();
+    let b = if sxx > 0.0 {
+        (sxy / sxx).clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
+    let a = (my - b * mx).exp();
+    let scale: Vec<f64> = (1..=horizon).map(|s| a * (s as f64).powf(b)).collect();
+    let mut z = Vec::with_capacity(errors.len() * steps);
+    for w in errors {
+        for (s, e) in w.iter().enumerate() {
+            let sc = scale.get(s).copied().unwrap_or(a);
+            if e.is_finite() && sc > 0.0 {
+                z.push(e / sc);
+            }
+        }
+    }
+    util::sort_floats(&mut z);
+    Some(Spread { scale, z })
+}
+
+/// Spread from in-sample one-step residuals grown by `sqrt(step)`, normal shape.
+fn residual_spread(model: &dyn FittedModel, y: &[f64], horizon: usize) -> Spread {
+    let (mut ss, mut c) = (0.0, 0usize);
+    for (f, a) in model.fitted().iter().zip(y) {
+        if f.is_finite() {
+            ss += (a - f) * (a - f);
+            c += 1;
+        }
+    }
+    let sigma = if c > 0 { (ss / c as f64).sqrt() } else { 0.0 };
+    Spread {
+        scale: (1..=horizon).map(|s| sigma * (s as f64).sqrt()).collect(),
+        z: Vec::new(),
+    }
+}
+
+/// The rolling origins for validation: training lengths, and the steps validated.
+fn validation_origins(n: usize, horizon: usize, season: Option<usize>) -> (Vec<usize>, usize) {
+    let min_train = (2 * season.unwrap_or(1) + 2).max(8);
+    if n < min_train + 1 {
+        return (Vec::new(), 0);
+    }
+    let h = horizon.min(n - min_train).max(1);
+    let step = (h / VALIDATION_WINDOWS).max(1);
+    let mut origins = Vec::with_capacity(VALIDATION_WINDOWS);
+    for k in 0..VALIDATION_WINDOWS {
+        // The most recent window ends at the last observation.
+        let Some(o) = (n - h).checked_sub(k * step) else {
+            break;
+        };
+        if o < min_train {
+            break;
+        }
+        origins.push(o);
+    }
+    (origins, h)
+}
+
+fn default_models(profile: &SeriesProfile, periods: &[usize]) -> Vec<ModelKind> {
+    if profile.class.is_sporadic() {
+        vec![
+            ModelKind::Croston,
+            ModelKind::Sba,
+            ModelKind::Tsb,
+            ModelKind::Adida,
+            ModelKind::Imapa,
+            ModelKind::WindowAverage,
+        ]
+    } else {
+        let mut m = vec![ModelKind::AutoEts, ModelKind::Theta, ModelKind::DampedTrend];
+        if periods.len() >= 2 {
+            m.push(ModelKind::Mstl);
+        }
+        m
+    }
+}
+
+fn reason_for(kind: ModelKind, profile: &SeriesProfile, requested: bool) -> String {
+    if requested {
+        format!("{} requested", kind.as_str())
+    } else if profile.class.is_sporadic() {
+        format!("{} series: intermittent-demand model", profile.class)
+    } else {
+        format!("{} series: default combination member", profile.class)
+    }
+}
+
+/// An even grid of levels for the mean of the clipped distribution.
+const MEAN_GRID: usize = 40;
+
+/// Forecasts one series. Fails only on an invalid request (horizon 0 or too long, bad interval
+/// level) or a history without any finite value.
+pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> {
+    let h = request.horizon;
+    if h == 0 || h > MAX_HORIZON {
+        return Err(invalid(
+            "horizon",
+            format!("{h} is not between 1 and {MAX_HORIZON}"),
+        ));
+    }
+    let mut interval_levels = Vec::with_capacity(request.interval_levels.len());
+    for l in &request.interval_levels {
+        let (lo, hi) = interval_quantiles(*l).map_err(|e| invalid("interval level", e.to_string()))?;
+        interval_levels.push((*l, lo, hi));
+    }
+    let mut warnings = Vec::new();
+    let (mut y, imputed) = impute(request.values);
+    if y.is_empty() {
+        return Err(invalid("values", "the history has no finite value"));
+    }
+    if imputed > 0 {
+        warnings.push(format!("{imputed} missing values imputed"));
+    }
+    let longest = request.season_lengths.iter().copied().max().unwrap_or(1);
+    let keep = MAX_HISTORY.max(8 * longest);
+    if y.len() > keep {
+        warnings.push(format!("only the last {keep} of {} values used", y.len()));
+        y.drain(..y.len() - keep);
+    }
+    let scale = y.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    let scale = if scale > 0.0 && scale.is_finite() { scale } else { 1.0 };
+    y.iter_mut().for_each(|v| *v /= scale);
+    let n = y.len();
+
+    let profile = classify(&y, &request.season_lengths);
+    let periods = if request.season_lengths.len() > 1 {
+        seasonality::detect_periods(&y, &request.season_lengths)
+    } else {
+        profile.season_length.into_iter().collect()
+    };
+    let requested = request.models.as_ref().filter(|m| !m.is_empty());
+    let mut kinds = match requested {
+        Some(list) => list.clone(),
+        None => default_models(&profile, &periods),
+    };
+    kinds.sort();
+    kinds.dedup();
+    let mut ctx = FitContext {
+        season: profile.season_length,
+        periods: periods.clone(),
+        ets_spec: None,
+    };
+
+    // Guard limits, in scaled units.
+    let (lo, hi) = util::finite_range(&y).unwrap_or((0.0, 0.0));
+    let range = (hi - lo).max(lo.abs().max(hi.abs()) * 0.01).max(1e-12);
+    let k = 10.0 * (h as f64 / n as f64).max(1.0);
+    let (guard_lo, guard_hi) = (lo - k * range, hi + k * range);
+    let sane = |f: &[f64]| f.iter().all(|v| v.is_finite() && *v >= guard_lo && *v <= guard_hi);
+
+    let (origins, hv) = validation_origins(n, h, ctx.season);
+    let mut candidates: Vec<Candidate> = Vec::with_capacity(kinds.len());
+    for kind in kinds {
+        let mut ctx_k = ctx.clone();
+        let fitted = if kind == ModelKind::AutoEts {
+            // Validation windows refit the form selected here: much cheaper than a new search.
+            ets::fit_auto(&y, ctx.season).map(|f| {
+                ctx_k.ets_spec = Some(spec_of(&f.spec()));
+                Box::new(f) as Box<dyn FittedModel>
+            })
+        } else {
+            fit_kind(kind, &y, &ctx)
+        };
+        let model = match fitted {
+            Ok(m) => m,
+            Err(e) => {
+                warnings.push(format!("{kind} dropped: {e}"));
+                continue;
+            }
+        };
+        let mean = model.forecast_mean(h);
+        if mean.len() != h || !sane(&mean) {
+            warnings.push(format!("{kind} dropped: forecast not finite or out of range"));
+            continue;
+        }
+        let mut errors = Vec::with_capacity(origins.len());
+        for &o in &origins {
+            let Ok(m) = fit_kind(kind, &y[..o], &ctx_k) else {
+                continue;
+            };
+            let steps = hv.min(n - o);
+            let f = m.forecast_mean(steps);
+            errors.push(
+                (0..steps)
+                    .map(|s| {
+                        let v = y[o + s] - f.get(s).copied().unwrap_or(f64::NAN);
+                        if v.is_finite() { v } else { f64::NAN }
+                    })
+                    .collect(),
+            );
+        }
+        candidates.push(Candidate {
+            kind,
+            reason: reason_for(kind, &profile, requested.is_some()),
+            model,
+            mean,
+            errors,
+        });
+    }
+    ctx.ets_spec = None;
+    if candidates.is_empty() {
+        warnings.push("no model could be used; naive forecast instead".to_owned());
+        let model = fit_kind(ModelKind::Naive, &y, &ctx)?;
+        let mean = model.forecast_mean(h);
+        let mut errors = Vec::with_capacity(origins.len());
+        for &o in &origins {
+            let steps = hv.min(n - o);
+            let f = fit_kind(ModelKind::Naive, &y[..o], &ctx)?.forecast_mean(steps);
+            errors.push((0..steps).map(|s| y[o + s] - f[s]).collect());
+        }
+        candidates.push(Candidate {
+            kind: ModelKind::Naive,
+            model,
+            mean,
+            errors,
+            reason: "fallback: no other model could be used".to_owned(),
+        });
+    }
+
+    // Weights.
+    let mut weights = vec![1.0 / candidates.len() as f64; candidates.len()];
+    let mut weight_notes = vec![String::new(); candidates.len()];
+    if let Some(table) = request.model_weights {
+        let raw: Vec<f64> = candidates
+            .iter()
+            .map(|c| {
+                table
+                    .get(&c.kind)
+                    .copied()
+                    .filter(|w| w.is_finite() && *w > 0.0)
+                    .unwrap_or(0.0)
+            })
+            .collect();
+        let total: f64 = raw.iter().sum();
+        if total > 0.0 {
+            weights = raw.iter().map(|w| w / total).collect();
+            weight_notes.iter_mut().for_each(|n| *n = "caller weight".to_owned());
+        } else {
+            warnings.push("caller weights cover no fitted model; equal weights used".to_owned());
+        }
+    } else {
+        let maes: Vec<Option<f64>> = candidates
+            .iter()
+            .map(|c| {
+                let (s, k) = c
+                    .errors
+                    .iter()
+                    .flatten()
+                    .filter(|e| e.is_finite())
+                    .fold((0.0, 0usize), |(s, k), e| (s + e.abs(), k + 1));
+                (k > 0).then(|| s / k as f64)
+            })
+            .collect();
+        if maes.iter().all(|m| m.is_some()) && candidates.len() > 1 {
+            let inv: Vec<f64> = maes
+                .iter()
+                .map(|m| 1.0 / m.unwrap_or(1.0).max(1e-9))
+                .collect();
+            let total: f64 = inv.iter().sum();
+            let eq = 1.0 / candidates.len() as f64;
+            weights = inv.iter().map(|v| 0.5 * eq + 0.5 * v / total).collect();
+            for (note, m) in weight_notes.iter_mut().zip(&maes) {
+                *note = format!("validation scaled MAE {:.4}", m.unwrap_or(f64::NAN));
+            }
+        } else {
+            weight_notes.iter_mut().for_each(|n| *n = "equal weight".to_owned());
+        }
+    }
+
+    // The level grid: requested quantiles, interval ends, and an even grid for the mean.
+    let mean_grid: Vec<f64> = (0..MEAN_GRID)
+        .map(|i| (i as f64 + 0.5) / MEAN_GRID as f64)
+        .collect();
+    let mut grid: Vec<f64> = request.quantile_levels.levels().to_vec();
+    grid.extend(interval_levels.iter().flat_map(|(_, lo, hi)| [*lo, *hi]));
+    grid.extend_from_slice(&mean_grid);
+    util::sort_floats(&mut grid);
+    grid.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
+    let pos = |level: f64| {
+        grid.iter()
+            .position(|g| (g - level).abs() < 1e-9)
+            .unwrap_or(0)
+    };
+    let mean_pos: Vec<usize> = mean_grid.iter().map(|l| pos(*l)).collect();
+
+    // Member quantile sources.
+    enum Source {
+        Model(Vec<Vec<f64>>),
+        Spread(Spread),
+    }
+    let sources: Vec<Source> = candidates
+        .iter()
+        .map(|c| {
+            if let Some(q) = c.model.forecast_quantiles(h, &grid)
+                && q.len() == grid.len()
+                && q.iter().all(|p| p.len() == h && p.iter().all(|v| v.is_finite()))
+            {
+                return Source::Model(q);
+            }
+            match conformal_spread(&c.errors, h) {
+                Some(s) => Source::Spread(s),
+                None => Source::Spread(residual_spread(c.model.as_ref(), &y, h)),
+            }
+        })
+        .collect();
+
+    // Step-to-step correlation of errors for the sample paths.
+    let rho = {
+        let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+        for c in &candidates {
+            for w in &c.errors {
+                for p in w.windows(2) {
+                    if p[0].is_finite() && p[1].is_finite() {
+                        sxy += p[0] * p[1];
+                        sxx += p[0] * p[0];
+                        syy += p[1] * p[1];
+                    }
+                }
+            }
+        }
+        if sxx > 0.0 && syy > 0.0 {
+            (sxy / (sxx * syy).sqrt()).clamp(0.0, 0.99)
+        } else {
+            0.5
+        }
+    };
+
+    // Combine per step.
+    let bounds = request.bounds;
+    let unscale = |v: f64| {
+        let x = v * scale;
+        if x.is_finite() {
+            x
+        } else if x.is_nan() {
+            0.0
+        } else {
+            x.signum() * f64::MAX
+        }
+    };
+    let mut mean = vec![0.0; h];
+    let mut all_q: Vec<Vec<f64>> = vec![vec![0.0; h]; grid.len()];
+    let mut buf = vec![0.0; grid.len()];
+    for s in 0..h {
+        let mut m = 0.0;
+        buf.iter_mut().for_each(|b| *b = 0.0);
+        for ((c, src), w) in candidates.iter().zip(&sources).zip(&weights) {
+            m += w * c.mean[s];
+            for (j, b) in buf.iter_mut().enumerate() {
+                let q = match src {
+                    Source::Model(q) => q[j][s],
+                    Source::Spread(sp) => c.mean[s] + sp.quantile(s, grid[j]),
+                };
+                *b += w * q;
+            }
+        }
+        util::sort_floats(&mut buf);
+        let m = unscale(m);
+        let mut correction = 0.0;
+        for (j, b) in buf.iter_mut().enumerate() {
+            let raw = unscale(*b);
+            let clipped = bounds.clamp(raw);
+            if mean_pos.contains(&j) {
+                correction += clipped - raw;
+            }
+            all_q[j][s] = clipped;
+        }
+        mean[s] = bounds.clamp(m + correction / MEAN_GRID as f64);
+    }
+
+    let quantile_levels = request.quantile_levels.levels().to_vec();
+    let quantiles: Vec<Vec<f64>> = quantile_levels
+        .iter()
+        .map(|l| all_q[pos(*l)].clone())
+        .collect();
+    let intervals = interval_levels
+        .iter()
+        .map(|(level, lo, hi)| Interval {
+            level: *level,
+            lo: all_q[pos(*lo)].clone(),
+            hi: all_q[pos(*hi)].clone(),
+        })
+        .collect();
+    let threshold_probabilities =
+        threshold_probabilities(&request.thresholds, &grid, &all_q, rho, request.seed);
+
+    let members = candidates
+        .iter()
+        .zip(&weights)
+        .zip(weight_notes)
+        .map(|((c, w), note)| Member {
+            kind: c.kind,
+            weight: *w,
+            reason: format!("{}; {note}", c.reason),
+        })
+        .collect();
+    Ok(Forecast {
+        mean,
+        quantile_levels,
+        quantiles,
+        intervals,
+        members,
+        profile,
+        threshold_probabilities,
+        warnings,
+    })
+}
+
+/// The distribution function at `t` of the piecewise-linear quantile function through
+/// `(levels[j], values[j])`, with the tail mass placed at the end values.
+fn cdf(levels: &[f64], values: &[f64], t: f64) -> f64 {
+    let n = values.len();
+    if n == 0 || t < values[0] {
+        return 0.0;
+    }
+    if t >= values[n - 1] {
+        return 1.0;
+    }
+    let j = values.partition_point(|v| *v <= t).clamp(1, n - 1) - 1;
+    let (v0, v1) = (values[j], values[j + 1]);
+    if v1 > v0 {
+        levels[j] + (levels[j + 1] - levels[j]) * (t - v0) / (v1 - v0)
+    } else {
+        levels[j]
+    }
+}
+
+fn threshold_probabilities(
+    thresholds: &[f64],
+    grid: &[f64],
+    q: &[Vec<f64>],
+    rho: f64,
+    seed: u64,
+) -> Vec<ThresholdProbability> {
+    if thresholds.is_empty() {
+        return Vec::new();
+    }
+    let h = q.first().map_or(0, Vec::len);
+    let mut column = vec![0.0; grid.len()];
+    let mut per_step: Vec<Vec<f64>> = vec![Vec::with_capacity(h); thresholds.len()];
+    for s in 0..h {
+        for (c, path) in column.iter_mut().zip(q) {
+            *c = path[s];
+        }
+        for (t, out) in thresholds.iter().zip(per_step.iter_mut()) {
+            out.push((1.0 - cdf(grid, &column, *t)).clamp(0.0, 1.0));
+        }
+    }
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let mut hits = vec![0usize; thresholds.len()];
+    let innovation = (1.0 - rho * rho).sqrt();
+    let mut exceeded = vec![false; thresholds.len()];
+    for _ in 0..SAMPLE_PATHS {
+        exceeded.iter_mut().for_each(|e| *e = false);
+        let mut z: f64 = StandardNormal.sample(&mut rng);
+        for s in 0..h {
+            if s > 0 {
+                let e: f64 = StandardNormal.sample(&mut rng);
+                z = rho * z + innovation * e;
+            }
+            let u = util::normal_cdf(z);
+            // Quantile function at u, interpolated on the grid (flat beyond its ends).
+            let j = grid.partition_point(|g| *g <= u);
+            let v = if j == 0 {
+                q[0][s]
+            } else if j >= grid.len() {
+                q[grid.len() - 1][s]
+            } else {
+                let (l0, l1) = (grid[j - 1], grid[j]);
+                q[j - 1][s] + (q[j][s] - q[j - 1][s]) * (u - l0) / (l1 - l0)
+            };
+            for (t, e) in thresholds.iter().zip(exceeded.iter_mut()) {
+                if v > *t {
+                    *e = true;
+                }
+            }
+        }
+        for (hit, e) in hits.iter_mut().zip(&exceeded) {
+            *hit += usize::from(*e);
+        }
+    }
+    thresholds
+        .iter()
+        .zip(per_step)
+        .zip(hits)
+        .map(|((t, p), hit)| {
+            let max_step = p.iter().fold(0.0f64, |a, v| a.max(*v));
+            ThresholdProbability {
+                threshold: *t,
+                // At least the largest per-step probability, whatever the paths say.
+                any: (hit as f64 / SAMPLE_PATHS as f64).max(max_step),
+                per_step: p,
+            }
+        })
+        .collect()
+}

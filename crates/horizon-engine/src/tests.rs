@@ -1,0 +1,183 @@
+//! Properties of the ensemble on generated and degenerate series.
+
+use std::collections::HashMap;
+
+use horizon_domain::{Bounds, QuantileLevels};
+use proptest::prelude::*;
+
+use crate::{ForecastRequest, ModelKind, forecast, forecast_many};
+
+fn check_forecast(req: &ForecastRequest<'_>) {
+    let f = match forecast(req) {
+        Ok(f) => f,
+        Err(e) => {
+            // Only histories without any finite value may fail.
+            assert!(!req.values.iter().any(|v| v.is_finite()), "{e}");
+            return;
+        }
+    };
+    let h = req.horizon;
+    assert_eq!(f.mean.len(), h);
+    assert!(f.mean.iter().all(|v| v.is_finite()), "{:?}", f.mean);
+    assert_eq!(f.quantiles.len(), req.quantile_levels.len());
+    for step in 0..h {
+        for pair in f.quantiles.windows(2) {
+            assert!(pair[0][step] <= pair[1][step], "crossing at {step}");
+        }
+        for q in &f.quantiles {
+            assert!(q[step].is_finite());
+            assert!(req.bounds.contains(q[step]));
+        }
+        assert!(req.bounds.contains(f.mean[step]));
+        for iv in &f.intervals {
+            assert!(iv.lo[step] <= iv.hi[step]);
+        }
+    }
+    for t in &f.threshold_probabilities {
+        assert!((0.0..=1.0).contains(&t.any));
+        assert!(t.per_step.iter().all(|p| (0.0..=1.0).contains(p)));
+    }
+    let w: f64 = f.members.iter().map(|m| m.weight).sum();
+    assert!((w - 1.0).abs() < 1e-9);
+}
+
+fn series() -> impl Strategy<Value = Vec<f64>> {
+    prop_oneof![
+        // smooth with trend and season
+        (10usize..80, -2.0f64..2.0, 0.0f64..10.0, 1.0f64..100.0).prop_map(|(n, b, a, l)| {
+            (0..n)
+                .map(|t| l + b * t as f64 + a * ((t % 4) as f64 - 1.5))
+                .collect()
+        }),
+        // intermittent
+        proptest::collection::vec(prop_oneof![3 => Just(0.0), 1 => 1.0f64..20.0], 1..60),
+        // arbitrary values including NaN
+        proptest::collection::vec(
+            prop_oneof![8 => -1e6f64..1e6, 1 => Just(f64::NAN), 1 => Just(0.0)],
+            0..40
+        ),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn forecasts_are_proper(y in series(), h in 1usize..10, bounded in any::<bool>(), seed in any::<u64>()) {
+        let mut req = ForecastRequest::new(&y, h);
+        req.season_lengths = vec![4];
+        req.thresholds = vec![5.0];
+        req.seed = seed;
+        if bounded {
+            req.bounds = Bounds::new(Some(0.0), Some(50.0)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        }
+        check_forecast(&req);
+    }
+
+    #[test]
+    fn deterministic(y in series(), seed in any::<u64>()) {
+        let mut req = ForecastRequest::new(&y, 5);
+        req.thresholds = vec![1.0];
+        req.seed = seed;
+        let a = forecast(&req);
+        let b = forecast(&req);
+        prop_assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    }
+}
+
+#[test]
+fn degenerate_inputs_never_panic() {
+    let cases: Vec<Vec<f64>> = vec![
+        vec![],
+        vec![5.0],
+        vec![0.0; 30],
+        vec![3.0; 30],
+        vec![f64::NAN; 5],
+        vec![f64::NAN, 1.0, f64::NAN, 3.0, f64::INFINITY],
+        vec![1e300; 20],
+        (0..30).map(|t| 1e300 * (1.0 + t as f64 / 30.0)).collect(),
+        vec![-1e300, 1e300, -1e300, 1e300, 0.0, 1e300],
+        vec![f64::MIN_POSITIVE; 12],
+    ];
+    for y in &cases {
+        for models in [None, Some(vec![ModelKind::AutoEts]), Some(ModelKind::ALL.to_vec())] {
+            let mut req = ForecastRequest::new(y, 7);
+            req.season_lengths = vec![2, 4];
+            req.thresholds = vec![0.0, 1e300];
+            req.bounds = Bounds::NON_NEGATIVE;
+            req.models = models;
+            check_forecast(&req);
+        }
+    }
+    let y = [1.0, 2.0];
+    assert!(forecast(&ForecastRequest::new(&y, 0)).is_err());
+    let mut bad = ForecastRequest::new(&y, 1);
+    bad.interval_levels = vec![100.0];
+    assert!(forecast(&bad).is_err());
+}
+
+#[test]
+fn intermittent_series_route_to_intermittent_models() {
+    let y: Vec<f64> = (0..60).map(|t| if t % 4 == 0 { 3.0 } else { 0.0 }).collect();
+    let mut req = ForecastRequest::new(&y, 6);
+    req.bounds = Bounds::NON_NEGATIVE;
+    req.thresholds = vec![0.0];
+    let f = forecast(&req).map_err(|e| e.to_string());
+    let f = f.as_ref().map_err(String::clone);
+    assert!(f.is_ok());
+    let Ok(f) = f else { return };
+    assert!(f.profile.class.is_sporadic());
+    assert!(f.members.iter().all(|m| m.kind != ModelKind::AutoEts));
+    assert!(f.mean.iter().all(|v| (0.5..1.0).contains(v)), "{:?}", f.mean);
+    // The lowest quantiles sit on the zero bound.
+    assert_eq!(f.quantiles[0][0], 0.0);
+    let p = f.threshold_probabilities[0].per_step[0];
+    assert!(p > 0.05 && p < 0.95, "{p}");
+}
+
+#[test]
+fn bounds_clip_the_distribution_and_move_the_mean() {
+    let y: Vec<f64> = (0..40).map(|t| if t % 2 == 0 { 0.5 } else { 3.0 }).collect();
+    let mut req = ForecastRequest::new(&y, 3);
+    req.models = Some(vec![ModelKind::HistoricAverage]);
+    let free = forecast(&req);
+    req.bounds = Bounds::new(Some(1.5), None).unwrap_or(Bounds::UNBOUNDED);
+    let clipped = forecast(&req);
+    if let (Ok(free), Ok(clipped)) = (free, clipped) {
+        assert!(clipped.mean[0] > free.mean[0]);
+        assert!(clipped.quantiles.iter().all(|q| q[0] >= 1.5));
+    } else {
+        panic!("forecast failed");
+    }
+}
+
+#[test]
+fn caller_weights_are_used() {
+    let y: Vec<f64> = (0..30).map(|t| t as f64).collect();
+    let weights: HashMap<ModelKind, f64> = [(ModelKind::Naive, 3.0), (ModelKind::Drift, 1.0)].into();
+    let mut req = ForecastRequest::new(&y, 2);
+    req.models = Some(vec![ModelKind::Naive, ModelKind::Drift]);
+    req.model_weights = Some(&weights);
+    req.quantile_levels = QuantileLevels::standard();
+    let f = forecast(&req).map_err(|e| e.to_string());
+    assert_eq!(f.as_ref().map(|f| f.members.len()), Ok(2));
+    if let Ok(f) = f {
+        assert!((f.members[0].weight - 0.75).abs() < 1e-12);
+        // 0.75 * 29 + 0.25 * 30
+        assert!((f.mean[0] - 29.25).abs() < 1e-9, "{}", f.mean[0]);
+    }
+}
+
+#[test]
+fn forecast_many_keeps_order_and_reports_progress() {
+    let a: Vec<f64> = vec![1.0; 20];
+    let b: Vec<f64> = vec![5.0; 20];
+    let reqs = vec![ForecastRequest::new(&a, 2), ForecastRequest::new(&b, 2)];
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let out = forecast_many(&reqs, |_| {
+        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
+    assert_eq!(calls.into_inner(), 2);
+    let means: Vec<f64> = out.iter().map(|r| r.as_ref().map_or(f64::NAN, |f| f.mean[0])).collect();
+    assert!((means[0] - 1.0).abs() < 1e-9 && (means[1] - 5.0).abs() < 1e-9, "{means:?}");
+}
