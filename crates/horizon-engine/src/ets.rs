@@ -1,0 +1,1230 @@
+//! Exponential smoothing state space models (ETS), fitted and selected as R's `forecast::ets`
+//! and statsforecast's `AutoETS` do.
+//!
+//! * Forms: error A/M, trend N/A/Ad, season N/A/M. Multiplicative trends are not offered (R's
+//!   default `allow.multiplicative.trend = FALSE`). Restricted combinations are excluded as in R
+//!   (additive error with multiplicative season); multiplicative error or season only for
+//!   strictly positive data; seasonal forms only for `2 <= m <= 24` and `n > m`.
+//! * Initial states by R's `initstate` heuristic, then smoothing parameters and initial states
+//!   together by bounded Nelder–Mead on R's likelihood criterion
+//!   `n log(sum e^2)` (+ `2 sum log|yhat|` for multiplicative error), with R's "both" bounds
+//!   (usual `beta < alpha`, `gamma < 1 - alpha`, `phi` in `[0.8, 0.98]`, plus admissibility).
+//! * Selection by AICc with `np = parameters + initial states + 1`.
+//! * Prediction intervals: exact Gaussian ones for the linear models (class 1), the exact
+//!   variance of Hyndman et al. (2008) with Gaussian quantiles for multiplicative error without
+//!   multiplicative season (class 2), and 2 000 simulated sample paths with a fixed seed for the
+//!   multiplicative-season models (class 3).
+//!
+//! The data are divided by `max |y|` before fitting (the fit is scale-equivariant) and results
+//! multiplied back; the reported AICc is on the original scale.
+
+use crate::EngineError;
+use crate::model::{FittedModel, ModelKind};
+use crate::optim::{NelderMeadOptions, nelder_mead};
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+pub(crate) mod tests_data;
+
+const MODEL: &str = "ets";
+/// Longest seasonal period the seasonal forms accept, as R.
+pub const MAX_SEASON_LENGTH: usize = 24;
+const TOL: f64 = 1e-10;
+const HUGEN: f64 = 1e10;
+const LOWER: [f64; 4] = [1e-4, 1e-4, 1e-4, 0.8];
+const UPPER: [f64; 4] = [0.9999, 0.9999, 0.9999, 0.98];
+const SIM_PATHS: usize = 2_000;
+const SIM_SEED: u64 = 0x5eed_0e75;
+
+/// One component form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Comp {
+    N,
+    A,
+    M,
+}
+
+/// A model form: error, trend (with damping) and season.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Spec {
+    error: Comp,
+    trend: Comp,
+    damped: bool,
+    season: Comp,
+}
+
+impl Spec {
+    fn parse(s: &str) -> Option<Spec> {
+        let c: Vec<char> = s
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, ',' | ' '))
+            .collect();
+        let comp = |c: char| match c.to_ascii_uppercase() {
+            'N' => Some(Comp::N),
+            'A' => Some(Comp::A),
+            'M' => Some(Comp::M),
+            _ => None,
+        };
+        let (error, trend, damped, season) = match c.as_slice() {
+            [e, t, s] => (comp(*e)?, comp(*t)?, false, comp(*s)?),
+            [e, t, d, s] if d.eq_ignore_ascii_case(&'d') => (comp(*e)?, comp(*t)?, true, comp(*s)?),
+            _ => return None,
+        };
+        if error == Comp::N || trend == Comp::M || (damped && trend == Comp::N) {
+            return None;
+        }
+        Some(Spec {
+            error,
+            trend,
+            damped,
+            season,
+        })
+    }
+
+    fn label(&self) -> String {
+        let c = |c: Comp| match c {
+            Comp::N => "N",
+            Comp::A => "A",
+            Comp::M => "M",
+        };
+        format!(
+            "ETS({},{}{},{})",
+            c(self.error),
+            c(self.trend),
+            if self.damped { "d" } else { "" },
+            c(self.season)
+        )
+    }
+
+    fn has_trend(&self) -> bool {
+        self.trend != Comp::N
+    }
+
+    fn seasonal(&self) -> bool {
+        self.season != Comp::N
+    }
+}
+
+/// Smoothing parameters; `beta = 0`, `gamma = 0`, `phi = 1` when the component is absent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Params {
+    alpha: f64,
+    beta: f64,
+    gamma: f64,
+    phi: f64,
+}
+
+/// Runs the ETS recursion of R's `etscalc` from the initial level `l0`, growth `b0` and the
+/// seasonal ring `seas` (in order of use: `seas[k]` is `s_{t-m}` at step `t = k`), updating them
+/// in place. Returns R's likelihood criterion and the final level, growth and ring position.
+/// `fitted`, when given, receives the one-step forecasts.
+#[allow(clippy::too_many_arguments)]
+fn filter(
+    y: &[f64],
+    spec: Spec,
+    p: &Params,
+    l0: f64,
+    b0: f64,
+    seas: &mut [f64],
+    mut fitted: Option<&mut [f64]>,
+) -> (f64, f64, f64, usize) {
+    let m = seas.len();
+    let seasonal = spec.seasonal() && m > 0;
+    let trend = spec.has_trend();
+    let mult_err = spec.error == Comp::M;
+    let (mut l, mut b, mut k) = (l0, if trend { b0 } else { 0.0 }, 0usize);
+    let (mut sse, mut logsum) = (0.0f64, 0.0f64);
+    let ratio = p.beta / p.alpha;
+    for (t, &yt) in y.iter().enumerate() {
+        let phib = if trend { p.phi * b } else { 0.0 };
+        let q = l + phib;
+        let s_old = if seasonal { seas[k] } else { 0.0 };
+        let f = match spec.season {
+            Comp::N => q,
+            Comp::A if seasonal => q + s_old,
+            Comp::M if seasonal => q * s_old,
+            _ => q,
+        };
+        if let Some(fv) = fitted.as_deref_mut() {
+            fv[t] = f;
+        }
+        let e = if mult_err { (yt - f) / f } else { yt - f };
+        sse += e * e;
+        if mult_err {
+            logsum += f.abs().ln();
+        }
+        let pp = match spec.season {
+            Comp::A if seasonal => yt - s_old,
+            Comp::M if seasonal => {
+                if s_old.abs() < TOL {
+                    HUGEN
+                } else {
+                    yt / s_old
+                }
+            }
+            _ => yt,
+        };
+        let l_new = q + p.alpha * (pp - q);
+        if trend {
+            b = phib + ratio * ((l_new - l) - phib);
+        }
+        if seasonal {
+            let tt = if spec.season == Comp::M {
+                if q.abs() < TOL { HUGEN } else { yt / q }
+            } else {
+                yt - q
+            };
+            seas[k] = s_old + p.gamma * (tt - s_old);
+            k += 1;
+            if k == m {
+                k = 0;
+            }
+        }
+        l = l_new;
+    }
+    let mut lik = y.len() as f64 * sse.ln();
+    if mult_err {
+        lik += 2.0 * logsum;
+    }
+    (lik, l, b, k)
+}
+
+/// Whether all roots of `c[0] + c[1] z + ... + c[d] z^d` (with `c[d] != 0`) lie within radius
+/// `1 + 1e-10` (Schur–Cohn step-down test). At most 26 coefficients.
+fn roots_inside_unit_circle(c: &[f64]) -> bool {
+    let d = c.len().saturating_sub(1);
+    if d == 0 || d > 25 || c[d] == 0.0 {
+        return d == 0;
+    }
+    let r: f64 = 1.0 + 1e-10;
+    // a[j] is the coefficient of z^(d-j) of P(r z) / (c[d] r^d): monic, descending powers.
+    let mut a = [0.0f64; 26];
+    let lead = c[d] * r.powi(d as i32);
+    for (j, aj) in a.iter_mut().enumerate().take(d + 1) {
+        *aj = c[d - j] * r.powi((d - j) as i32) / lead;
+    }
+    let mut tmp = [0.0f64; 26];
+    for i in (1..=d).rev() {
+        let k = a[i];
+        if k.is_nan() || k.abs() >= 1.0 {
+            return false;
+        }
+        let denom = 1.0 - k * k;
+        for j in 0..i {
+            tmp[j] = (a[j] - k * a[i - j]) / denom;
+        }
+        a[..i].copy_from_slice(&tmp[..i]);
+    }
+    true
+}
+
+/// R's `admissible` (forecast package) for the given components.
+fn admissible(spec: Spec, p: &Params, m: usize) -> bool {
+    let phi = if spec.damped { p.phi } else { 1.0 };
+    let alpha = p.alpha;
+    if !(0.0..=1.0 + 1e-8).contains(&phi) {
+        return false;
+    }
+    if !spec.seasonal() || m < 2 {
+        if alpha < 1.0 - 1.0 / phi || alpha > 1.0 + 1.0 / phi {
+            return false;
+        }
+        if spec.has_trend() {
+            let beta = p.beta;
+            if beta < alpha * (phi - 1.0) || beta > (1.0 + phi) * (2.0 - alpha) {
+                return false;
+            }
+        }
+        return true;
+    }
+    let beta = if spec.has_trend() { p.beta } else { 0.0 };
+    let gamma = p.gamma;
+    let mf = m as f64;
+    if gamma < (1.0 - 1.0 / phi - alpha).max(0.0) || gamma > 1.0 + 1.0 / phi - alpha {
+        return false;
+    }
+    if alpha < 1.0 - 1.0 / phi - gamma * (1.0 - mf + phi + phi * mf) / (2.0 * phi * mf) {
+        return false;
+    }
+    if beta < -(1.0 - phi) * (gamma / mf + alpha) {
+        return false;
+    }
+    let mut c = [0.0f64; 26];
+    let d = m + 1;
+    c[0] = phi * (1.0 - alpha - gamma);
+    c[1] = alpha + beta - alpha * phi + gamma - 1.0;
+    for cj in c.iter_mut().take(m).skip(2) {
+        *cj = alpha + beta - alpha * phi;
+    }
+    c[m] = alpha + beta - phi;
+    c[m + 1] = 1.0;
+    roots_inside_unit_circle(&c[..=d])
+}
+
+/// R's `check.param` with `bounds = "both"`.
+fn check_params(spec: Spec, p: &Params, m: usize) -> bool {
+    if !(p.alpha >= LOWER[0] && p.alpha <= UPPER[0]) {
+        return false;
+    }
+    if spec.has_trend() && !(p.beta >= LOWER[1] && p.beta <= p.alpha && p.beta <= UPPER[1]) {
+        return false;
+    }
+    if spec.damped && !(p.phi >= LOWER[3] && p.phi <= UPPER[3]) {
+        return false;
+    }
+    if spec.seasonal() && !(p.gamma >= LOWER[2] && p.gamma <= 1.0 - p.alpha && p.gamma <= UPPER[2])
+    {
+        return false;
+    }
+    admissible(spec, p, m)
+}
+
+/// Ordinary least squares by normal equations (k <= 4 columns); `None` when singular.
+fn least_squares(rows: &[[f64; 4]], y: &[f64], k: usize) -> Option<[f64; 4]> {
+    let mut a = [[0.0f64; 5]; 4];
+    for (row, yt) in rows.iter().zip(y) {
+        for i in 0..k {
+            for j in 0..k {
+                a[i][j] += row[i] * row[j];
+            }
+            a[i][4] += row[i] * yt;
+        }
+    }
+    for col in 0..k {
+        let piv = (col..k).max_by(|x, y| a[*x][col].abs().total_cmp(&a[*y][col].abs()))?;
+        if a[piv][col].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(col, piv);
+        for r in 0..k {
+            if r != col {
+                let f = a[r][col] / a[col][col];
+                let pivot_row = a[col];
+                for (v, p) in a[r].iter_mut().zip(pivot_row).skip(col) {
+                    *v -= f * p;
+                }
+            }
+        }
+    }
+    let mut out = [0.0; 4];
+    for i in 0..k {
+        out[i] = a[i][4] / a[i][i];
+    }
+    out.iter().all(|v| v.is_finite()).then_some(out)
+}
+
+/// Intercept and slope of `y` on `1..=n`.
+fn line_fit(y: &[f64]) -> (f64, f64) {
+    let n = y.len() as f64;
+    if y.len() < 2 {
+        return (y.first().copied().unwrap_or(0.0), 0.0);
+    }
+    let xm = (n + 1.0) / 2.0;
+    let ym = y.iter().sum::<f64>() / n;
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for (i, v) in y.iter().enumerate() {
+        let dx = (i + 1) as f64 - xm;
+        sxy += dx * (v - ym);
+        sxx += dx * dx;
+    }
+    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    (ym - slope * xm, slope)
+}
+
+/// R's `initstate`: `[l0, b0?, s_0 .. s_{m-2}]` (seasonal states most recent first, the last one
+/// left implicit).
+fn init_states(y: &[f64], spec: Spec, m: usize) -> Vec<f64> {
+    let n = y.len();
+    let mut out = Vec::with_capacity(2 + m);
+    let mut y_sa: Vec<f64> = y.to_vec();
+    let mut init_seas = Vec::new();
+    let m_eff = if spec.seasonal() { m } else { 1 };
+    if spec.seasonal() {
+        let mult = spec.season == Comp::M;
+        let seasonal: Vec<f64> = if n < 3 * m {
+            // Trend plus one Fourier pair, as R does for short series.
+            let w = 2.0 * std::f64::consts::PI / m as f64;
+            let k = if m == 2 { 3 } else { 4 };
+            let rows: Vec<[f64; 4]> = (1..=n)
+                .map(|t| {
+                    let tf = t as f64;
+                    if m == 2 {
+                        [1.0, tf, (w * tf).cos(), 0.0]
+                    } else {
+                        [1.0, tf, (w * tf).sin(), (w * tf).cos()]
+                    }
+                })
+                .collect();
+            match least_squares(&rows, y, k) {
+                Some(c) => (1..=n)
+                    .map(|t| {
+                        let tr = c[0] + c[1] * t as f64;
+                        if mult { y[t - 1] / tr } else { y[t - 1] - tr }
+                    })
+                    .collect(),
+                None => vec![if mult { 1.0 } else { 0.0 }; n],
+            }
+        } else {
+            let idx = if mult {
+                crate::seasonality::multiplicative_indices(y, m)
+            } else {
+                crate::seasonality::additive_indices(y, m)
+            };
+            match idx {
+                Some(idx) => (0..n).map(|t| idx[t % m]).collect(),
+                None => vec![if mult { 1.0 } else { 0.0 }; n],
+            }
+        };
+        init_seas = (1..m).rev().map(|t| seasonal[t]).collect();
+        if mult {
+            init_seas.iter_mut().for_each(|s| *s = s.max(1e-2));
+            let sum: f64 = init_seas.iter().sum();
+            if sum > m as f64 {
+                let d: f64 = init_seas.iter().map(|s| s + 1e-2).sum();
+                init_seas.iter_mut().for_each(|s| *s /= d);
+            }
+            for (v, s) in y_sa.iter_mut().zip(&seasonal) {
+                *v /= s.max(1e-2);
+            }
+        } else {
+            for (v, s) in y_sa.iter_mut().zip(&seasonal) {
+                *v -= s;
+            }
+        }
+        init_seas.iter_mut().for_each(|s| {
+            if !s.is_finite() {
+                *s = if mult { 1.0 } else { 0.0 };
+            }
+        });
+    }
+    let maxn = (10usize.max(2 * m_eff)).min(n);
+    if spec.has_trend() {
+        let (mut l0, mut b0) = line_fit(&y_sa[..maxn]);
+        if (l0 + b0).abs() < 1e-8 {
+            l0 *= 1.0 + 1e-3;
+            b0 *= 1.0 - 1e-3;
+        }
+        out.push(l0);
+        out.push(b0);
+    } else {
+        out.push(y_sa[..maxn].iter().sum::<f64>() / maxn as f64);
+    }
+    out.extend(init_seas);
+    out
+}
+
+/// R's `initparam` with the usual bounds.
+fn init_params(spec: Spec, m: usize) -> Vec<f64> {
+    let mf = if spec.seasonal() { m as f64 } else { 1.0 };
+    let mut out = Vec::with_capacity(4);
+    let mut alpha = LOWER[0] + 0.2 * (UPPER[0] - LOWER[0]) / mf;
+    if !(0.0..=1.0).contains(&alpha) {
+        alpha = LOWER[0] + 2e-3;
+    }
+    out.push(alpha);
+    if spec.has_trend() {
+        let up = UPPER[1].min(alpha);
+        let mut beta = LOWER[1] + 0.1 * (up - LOWER[1]);
+        if beta < 0.0 || beta > alpha {
+            beta = alpha - 1e-3;
+        }
+        out.push(beta);
+    }
+    if spec.seasonal() {
+        let up = UPPER[2].min(1.0 - alpha);
+        let mut gamma = LOWER[2] + 0.05 * (up - LOWER[2]);
+        if gamma < 0.0 || gamma > 1.0 - alpha {
+            gamma = 1.0 - alpha - 1e-3;
+        }
+        out.push(gamma);
+    }
+    if spec.damped {
+        out.push(LOWER[3] + 0.99 * (UPPER[3] - LOWER[3]));
+    }
+    out
+}
+
+/// Splits an optimiser vector into parameters and fills the seasonal ring; `None` when the
+/// seasonal states are inadmissible.
+fn unpack(x: &[f64], spec: Spec, m: usize, seas: &mut [f64]) -> Option<(Params, f64, f64)> {
+    let mut i = 0;
+    let mut next = || {
+        let v = x[i];
+        i += 1;
+        v
+    };
+    let alpha = next();
+    let beta = if spec.has_trend() { next() } else { 0.0 };
+    let gamma = if spec.seasonal() { next() } else { 0.0 };
+    let phi = if spec.damped { next() } else { 1.0 };
+    let l0 = next();
+    let b0 = if spec.has_trend() { next() } else { 0.0 };
+    let p = Params {
+        alpha,
+        beta,
+        gamma,
+        phi,
+    };
+    if spec.seasonal() {
+        let free = &x[i..];
+        let target = if spec.season == Comp::M {
+            m as f64
+        } else {
+            0.0
+        };
+        let last = target - free.iter().sum::<f64>();
+        // R order: s_0 (most recent) .. s_{m-1} (oldest, used first). Ring order reverses it.
+        seas[0] = last;
+        for (j, s) in free.iter().enumerate() {
+            seas[m - 1 - j] = *s;
+        }
+        if spec.season == Comp::M && seas.iter().any(|s| *s < 0.0) {
+            return None;
+        }
+    }
+    Some((p, l0, b0))
+}
+
+/// One fitted form, on the scaled data.
+#[derive(Debug, Clone)]
+struct Fitted {
+    spec: Spec,
+    m: usize,
+    params: Params,
+    lik: f64,
+    aicc: f64,
+    sigma2: f64,
+    n_params: usize,
+    fitted: Vec<f64>,
+    level: f64,
+    growth: f64,
+    /// Final seasonal states in order of use: `seas[i]` applies to step `i + 1` ahead.
+    seas: Vec<f64>,
+}
+
+/// Optimiser settings: statsforecast's tolerance on the likelihood (1e-4) and iteration cap
+/// (1 000), R's coefficients made dimension-adaptive.
+fn nm_options() -> NelderMeadOptions {
+    NelderMeadOptions {
+        max_iter: 1_000,
+        f_abs_tol: 1e-4,
+        f_rel_tol: 0.0,
+        bounded_step: 0.1,
+        relative_step: 0.1,
+        zero_step: 1e-2,
+        adaptive: true,
+        restarts: 0,
+    }
+}
+
+/// Iteration cap of the second, full-dimensional stage for seasonal forms.
+const SEASONAL_STAGE_TWO_ITER: usize = 600;
+
+/// Fits one form to scaled, finite data; `None` when it cannot be fitted.
+fn fit_form(y: &[f64], spec: Spec, m: usize, fixed_alpha: Option<f64>) -> Option<Fitted> {
+    let n = y.len();
+    let m = if spec.seasonal() { m } else { 1 };
+    let states = init_states(y, spec, m);
+    let mut x0 = init_params(spec, m);
+    if let Some(a) = fixed_alpha {
+        x0[0] = a;
+    }
+    x0.extend(&states);
+    let n_free = x0.len() - usize::from(fixed_alpha.is_some());
+    if n_free + 1 >= n {
+        return None;
+    }
+    let mut lower = vec![f64::NEG_INFINITY; x0.len()];
+    let mut upper = vec![f64::INFINITY; x0.len()];
+    {
+        let mut j = 0;
+        let mut set = |idx: usize| {
+            lower[j] = LOWER[idx];
+            upper[j] = UPPER[idx];
+            j += 1;
+        };
+        set(0);
+        if spec.has_trend() {
+            set(1);
+        }
+        if spec.seasonal() {
+            set(2);
+        }
+        if spec.damped {
+            set(3);
+        }
+    }
+    if let Some(a) = fixed_alpha {
+        lower[0] = a;
+        upper[0] = a;
+    }
+    let mut seas = vec![0.0; if spec.seasonal() { m } else { 0 }];
+    let mut objective = |x: &[f64]| -> f64 {
+        let Some((p, l0, b0)) = unpack(x, spec, m, &mut seas) else {
+            return f64::INFINITY;
+        };
+        if !check_params(spec, &p, m) {
+            return f64::INFINITY;
+        }
+        let (lik, ..) = filter(y, spec, &p, l0, b0, &mut seas, None);
+        if lik.is_nan() || lik == f64::INFINITY {
+            f64::INFINITY
+        } else {
+            lik.max(-1e10)
+        }
+    };
+    let opts = nm_options();
+    // Stage one: smoothing parameters, level and growth with the heuristic seasonal states held
+    // (few dimensions, converges fast); stage two: everything, from there.
+    let head = x0.len() - if spec.seasonal() { m - 1 } else { 0 };
+    if spec.seasonal() {
+        let mut full = x0.clone();
+        let stage1 = nelder_mead(
+            |sub: &[f64]| {
+                full[..head].copy_from_slice(sub);
+                objective(&full)
+            },
+            &x0[..head],
+            &lower[..head],
+            &upper[..head],
+            &opts,
+        );
+        if stage1.f.is_finite() {
+            x0[..head].copy_from_slice(&stage1.x);
+        }
+    }
+    let opts2 = if spec.seasonal() {
+        NelderMeadOptions {
+            max_iter: SEASONAL_STAGE_TWO_ITER,
+            ..opts
+        }
+    } else {
+        NelderMeadOptions {
+            restarts: 1,
+            ..opts
+        }
+    };
+    let res = nelder_mead(&mut objective, &x0, &lower, &upper, &opts2);
+    if !res.f.is_finite() {
+        return None;
+    }
+    let mut seas = vec![0.0; if spec.seasonal() { m } else { 0 }];
+    let (params, l0, b0) = unpack(&res.x, spec, m, &mut seas)?;
+    let mut fitted = vec![0.0; n];
+    let (lik, level, growth, k) = filter(y, spec, &params, l0, b0, &mut seas, Some(&mut fitted));
+    let lik = lik.max(-1e10);
+    if !lik.is_finite() || fitted.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    seas.rotate_left(k);
+    let n_params = n_free + 1;
+    let k_f = n_params as f64;
+    let aic = lik + 2.0 * k_f;
+    let denom = n as f64 - k_f - 1.0;
+    if denom <= 0.0 {
+        return None;
+    }
+    let aicc = aic + 2.0 * k_f * (k_f + 1.0) / denom;
+    let sse: f64 = y
+        .iter()
+        .zip(&fitted)
+        .map(|(yt, f)| {
+            let e = if spec.error == Comp::M {
+                (yt - f) / f
+            } else {
+                yt - f
+            };
+            e * e
+        })
+        .sum();
+    let sigma2 = sse / (n as f64 - k_f).max(1.0);
+    Some(Fitted {
+        spec,
+        m,
+        params,
+        lik,
+        aicc,
+        sigma2,
+        n_params,
+        fitted,
+        level,
+        growth,
+        seas,
+    })
+}
+
+/// A fitted ETS model. Forecasts, fitted values and quantiles are on the scale of the data.
+#[derive(Debug, Clone)]
+pub struct EtsFit {
+    inner: Fitted,
+    scale: f64,
+    aicc: f64,
+    /// Fitted values on the data scale, aligned with the input (NaN before the stretch used).
+    fitted: Vec<f64>,
+}
+
+impl EtsFit {
+    /// The selected form, e.g. `ETS(M,Ad,M)`.
+    pub fn spec(&self) -> String {
+        self.inner.spec.label()
+    }
+
+    /// Smoothing parameters `(alpha, beta, gamma, phi)`; absent components are `None`.
+    pub fn parameters(&self) -> (f64, Option<f64>, Option<f64>, Option<f64>) {
+        let s = self.inner.spec;
+        let p = self.inner.params;
+        (
+            p.alpha,
+            s.has_trend().then_some(p.beta),
+            s.seasonal().then_some(p.gamma),
+            s.damped.then_some(p.phi),
+        )
+    }
+
+    /// Innovation variance estimate `sum e^2 / (n - np)` (relative errors for multiplicative
+    /// error, so scale-free; on the data scale otherwise).
+    pub fn sigma2(&self) -> f64 {
+        if self.inner.spec.error == Comp::M {
+            self.inner.sigma2
+        } else {
+            self.inner.sigma2 * self.scale * self.scale
+        }
+    }
+
+    /// Number of estimated parameters counted by the AICc (smoothing parameters, initial
+    /// states, plus one for the variance).
+    pub fn n_params(&self) -> usize {
+        self.inner.n_params
+    }
+
+    /// `-2 log L` up to constants, as R's `ets` reports it, on the data scale.
+    pub fn neg2_loglik(&self) -> f64 {
+        let n = self.inner.fitted.len() as f64;
+        self.inner.lik + 2.0 * n * self.scale.ln()
+    }
+
+    /// Point forecasts on the internal (scaled) data.
+    fn mean_scaled(&self, horizon: usize) -> Vec<f64> {
+        let f = &self.inner;
+        let mut out = Vec::with_capacity(horizon);
+        let mut phi_h = 0.0;
+        let mut pw = 1.0;
+        for h in 1..=horizon {
+            if f.spec.damped {
+                pw *= f.params.phi;
+                phi_h += pw;
+            } else {
+                phi_h = h as f64;
+            }
+            let base = if f.spec.has_trend() {
+                f.level + phi_h * f.growth
+            } else {
+                f.level
+            };
+            let v = if f.spec.seasonal() && !f.seas.is_empty() {
+                let s = f.seas[(h - 1) % f.seas.len()];
+                if f.spec.season == Comp::M {
+                    base * s
+                } else {
+                    base + s
+                }
+            } else {
+                base
+            };
+            out.push(v);
+        }
+        out
+    }
+
+    /// `c_j = alpha + beta * (phi + .. + phi^j) + gamma * [j % m == 0]` for `j = 1..horizon`.
+    fn c_values(&self, horizon: usize) -> Vec<f64> {
+        let f = &self.inner;
+        let p = f.params;
+        let mut out = Vec::with_capacity(horizon);
+        let mut phi_j = 0.0;
+        let mut pw = 1.0;
+        for j in 1..=horizon {
+            if f.spec.damped {
+                pw *= p.phi;
+                phi_j += pw;
+            } else {
+                phi_j = j as f64;
+            }
+            let mut c = p.alpha;
+            if f.spec.has_trend() {
+                c += p.beta * phi_j;
+            }
+            if f.spec.seasonal() && f.m > 1 && j % f.m == 0 {
+                c += p.gamma;
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    /// Forecast variances (scaled data) for the analytic classes.
+    fn variances(&self, mean: &[f64]) -> Vec<f64> {
+        let h = mean.len();
+        let s2 = self.inner.sigma2;
+        let c = self.c_values(h);
+        if self.inner.spec.error == Comp::A {
+            let mut acc = 0.0;
+            (0..h)
+                .map(|i| {
+                    if i > 0 {
+                        acc += c[i - 1] * c[i - 1];
+                    }
+                    s2 * (1.0 + acc)
+                })
+                .collect()
+        } else {
+            let mut theta = vec![0.0; h];
+            for i in 0..h {
+                let mut sum = 0.0;
+                for j in 1..=i {
+                    sum += c[j - 1] * c[j - 1] * theta[i - j];
+                }
+                theta[i] = mean[i] * mean[i] + s2 * sum;
+            }
+            (0..h)
+                .map(|i| (1.0 + s2) * theta[i] - mean[i] * mean[i])
+                .collect()
+        }
+    }
+
+    /// Sample paths (scaled data) for the multiplicative-season models: `paths[step][path]`,
+    /// sorted per step.
+    fn simulate(&self, horizon: usize) -> Vec<Vec<f64>> {
+        let f = &self.inner;
+        let sd = f.sigma2.max(0.0).sqrt();
+        let mut rng = SplitMix64(SIM_SEED);
+        let mut out = vec![Vec::with_capacity(SIM_PATHS); horizon];
+        let mut seas = f.seas.clone();
+        let p = f.params;
+        let ratio = p.beta / p.alpha;
+        let m = seas.len();
+        for _ in 0..SIM_PATHS {
+            seas.copy_from_slice(&f.seas);
+            let (mut l, mut b) = (f.level, f.growth);
+            let mut k = 0;
+            for step in out.iter_mut() {
+                let phib = if f.spec.has_trend() { p.phi * b } else { 0.0 };
+                let q = l + phib;
+                let s_old = if m > 0 { seas[k] } else { 1.0 };
+                let mu = match f.spec.season {
+                    Comp::M => q * s_old,
+                    Comp::A => q + s_old,
+                    Comp::N => q,
+                };
+                let e = sd * rng.normal();
+                let yt = if f.spec.error == Comp::M {
+                    mu * (1.0 + e)
+                } else {
+                    mu + e
+                };
+                step.push(yt);
+                let pp = match f.spec.season {
+                    Comp::M => {
+                        if s_old.abs() < TOL {
+                            HUGEN
+                        } else {
+                            yt / s_old
+                        }
+                    }
+                    Comp::A => yt - s_old,
+                    Comp::N => yt,
+                };
+                let l_new = q + p.alpha * (pp - q);
+                if f.spec.has_trend() {
+                    b = phib + ratio * ((l_new - l) - phib);
+                }
+                if m > 0 {
+                    let tt = match f.spec.season {
+                        Comp::M => {
+                            if q.abs() < TOL {
+                                HUGEN
+                            } else {
+                                yt / q
+                            }
+                        }
+                        _ => yt - q,
+                    };
+                    seas[k] = s_old + p.gamma * (tt - s_old);
+                    k = (k + 1) % m;
+                }
+                l = l_new;
+            }
+        }
+        for step in out.iter_mut() {
+            step.sort_by(f64::total_cmp);
+        }
+        out
+    }
+}
+
+impl FittedModel for EtsFit {
+    fn kind(&self) -> ModelKind {
+        ModelKind::AutoEts
+    }
+
+    fn forecast_mean(&self, horizon: usize) -> Vec<f64> {
+        self.mean_scaled(horizon)
+            .into_iter()
+            .map(|v| v * self.scale)
+            .collect()
+    }
+
+    fn forecast_quantiles(&self, horizon: usize, levels: &[f64]) -> Option<Vec<Vec<f64>>> {
+        if levels
+            .iter()
+            .any(|q| !(q.is_finite() && *q > 0.0 && *q < 1.0))
+        {
+            return None;
+        }
+        let mean = self.mean_scaled(horizon);
+        let s = self.inner.spec;
+        let out: Vec<Vec<f64>> = if s.error == Comp::M && s.season == Comp::M {
+            let paths = self.simulate(horizon);
+            levels
+                .iter()
+                .map(|q| {
+                    paths
+                        .iter()
+                        .map(|p| sorted_quantile(p, *q) * self.scale)
+                        .collect()
+                })
+                .collect()
+        } else {
+            let var = self.variances(&mean);
+            levels
+                .iter()
+                .map(|q| {
+                    let z = normal_quantile(*q);
+                    mean.iter()
+                        .zip(&var)
+                        .map(|(mu, v)| (mu + z * v.max(0.0).sqrt()) * self.scale)
+                        .collect()
+                })
+                .collect()
+        };
+        out.iter()
+            .all(|row| row.iter().all(|v| v.is_finite()))
+            .then_some(out)
+    }
+
+    fn fitted(&self) -> &[f64] {
+        &self.fitted
+    }
+
+    fn aicc(&self) -> Option<f64> {
+        Some(self.aicc)
+    }
+}
+
+/// The last run of finite values; `(start, values)`.
+pub(crate) fn trailing_finite(y: &[f64]) -> (usize, &[f64]) {
+    let end = y.iter().rposition(|v| v.is_finite()).map_or(0, |i| i + 1);
+    let start = y[..end]
+        .iter()
+        .rposition(|v| !v.is_finite())
+        .map_or(0, |i| i + 1);
+    (start, &y[start..end])
+}
+
+fn cannot(reason: impl Into<String>) -> EngineError {
+    EngineError::CannotFit {
+        model: MODEL,
+        reason: reason.into(),
+    }
+}
+
+/// Prepared input: the usable stretch, its offset and the scale.
+struct Prepared {
+    start: usize,
+    total: usize,
+    scale: f64,
+    y: Vec<f64>,
+}
+
+fn prepare(y: &[f64]) -> Result<Prepared, EngineError> {
+    let (start, used) = trailing_finite(y);
+    if used.len() < 4 {
+        return Err(cannot(format!(
+            "needs at least 4 consecutive finite values, has {}",
+            used.len()
+        )));
+    }
+    let scale = used.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    let scale = if scale > 0.0 && scale.is_finite() {
+        scale
+    } else {
+        1.0
+    };
+    Ok(Prepared {
+        start,
+        total: y.len(),
+        scale,
+        y: used.iter().map(|v| v / scale).collect(),
+    })
+}
+
+fn finish(prep: &Prepared, inner: Fitted) -> EtsFit {
+    let mut fitted = vec![f64::NAN; prep.total];
+    for (o, v) in fitted[prep.start..].iter_mut().zip(&inner.fitted) {
+        *o = v * prep.scale;
+    }
+    let n = inner.fitted.len() as f64;
+    let aicc = inner.aicc + 2.0 * n * prep.scale.ln();
+    EtsFit {
+        inner,
+        scale: prep.scale,
+        aicc,
+        fitted,
+    }
+}
+
+/// A constant series: simple exponential smoothing with `alpha = 0.9999`, zero variance, and
+/// the AICc floor of R's optimiser (`-1e10`).
+fn constant_fit(prep: &Prepared) -> EtsFit {
+    let n = prep.y.len();
+    let v = prep.y[n - 1];
+    let inner = Fitted {
+        spec: Spec {
+            error: Comp::A,
+            trend: Comp::N,
+            damped: false,
+            season: Comp::N,
+        },
+        m: 1,
+        params: Params {
+            alpha: 0.9999,
+            beta: 0.0,
+            gamma: 0.0,
+            phi: 1.0,
+        },
+        lik: -1e10,
+        aicc: -1e10,
+        sigma2: 0.0,
+        n_params: 3,
+        fitted: vec![v; n],
+        level: v,
+        growth: 0.0,
+        seas: Vec::new(),
+    };
+    let mut fit = finish(prep, inner);
+    fit.aicc = -1e10;
+    fit
+}
+
+fn is_constant(y: &[f64]) -> bool {
+    y.iter().all(|v| *v == y[0])
+}
+
+fn usable_season(m: Option<usize>, n: usize) -> usize {
+    match m {
+        Some(m) if (2..=MAX_SEASON_LENGTH).contains(&m) && n > m => m,
+        _ => 1,
+    }
+}
+
+/// Automatic ETS as R `forecast::ets` / statsforecast `AutoETS`: error A/M, trend N/A/Ad, season
+/// N/A/M (season only when `2 <= m <= 24` and `n > m`), parameters by bounded Nelder–Mead over
+/// the state-space likelihood with R's "both" bounds, selection by AICc. Multiplicative forms
+/// only for strictly positive data; additive error with multiplicative season is excluded.
+///
+/// Uses the last run of finite values (at least 4). A constant series gives simple exponential
+/// smoothing with zero variance. Fails with [`EngineError::CannotFit`] when no form can be
+/// fitted.
+pub fn fit_auto(y: &[f64], m: Option<usize>) -> Result<EtsFit, EngineError> {
+    let prep = prepare(y)?;
+    if is_constant(&prep.y) {
+        return Ok(constant_fit(&prep));
+    }
+    let n = prep.y.len();
+    let m = usable_season(m, n);
+    let positive = prep.y.iter().all(|v| *v > 0.0);
+    let mut best: Option<Fitted> = None;
+    let errors: &[Comp] = if positive {
+        &[Comp::A, Comp::M]
+    } else {
+        &[Comp::A]
+    };
+    let seasons: &[Comp] = match (m > 1, positive) {
+        (false, _) => &[Comp::N],
+        (true, true) => &[Comp::N, Comp::A, Comp::M],
+        (true, false) => &[Comp::N, Comp::A],
+    };
+    for &error in errors {
+        for (trend, damped) in [(Comp::N, false), (Comp::A, false), (Comp::A, true)] {
+            for &season in seasons {
+                if error == Comp::A && season == Comp::M {
+                    continue;
+                }
+                let spec = Spec {
+                    error,
+                    trend,
+                    damped,
+                    season,
+                };
+                if let Some(f) = fit_form(&prep.y, spec, m, None)
+                    && best.as_ref().is_none_or(|b| f.aicc < b.aicc)
+                {
+                    best = Some(f);
+                }
+            }
+        }
+    }
+    best.map(|b| finish(&prep, b))
+        .ok_or_else(|| cannot("no exponential smoothing form could be fitted"))
+}
+
+/// Fits one given form, e.g. `"AAdM"`, `"MNN"`, `"A,Ad,A"` (error, trend with optional `d`,
+/// season). Fails with [`EngineError::InvalidInput`] for an unknown or unsupported form
+/// (multiplicative trend), and [`EngineError::CannotFit`] when the data do not allow it
+/// (non-positive data with a multiplicative part, a seasonal form without a usable `m`, too
+/// few values).
+pub fn fit_spec(y: &[f64], m: Option<usize>, spec: &str) -> Result<EtsFit, EngineError> {
+    let Some(parsed) = Spec::parse(spec) else {
+        return Err(EngineError::InvalidInput {
+            what: "ets form",
+            reason: format!("{spec:?} is not an error/trend/season form like AAdM"),
+        });
+    };
+    let prep = prepare(y)?;
+    let n = prep.y.len();
+    let m = usable_season(m, n);
+    if parsed.seasonal() && m < 2 {
+        return Err(cannot("a seasonal form needs 2 <= m <= 24 and n > m"));
+    }
+    let positive = prep.y.iter().all(|v| *v > 0.0);
+    if !positive && (parsed.error == Comp::M || parsed.season == Comp::M) {
+        return Err(cannot("multiplicative forms need strictly positive data"));
+    }
+    if is_constant(&prep.y) {
+        return Ok(constant_fit(&prep));
+    }
+    fit_form(&prep.y, parsed, m, None)
+        .map(|f| finish(&prep, f))
+        .ok_or_else(|| cannot(format!("{} could not be fitted", parsed.label())))
+}
+
+/// Simple exponential smoothing as R's `ses` (ETS(A,N,N) by likelihood) on finite data of at
+/// least 4 values: `(alpha, initial level, sigma2 = sum e^2 / (n - 3))`.
+pub(crate) fn fit_ses(y: &[f64]) -> Option<(f64, f64, f64)> {
+    if y.len() < 4 || y.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let scale = y.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    if !(scale > 0.0 && scale.is_finite()) || is_constant(y) {
+        return Some((0.9999, y[0], 0.0));
+    }
+    let ys: Vec<f64> = y.iter().map(|v| v / scale).collect();
+    let spec = Spec {
+        error: Comp::A,
+        trend: Comp::N,
+        damped: false,
+        season: Comp::N,
+    };
+    let f = fit_form(&ys, spec, 1, None)?;
+    // Initial level: recover from the first fitted value (the one-step forecast of y[0]).
+    let l0 = f.fitted[0] * scale;
+    Some((f.params.alpha, l0, f.sigma2 * scale * scale))
+}
+
+/// Type-7 quantile of sorted finite-first samples (NaNs, sorted last, are ignored).
+pub(crate) fn sorted_quantile(sorted: &[f64], q: f64) -> f64 {
+    let finite = sorted.partition_point(|v| v.is_finite() || *v == f64::NEG_INFINITY);
+    let s = &sorted[..finite];
+    if s.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q * (s.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = (lo + 1).min(s.len() - 1);
+    let w = pos - lo as f64;
+    s[lo] * (1.0 - w) + s[hi] * w
+}
+
+/// The standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9).
+pub(crate) fn normal_quantile(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969_683_028_665_376e1,
+        2.209_460_984_245_205e2,
+        -2.759_285_104_469_687e2,
+        1.383_577_518_672_69e2,
+        -3.066_479_806_614_716e1,
+        2.506_628_277_459_239,
+    ];
+    const B: [f64; 5] = [
+        -5.447_609_879_822_406e1,
+        1.615_858_368_580_409e2,
+        -1.556_989_798_598_866e2,
+        6.680_131_188_771_972e1,
+        -1.328_068_155_288_572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784_894_002_430_293e-3,
+        -3.223_964_580_411_365e-1,
+        -2.400_758_277_161_838,
+        -2.549_732_539_343_734,
+        4.374_664_141_464_968,
+        2.938_163_982_698_783,
+    ];
+    const D: [f64; 4] = [
+        7.784_695_709_041_462e-3,
+        3.224_671_290_700_398e-1,
+        2.445_134_137_142_996,
+        3.754_408_661_907_416,
+    ];
+    if p.is_nan() {
+        return f64::NAN;
+    }
+    if p <= 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if p >= 1.0 {
+        return f64::INFINITY;
+    }
+    let p_low = 0.02425;
+    if p < p_low {
+        let q = (-2.0 * p.ln()).sqrt();
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    } else if p <= 1.0 - p_low {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    } else {
+        let q = (-2.0 * (1.0 - p).ln()).sqrt();
+        -(((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    }
+}
+
+/// A small deterministic generator (SplitMix64) with Box–Muller normals.
+pub(crate) struct SplitMix64(pub(crate) u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `(0, 1)`.
+    fn uniform(&mut self) -> f64 {
+        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    /// A standard normal draw.
+    pub(crate) fn normal(&mut self) -> f64 {
+        let u1 = self.uniform();
+        let u2 = self.uniform();
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+}
