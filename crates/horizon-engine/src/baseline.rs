@@ -65,7 +65,11 @@ pub(crate) fn check(y: &[f64], model: ModelKind, min_len: usize) -> Result<(), E
     if y.len() < min_len.max(1) {
         return Err(EngineError::CannotFit {
             model: model.as_str(),
-            reason: format!("needs at least {} observations, got {}", min_len.max(1), y.len()),
+            reason: format!(
+                "needs at least {} observations, got {}",
+                min_len.max(1),
+                y.len()
+            ),
         });
     }
     if y.iter().any(|v| !v.is_finite()) {

@@ -20,7 +20,11 @@ pub fn classify(y: &[f64], candidate_periods: &[usize]) -> SeriesProfile {
     let (mut count, mut sum, mut sum2) = (0usize, 0.0f64, 0.0f64);
     // Scale by the largest magnitude so squares of huge values do not overflow.
     let scale = finite.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-    let scale = if scale > 0.0 && scale.is_finite() { scale } else { 1.0 };
+    let scale = if scale > 0.0 && scale.is_finite() {
+        scale
+    } else {
+        1.0
+    };
     for v in &finite {
         if *v != 0.0 {
             let s = v / scale;
@@ -62,7 +66,13 @@ pub fn classify(y: &[f64], candidate_periods: &[usize]) -> SeriesProfile {
         .first()
         .copied();
     let (trend_strength, seasonal_strength) = seasonality::strengths(&scaled, season_length);
-    let clean = |v: f64| if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 };
+    let clean = |v: f64| {
+        if v.is_finite() {
+            v.clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    };
     SeriesProfile {
         class,
         adi,
@@ -87,9 +97,13 @@ mod tests {
     fn syntetos_boylan_classes() {
         let smooth: Vec<f64> = (0..40).map(|t| 10.0 + (t % 3) as f64).collect();
         assert_eq!(classify(&smooth, &[]).class, SeriesClass::Smooth);
-        let erratic: Vec<f64> = (0..40).map(|t| if t % 2 == 0 { 1.0 } else { 9.0 }).collect();
+        let erratic: Vec<f64> = (0..40)
+            .map(|t| if t % 2 == 0 { 1.0 } else { 9.0 })
+            .collect();
         assert_eq!(classify(&erratic, &[]).class, SeriesClass::Erratic);
-        let intermittent: Vec<f64> = (0..40).map(|t| if t % 3 == 0 { 5.0 } else { 0.0 }).collect();
+        let intermittent: Vec<f64> = (0..40)
+            .map(|t| if t % 3 == 0 { 5.0 } else { 0.0 })
+            .collect();
         let p = classify(&intermittent, &[]);
         assert_eq!(p.class, SeriesClass::Intermittent);
         assert!((p.adi - 40.0 / 14.0).abs() < 1e-12);

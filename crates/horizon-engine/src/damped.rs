@@ -44,14 +44,12 @@ pub struct DampedFit {
 pub fn damped_trend(y: &[f64], season_length: Option<usize>) -> Result<DampedFit, EngineError> {
     crate::baseline::check(y, ModelKind::DampedTrend, 4)?;
     let season = match season_length {
-        Some(m) if m >= 2 && y.len() > 2 * m => {
-            match seasonality::multiplicative_indices(y, m) {
-                Some(idx) if idx.iter().all(|v| *v > 0.0 && v.is_finite()) => {
-                    Season::Multiplicative(idx)
-                }
-                _ => seasonality::additive_indices(y, m).map_or(Season::None, Season::Additive),
+        Some(m) if m >= 2 && y.len() > 2 * m => match seasonality::multiplicative_indices(y, m) {
+            Some(idx) if idx.iter().all(|v| *v > 0.0 && v.is_finite()) => {
+                Season::Multiplicative(idx)
             }
-        }
+            _ => seasonality::additive_indices(y, m).map_or(Season::None, Season::Additive),
+        },
         _ => Season::None,
     };
     let adjusted: Vec<f64> = y

@@ -229,9 +229,7 @@ fn fit_kind(
             _ => Box::new(baseline::naive(y)?),
         },
         ModelKind::Drift => Box::new(baseline::drift(y)?),
-        ModelKind::WindowAverage => {
-            Box::new(baseline::window_average(y, m.unwrap_or(4).max(4))?)
-        }
+        ModelKind::WindowAverage => Box::new(baseline::window_average(y, m.unwrap_or(4).max(4))?),
         ModelKind::HistoricAverage => Box::new(baseline::historic_average(y)?),
         ModelKind::AutoEts => match &ctx.ets_spec {
             Some(spec) => Box::new(ets::fit_spec(y, m, spec).or_else(|_| ets::fit_auto(y, m))?),
@@ -421,7 +419,8 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
     }
     let mut interval_levels = Vec::with_capacity(request.interval_levels.len());
     for l in &request.interval_levels {
-        let (lo, hi) = interval_quantiles(*l).map_err(|e| invalid("interval level", e.to_string()))?;
+        let (lo, hi) =
+            interval_quantiles(*l).map_err(|e| invalid("interval level", e.to_string()))?;
         interval_levels.push((*l, lo, hi));
     }
     let mut warnings = Vec::new();
@@ -439,7 +438,11 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
         y.drain(..y.len() - keep);
     }
     let scale = y.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-    let scale = if scale > 0.0 && scale.is_finite() { scale } else { 1.0 };
+    let scale = if scale > 0.0 && scale.is_finite() {
+        scale
+    } else {
+        1.0
+    };
     y.iter_mut().for_each(|v| *v /= scale);
     let n = y.len();
 
@@ -467,7 +470,10 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
     let range = (hi - lo).max(lo.abs().max(hi.abs()) * 0.01).max(1e-12);
     let k = 10.0 * (h as f64 / n as f64).max(1.0);
     let (guard_lo, guard_hi) = (lo - k * range, hi + k * range);
-    let sane = |f: &[f64]| f.iter().all(|v| v.is_finite() && *v >= guard_lo && *v <= guard_hi);
+    let sane = |f: &[f64]| {
+        f.iter()
+            .all(|v| v.is_finite() && *v >= guard_lo && *v <= guard_hi)
+    };
 
     let (origins, hv) = validation_origins(n, h, ctx.season);
     let mut candidates: Vec<Candidate> = Vec::with_capacity(kinds.len());
@@ -491,7 +497,9 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
         };
         let mean = model.forecast_mean(h);
         if mean.len() != h || !sane(&mean) {
-            warnings.push(format!("{kind} dropped: forecast not finite or out of range"));
+            warnings.push(format!(
+                "{kind} dropped: forecast not finite or out of range"
+            ));
             continue;
         }
         let mut errors = Vec::with_capacity(origins.len());
@@ -555,7 +563,9 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
         let total: f64 = raw.iter().sum();
         if total > 0.0 {
             weights = raw.iter().map(|w| w / total).collect();
-            weight_notes.iter_mut().for_each(|n| *n = "caller weight".to_owned());
+            weight_notes
+                .iter_mut()
+                .for_each(|n| *n = "caller weight".to_owned());
         } else {
             warnings.push("caller weights cover no fitted model; equal weights used".to_owned());
         }
@@ -584,7 +594,9 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
                 *note = format!("validation scaled MAE {:.4}", m.unwrap_or(f64::NAN));
             }
         } else {
-            weight_notes.iter_mut().for_each(|n| *n = "equal weight".to_owned());
+            weight_notes
+                .iter_mut()
+                .for_each(|n| *n = "equal weight".to_owned());
         }
     }
 
@@ -614,7 +626,8 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
         .map(|c| {
             if let Some(q) = c.model.forecast_quantiles(h, &grid)
                 && q.len() == grid.len()
-                && q.iter().all(|p| p.len() == h && p.iter().all(|v| v.is_finite()))
+                && q.iter()
+                    .all(|p| p.len() == h && p.iter().all(|v| v.is_finite()))
             {
                 return Source::Model(q);
             }
@@ -745,6 +758,7 @@ fn cdf(levels: &[f64], values: &[f64], t: f64) -> f64 {
     }
 }
 
+#[allow(clippy::needless_range_loop)] // `s` indexes every level's path at once
 fn threshold_probabilities(
     thresholds: &[f64],
     grid: &[f64],

@@ -39,7 +39,10 @@ fn croston_fitted(y: &[f64], factor: f64) -> Vec<f64> {
         if v != 0.0 {
             state = Some(match state {
                 None => (v, since),
-                Some((d, i)) => (ALPHA * v + (1.0 - ALPHA) * d, ALPHA * since + (1.0 - ALPHA) * i),
+                Some((d, i)) => (
+                    ALPHA * v + (1.0 - ALPHA) * d,
+                    ALPHA * since + (1.0 - ALPHA) * i,
+                ),
             });
             since = 0.0;
         }
@@ -61,7 +64,11 @@ fn croston_level(y: &[f64]) -> f64 {
 /// intervals between them.
 pub fn croston(y: &[f64]) -> Result<SimpleFit, EngineError> {
     check(y, ModelKind::Croston, 1)?;
-    Ok(flat(ModelKind::Croston, croston_level(y), croston_fitted(y, 1.0)))
+    Ok(flat(
+        ModelKind::Croston,
+        croston_level(y),
+        croston_fitted(y, 1.0),
+    ))
 }
 
 /// Syntetos–Boylan approximation: Croston times `1 - alpha/2 = 0.95`.
@@ -198,7 +205,13 @@ mod tests {
     #[test]
     fn zeros_forecast_zeros() -> Result<(), EngineError> {
         let z = [0.0; 5];
-        for f in [croston(&z)?, sba(&z)?, tsb(&z, 0.1, 0.1)?, adida(&z)?, imapa(&z)?] {
+        for f in [
+            croston(&z)?,
+            sba(&z)?,
+            tsb(&z, 0.1, 0.1)?,
+            adida(&z)?,
+            imapa(&z)?,
+        ] {
             assert_eq!(f.forecast_mean(2), vec![0.0, 0.0]);
         }
         Ok(())

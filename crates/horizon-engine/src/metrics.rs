@@ -8,7 +8,11 @@
 /// Pinball (quantile) loss of the forecast `q_value` of quantile `level` for outcome `y`.
 pub fn pinball(y: f64, q_value: f64, level: f64) -> f64 {
     let d = y - q_value;
-    if d >= 0.0 { level * d } else { (level - 1.0) * d }
+    if d >= 0.0 {
+        level * d
+    } else {
+        (level - 1.0) * d
+    }
 }
 
 /// CRPS approximated from quantiles: twice the mean pinball loss over `levels` (which should be
@@ -94,8 +98,9 @@ pub fn smape(actual: &[f64], forecast: &[f64]) -> f64 {
 
 /// Weighted absolute percentage error: sum of absolute errors over sum of absolute actuals.
 pub fn wape(actual: &[f64], forecast: &[f64]) -> f64 {
-    let (num, den) = pairs(actual, forecast)
-        .fold((0.0, 0.0), |(n, d), (a, f)| (n + (a - f).abs(), d + a.abs()));
+    let (num, den) = pairs(actual, forecast).fold((0.0, 0.0), |(n, d), (a, f)| {
+        (n + (a - f).abs(), d + a.abs())
+    });
     if den == 0.0 { f64::NAN } else { num / den }
 }
 
@@ -123,7 +128,11 @@ pub fn naive_scale(insample: &[f64], m: usize, power: i32) -> f64 {
 /// Mean absolute scaled error: MAE over the in-sample seasonal-naive MAE with period `m`.
 pub fn mase(actual: &[f64], forecast: &[f64], insample: &[f64], m: usize) -> f64 {
     let s = naive_scale(insample, m, 1);
-    if s > 0.0 { mae(actual, forecast) / s } else { f64::NAN }
+    if s > 0.0 {
+        mae(actual, forecast) / s
+    } else {
+        f64::NAN
+    }
 }
 
 /// Root mean squared scaled error (M5): RMSE scaled by the in-sample seasonal-naive RMSE.
@@ -144,14 +153,22 @@ pub fn mean_pinball(actual: &[f64], q_path: &[f64], level: f64) -> f64 {
 /// Weighted quantile loss: `2 * sum over levels and steps of pinball / sum |actual|`, divided by
 /// the number of levels (the GluonTS "mean wQL"). `paths[i]` is the path of `levels[i]`.
 pub fn weighted_quantile_loss(actual: &[f64], levels: &[f64], paths: &[Vec<f64>]) -> f64 {
-    let den: f64 = actual.iter().filter(|a| a.is_finite()).map(|a| a.abs()).sum();
+    let den: f64 = actual
+        .iter()
+        .filter(|a| a.is_finite())
+        .map(|a| a.abs())
+        .sum();
     if den == 0.0 || levels.is_empty() {
         return f64::NAN;
     }
     let total: f64 = levels
         .iter()
         .zip(paths)
-        .map(|(l, p)| 2.0 * pairs(actual, p).map(|(a, q)| pinball(a, q, *l)).sum::<f64>())
+        .map(|(l, p)| {
+            2.0 * pairs(actual, p)
+                .map(|(a, q)| pinball(a, q, *l))
+                .sum::<f64>()
+        })
         .sum();
     total / den / levels.len() as f64
 }
@@ -159,7 +176,11 @@ pub fn weighted_quantile_loss(actual: &[f64], levels: &[f64], paths: &[Vec<f64>]
 /// Scaled CRPS: the sum over steps of [`crps_from_quantiles`] divided by the sum of absolute
 /// actuals (the M5-uncertainty / Nixtla "scaled CRPS").
 pub fn scaled_crps(actual: &[f64], levels: &[f64], paths: &[Vec<f64>]) -> f64 {
-    let den: f64 = actual.iter().filter(|a| a.is_finite()).map(|a| a.abs()).sum();
+    let den: f64 = actual
+        .iter()
+        .filter(|a| a.is_finite())
+        .map(|a| a.abs())
+        .sum();
     if den == 0.0 || levels.is_empty() {
         return f64::NAN;
     }
@@ -193,16 +214,9 @@ pub fn coverage(actual: &[f64], lo: &[f64], hi: &[f64]) -> f64 {
 
 /// Mean scaled interval score (M4) of a central `(1 - alpha)` interval, scaled by the in-sample
 /// seasonal-naive MAE with period `m`.
-pub fn msis(
-    actual: &[f64],
-    lo: &[f64],
-    hi: &[f64],
-    alpha: f64,
-    insample: &[f64],
-    m: usize,
-) -> f64 {
+pub fn msis(actual: &[f64], lo: &[f64], hi: &[f64], alpha: f64, insample: &[f64], m: usize) -> f64 {
     let s = naive_scale(insample, m, 1);
-    if !(s > 0.0) {
+    if s.is_nan() || s <= 0.0 {
         return f64::NAN;
     }
     mean_of(
@@ -254,14 +268,23 @@ mod tests {
         assert!(close(mae(&a, &f), 1.0));
         assert!(close(rmse(&a, &f), (5.0f64 / 3.0).sqrt()));
         assert!(close(mape(&a, &f), (100.0 + 0.0 + 50.0) / 3.0));
-        assert!(close(smape(&a, &f), (200.0 / 3.0 + 0.0 + 200.0 * 2.0 / 6.0) / 3.0));
+        assert!(close(
+            smape(&a, &f),
+            (200.0 / 3.0 + 0.0 + 200.0 * 2.0 / 6.0) / 3.0
+        ));
         assert!(close(wape(&a, &f), 3.0 / 7.0));
         assert!(close(bias(&a, &f), -1.0 / 3.0));
         // in-sample [1,2,4,7]: naive MAE = (1+2+3)/3 = 2; MSE = 14/3
         let ins = [1.0, 2.0, 4.0, 7.0];
         assert!(close(mase(&a, &f, &ins, 1), 0.5));
-        assert!(close(rmsse(&a, &f, &ins, 1), ((5.0f64 / 3.0) / (14.0 / 3.0)).sqrt()));
-        assert!(close(coverage(&a, &[0.0, 3.0, 3.0], &[1.5, 4.0, 5.0]), 2.0 / 3.0));
+        assert!(close(
+            rmsse(&a, &f, &ins, 1),
+            ((5.0f64 / 3.0) / (14.0 / 3.0)).sqrt()
+        ));
+        assert!(close(
+            coverage(&a, &[0.0, 3.0, 3.0], &[1.5, 4.0, 5.0]),
+            2.0 / 3.0
+        ));
         assert!(close(mean_brier(&[1.0, 0.5], &[true, false]), 0.125));
         assert!(mape(&[0.0], &[1.0]).is_nan());
         // MSIS: scores 1, 1, 1 + 40*... with alpha .05 and y=4 above hi=3 by 1 -> 1 + 40

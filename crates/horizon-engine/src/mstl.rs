@@ -184,7 +184,8 @@ mod tests {
             .map(|t| {
                 let d = (t % 24) as f64;
                 let w = ((t / 24) % 7) as f64;
-                10.0 + (d * std::f64::consts::PI / 12.0).sin() * 3.0 + if w >= 5.0 { 2.0 } else { 0.0 }
+                10.0 + (d * std::f64::consts::PI / 12.0).sin() * 3.0
+                    + if w >= 5.0 { 2.0 } else { 0.0 }
             })
             .collect();
         let fit = mstl(&y, &[24, 168])?;
@@ -195,8 +196,9 @@ mod tests {
             let t = n + i;
             let d = (t % 24) as f64;
             let w = ((t / 24) % 7) as f64;
-            let truth =
-                10.0 + (d * std::f64::consts::PI / 12.0).sin() * 3.0 + if w >= 5.0 { 2.0 } else { 0.0 };
+            let truth = 10.0
+                + (d * std::f64::consts::PI / 12.0).sin() * 3.0
+                + if w >= 5.0 { 2.0 } else { 0.0 };
             assert!((v - truth).abs() < 0.5, "step {i}: {v} vs {truth}");
         }
         Ok(())

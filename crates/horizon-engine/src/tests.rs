@@ -100,7 +100,11 @@ fn degenerate_inputs_never_panic() {
         vec![f64::MIN_POSITIVE; 12],
     ];
     for y in &cases {
-        for models in [None, Some(vec![ModelKind::AutoEts]), Some(ModelKind::ALL.to_vec())] {
+        for models in [
+            None,
+            Some(vec![ModelKind::AutoEts]),
+            Some(ModelKind::ALL.to_vec()),
+        ] {
             let mut req = ForecastRequest::new(y, 7);
             req.season_lengths = vec![2, 4];
             req.thresholds = vec![0.0, 1e300];
@@ -118,7 +122,9 @@ fn degenerate_inputs_never_panic() {
 
 #[test]
 fn intermittent_series_route_to_intermittent_models() {
-    let y: Vec<f64> = (0..60).map(|t| if t % 4 == 0 { 3.0 } else { 0.0 }).collect();
+    let y: Vec<f64> = (0..60)
+        .map(|t| if t % 4 == 0 { 3.0 } else { 0.0 })
+        .collect();
     let mut req = ForecastRequest::new(&y, 6);
     req.bounds = Bounds::NON_NEGATIVE;
     req.thresholds = vec![0.0];
@@ -128,7 +134,11 @@ fn intermittent_series_route_to_intermittent_models() {
     let Ok(f) = f else { return };
     assert!(f.profile.class.is_sporadic());
     assert!(f.members.iter().all(|m| m.kind != ModelKind::AutoEts));
-    assert!(f.mean.iter().all(|v| (0.5..1.0).contains(v)), "{:?}", f.mean);
+    assert!(
+        f.mean.iter().all(|v| (0.5..1.0).contains(v)),
+        "{:?}",
+        f.mean
+    );
     // The lowest quantiles sit on the zero bound.
     assert_eq!(f.quantiles[0][0], 0.0);
     let p = f.threshold_probabilities[0].per_step[0];
@@ -137,7 +147,9 @@ fn intermittent_series_route_to_intermittent_models() {
 
 #[test]
 fn bounds_clip_the_distribution_and_move_the_mean() {
-    let y: Vec<f64> = (0..40).map(|t| if t % 2 == 0 { 0.5 } else { 3.0 }).collect();
+    let y: Vec<f64> = (0..40)
+        .map(|t| if t % 2 == 0 { 0.5 } else { 3.0 })
+        .collect();
     let mut req = ForecastRequest::new(&y, 3);
     req.models = Some(vec![ModelKind::HistoricAverage]);
     let free = forecast(&req);
@@ -154,7 +166,8 @@ fn bounds_clip_the_distribution_and_move_the_mean() {
 #[test]
 fn caller_weights_are_used() {
     let y: Vec<f64> = (0..30).map(|t| t as f64).collect();
-    let weights: HashMap<ModelKind, f64> = [(ModelKind::Naive, 3.0), (ModelKind::Drift, 1.0)].into();
+    let weights: HashMap<ModelKind, f64> =
+        [(ModelKind::Naive, 3.0), (ModelKind::Drift, 1.0)].into();
     let mut req = ForecastRequest::new(&y, 2);
     req.models = Some(vec![ModelKind::Naive, ModelKind::Drift]);
     req.model_weights = Some(&weights);
@@ -178,6 +191,12 @@ fn forecast_many_keeps_order_and_reports_progress() {
         calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     });
     assert_eq!(calls.into_inner(), 2);
-    let means: Vec<f64> = out.iter().map(|r| r.as_ref().map_or(f64::NAN, |f| f.mean[0])).collect();
-    assert!((means[0] - 1.0).abs() < 1e-9 && (means[1] - 5.0).abs() < 1e-9, "{means:?}");
+    let means: Vec<f64> = out
+        .iter()
+        .map(|r| r.as_ref().map_or(f64::NAN, |f| f.mean[0]))
+        .collect();
+    assert!(
+        (means[0] - 1.0).abs() < 1e-9 && (means[1] - 5.0).abs() < 1e-9,
+        "{means:?}"
+    );
 }

@@ -1,0 +1,322 @@
+//! Reading long-format CSV input into regular series.
+
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use horizon_domain::{Frequency, Timestamp};
+
+use crate::{BatchError, group, io_error};
+
+/// A time stamp of the input: an integer index or an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Ds {
+    /// An integer index.
+    Int(i64),
+    /// A UTC instant.
+    Time(Timestamp),
+}
+
+/// How `ds` was written, so output can be written the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DsStyle {
+    /// Integers.
+    Int,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// `YYYY-MM-DD HH:MM:SS`.
+    DateTime,
+    /// RFC 3339.
+    Rfc3339,
+}
+
+/// One series, on a regular grid (gaps filled with NaN), oldest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// The `unique_id`.
+    pub id: String,
+    /// The time stamps.
+    pub ds: Vec<Ds>,
+    /// The values; NaN where missing.
+    pub values: Vec<f64>,
+    /// Step between integer time stamps (1 for time stamps).
+    pub int_step: i64,
+}
+
+/// Every series of a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesSet {
+    /// The series in order of first appearance.
+    pub series: Vec<Series>,
+    /// The common frequency of time-stamped series (`None` for integer `ds` or when no series
+    /// has two time stamps).
+    pub frequency: Option<Frequency>,
+    /// How `ds` was written.
+    pub style: DsStyle,
+}
+
+impl SeriesSet {
+    /// The `k`-th time stamp (1-based) after the last one of `series`.
+    pub fn next_ds(&self, series: &Series, k: usize) -> Ds {
+        match series.ds.last() {
+            Some(Ds::Int(i)) => Ds::Int(i.saturating_add(series.int_step.saturating_mul(k as i64))),
+            Some(Ds::Time(t)) => Ds::Time(
+                self.frequency
+                    .unwrap_or(Frequency::Days(1))
+                    .advance(*t, k as i64),
+            ),
+            None => Ds::Int(k as i64),
+        }
+    }
+
+    /// `ds` written in the input's style.
+    pub fn format_ds(&self, ds: Ds) -> String {
+        match ds {
+            Ds::Int(i) => i.to_string(),
+            Ds::Time(t) => match self.style {
+                DsStyle::Date => t.format("%Y-%m-%d").to_string(),
+                DsStyle::DateTime | DsStyle::Int => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+                DsStyle::Rfc3339 => t.to_rfc3339(),
+            },
+        }
+    }
+}
+
+fn parse_ds(raw: &str) -> Option<(Ds, DsStyle)> {
+    let s = raw.trim();
+    if let Ok(i) = s.parse::<i64>() {
+        return Some((Ds::Int(i), DsStyle::Int));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return d
+            .and_hms_opt(0, 0, 0)
+            .map(|dt| (Ds::Time(dt.and_utc()), DsStyle::Date));
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        return Some((Ds::Time(dt.with_timezone(&Utc)), DsStyle::Rfc3339));
+    }
+    for fmt in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some((Ds::Time(dt.and_utc()), DsStyle::DateTime));
+        }
+    }
+    None
+}
+
+fn parse_y(raw: &str) -> Option<f64> {
+    let s = raw.trim();
+    if s.is_empty() || ["na", "nan", "null", "none"].contains(&s.to_ascii_lowercase().as_str()) {
+        return Some(f64::NAN);
+    }
+    s.parse::<f64>().ok()
+}
+
+/// Reads `path`; see the crate docs for the rules.
+pub fn read_series(path: &Path) -> Result<SeriesSet, BatchError> {
+    let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    read_from(file)
+}
+
+/// Reads CSV from any reader (the body of [`read_series`]).
+pub fn read_from(reader: impl std::io::Read) -> Result<SeriesSet, BatchError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .trim(csv::Trim::All)
+        .from_reader(reader);
+    let headers = rdr
+        .headers()
+        .map_err(|e| BatchError::Input(format!("cannot read the header line: {e}")))?
+        .clone();
+    let col = |name: &str| {
+        headers.iter().position(|h| h == name).ok_or_else(|| {
+            BatchError::Input(format!(
+                "line 1: the header has no {name:?} column (found {})",
+                headers.iter().collect::<Vec<_>>().join(",")
+            ))
+        })
+    };
+    let (c_id, c_ds, c_y) = (col("unique_id")?, col("ds")?, col("y")?);
+    let mut style: Option<DsStyle> = None;
+    let mut rows: Vec<(String, (Ds, f64))> = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            BatchError::Parse {
+                line,
+                column: 0,
+                name: "row".to_owned(),
+                reason: e.to_string(),
+            }
+        })?;
+        let line = rec.position().map_or(0, |p| p.line());
+        let bad = |c: usize, reason: String| BatchError::Parse {
+            line,
+            column: c + 1,
+            name: headers.get(c).unwrap_or("").to_owned(),
+            reason,
+        };
+        let id = rec.get(c_id).unwrap_or("");
+        if id.is_empty() {
+            return Err(bad(c_id, "empty unique_id".to_owned()));
+        }
+        let raw_ds = rec.get(c_ds).unwrap_or("");
+        let (ds, st) = parse_ds(raw_ds).ok_or_else(|| {
+            bad(
+                c_ds,
+                format!("{raw_ds:?} is not an integer, a YYYY-MM-DD date or a datetime"),
+            )
+        })?;
+        match style {
+            None => style = Some(st),
+            Some(prev) if (prev == DsStyle::Int) != (st == DsStyle::Int) => {
+                return Err(bad(
+                    c_ds,
+                    format!("{raw_ds:?} mixes integer and date time stamps in one file"),
+                ));
+            }
+            Some(DsStyle::Date) if st != DsStyle::Date => style = Some(st),
+            Some(_) => {}
+        }
+        let raw_y = rec.get(c_y).unwrap_or("");
+        let y = parse_y(raw_y).ok_or_else(|| bad(c_y, format!("{raw_y:?} is not a number")))?;
+        rows.push((id.to_owned(), (ds, y)));
+    }
+    let Some(style) = style else {
+        return Err(BatchError::Input("the file has no data rows".to_owned()));
+    };
+    let mut frequency: Option<(Frequency, String)> = None;
+    let mut series = Vec::new();
+    for (id, mut points) in group(rows.into_iter()) {
+        points.sort_by_key(|p| p.0);
+        points.dedup_by(|a, b| a.0 == b.0);
+        let times: Vec<Timestamp> = points
+            .iter()
+            .filter_map(|(d, _)| match d {
+                Ds::Time(t) => Some(*t),
+                Ds::Int(_) => None,
+            })
+            .collect();
+        if let Some(f) = infer_frequency(&times) {
+            match &frequency {
+                None => frequency = Some((f, id.clone())),
+                Some((g, other)) if *g != f => {
+                    return Err(BatchError::Input(format!(
+                        "mixed frequencies in one file: series {other:?} is {g}, series {id:?} is {f}"
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        series.push((id, points));
+    }
+    let freq = frequency.map(|(f, _)| f);
+    let series = series
+        .into_iter()
+        .map(|(id, points)| regularize(id, points, freq))
+        .collect();
+    Ok(SeriesSet {
+        series,
+        frequency: freq,
+        style,
+    })
+}
+
+/// The most common frequency among consecutive gaps (the shortest on a tie), so that a few
+/// missing steps do not change it.
+fn infer_frequency(times: &[Timestamp]) -> Option<Frequency> {
+    let mut counts: Vec<(Frequency, usize)> = Vec::new();
+    for w in times.windows(2) {
+        if let Some(f) = Frequency::infer(w) {
+            match counts.iter_mut().find(|(g, _)| *g == f) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((f, 1)),
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| {
+            a.1.cmp(&b.1)
+                .then(b.0.nominal_seconds().cmp(&a.0.nominal_seconds()))
+        })
+        .map(|(f, _)| f)
+}
+
+/// Puts sorted points on their regular grid, NaN where a step is missing; keeps them as they
+/// are when they do not fall on a grid.
+fn regularize(id: String, points: Vec<(Ds, f64)>, freq: Option<Frequency>) -> Series {
+    let n = points.len();
+    let limit = 10 * n + 10;
+    let as_is = |id: String, points: Vec<(Ds, f64)>, step: i64| Series {
+        id,
+        ds: points.iter().map(|p| p.0).collect(),
+        values: points.iter().map(|p| p.1).collect(),
+        int_step: step,
+    };
+    match points.first().map(|p| p.0) {
+        Some(Ds::Int(_)) => {
+            let mut gaps: Vec<i64> = points
+                .windows(2)
+                .filter_map(|w| match (w[0].0, w[1].0) {
+                    (Ds::Int(a), Ds::Int(b)) => Some(b - a),
+                    _ => None,
+                })
+                .collect();
+            gaps.sort_unstable();
+            let step = gaps.get(gaps.len() / 2).copied().unwrap_or(1).max(1);
+            let on_grid = gaps.iter().all(|g| g % step == 0);
+            let total: i64 = gaps.iter().map(|g| g / step).sum::<i64>() + 1;
+            if !on_grid || total as usize > limit {
+                return as_is(id, points, step);
+            }
+            let Some(Ds::Int(first)) = points.first().map(|p| p.0) else {
+                return as_is(id, points, step);
+            };
+            let mut values = vec![f64::NAN; total as usize];
+            for (d, v) in &points {
+                if let Ds::Int(i) = d {
+                    values[((i - first) / step) as usize] = *v;
+                }
+            }
+            Series {
+                id,
+                ds: (0..total).map(|k| Ds::Int(first + k * step)).collect(),
+                values,
+                int_step: step,
+            }
+        }
+        Some(Ds::Time(first)) => {
+            let Some(f) = freq else {
+                return as_is(id, points, 1);
+            };
+            let mut ds = Vec::with_capacity(n);
+            let mut values = Vec::with_capacity(n);
+            let mut k = 0i64;
+            for (d, v) in &points {
+                let Ds::Time(t) = d else {
+                    return as_is(id, points, 1);
+                };
+                loop {
+                    let g = f.advance(first, k);
+                    if g > *t || ds.len() > limit {
+                        return as_is(id, points, 1);
+                    }
+                    k += 1;
+                    ds.push(Ds::Time(g));
+                    if g == *t {
+                        values.push(*v);
+                        break;
+                    }
+                    values.push(f64::NAN);
+                }
+            }
+            Series {
+                id,
+                ds,
+                values,
+                int_step: 1,
+            }
+        }
+        None => as_is(id, points, 1),
+    }
+}

@@ -1,0 +1,402 @@
+//! Batch forecasting and backtesting of long-format CSV files (`unique_id,ds,y`) with the
+//! Horizon engine, for the `horizon forecast` and `horizon backtest` commands.
+//!
+//! The binary embeds [`ForecastArgs`] / [`BacktestArgs`] in its clap parser and calls
+//! [`run_forecast`] / [`run_backtest`]. Series are forecast in parallel (rayon); a progress
+//! bar is drawn on stderr only when stderr is a terminal.
+//!
+//! Input rules:
+//! - `ds` is an integer index, a date `YYYY-MM-DD`, or a datetime (RFC 3339 or
+//!   `YYYY-MM-DD HH:MM:SS`, taken as UTC); one file uses one kind.
+//! - `y` is a number; empty, `NA`, `NaN` or `null` mark a missing value.
+//! - Rows may come in any order; each series is sorted by `ds`. Timestamps missing from a
+//!   series' regular grid become missing values (imputed by the engine).
+//! - All series of a file must have the same frequency (inferred from the `ds` gaps).
+//! - Series whose values are all non-negative are forecast with a lower bound of 0.
+
+mod input;
+mod output;
+
+#[cfg(test)]
+mod tests;
+
+use std::{
+    collections::HashMap,
+    io::IsTerminal,
+    path::{Path, PathBuf},
+};
+
+use horizon_domain::{Bounds, QuantileLevels};
+use horizon_engine::{BacktestConfig, EngineError, ForecastRequest, ModelKind};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+
+pub use input::{Ds, Series, SeriesSet, read_series};
+
+/// Why a batch run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// A file could not be opened, read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A cell of the input is unusable.
+    #[error("line {line}, column {column} ({name}): {reason}")]
+    Parse {
+        /// 1-based line of the input file.
+        line: u64,
+        /// 1-based column.
+        column: usize,
+        /// The column's header.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The input as a whole is unusable (no rows, missing header, mixed frequencies, ...).
+    #[error("{0}")]
+    Input(String),
+    /// A command-line argument is out of range.
+    #[error("invalid argument {what}: {reason}")]
+    Argument {
+        /// The argument.
+        what: &'static str,
+        /// The rule it broke.
+        reason: String,
+    },
+    /// Writing the CSV output failed.
+    #[error("{path}: {message}")]
+    Output {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// `horizon forecast`: forecast every series of a CSV file.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ForecastArgs {
+    /// Long-format CSV with columns `unique_id,ds,y`.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Number of steps to forecast.
+    #[arg(long)]
+    pub horizon: usize,
+    /// Seasonal period; inferred from the frequency of `ds` when absent (none for integer ds).
+    #[arg(long)]
+    pub season_length: Option<usize>,
+    /// Central interval levels in percent.
+    #[arg(long, value_delimiter = ',', default_value = "80,95")]
+    pub levels: Vec<f64>,
+    /// Quantile levels in (0, 1) to write as `q-<level>` columns.
+    #[arg(long, value_delimiter = ',')]
+    pub quantiles: Vec<f64>,
+    /// Models to use (`ensemble` or any of naive, snaive, drift, window_average,
+    /// historic_average, ets, theta, otm, dotm, croston, sba, tsb, adida, imapa, mstl, damped).
+    #[arg(long, value_delimiter = ',')]
+    pub models: Vec<String>,
+    /// Output CSV: `unique_id,ds,mean,lo-L,hi-L...,q-Q...`.
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Seed of the sample paths.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// What a forecast run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForecastSummary {
+    /// Series read.
+    pub series: usize,
+    /// Rows written.
+    pub rows: usize,
+    /// Series that could not be forecast, with the reason.
+    pub failed: Vec<(String, String)>,
+    /// Warnings of the engine, per series.
+    pub warnings: Vec<(String, String)>,
+}
+
+/// `horizon backtest`: rolling-origin evaluation of every series of a CSV file.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BacktestArgs {
+    /// Long-format CSV with columns `unique_id,ds,y`.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Steps scored per window.
+    #[arg(long)]
+    pub horizon: usize,
+    /// Seasonal period; inferred from the frequency of `ds` when absent.
+    #[arg(long)]
+    pub season_length: Option<usize>,
+    /// Number of windows.
+    #[arg(long, default_value_t = 3)]
+    pub windows: usize,
+    /// Distance between window cutoffs (default: the horizon).
+    #[arg(long)]
+    pub step: Option<usize>,
+    /// Steps between a cutoff and the first scored step.
+    #[arg(long, default_value_t = 0)]
+    pub gap: usize,
+    /// Central interval levels in percent.
+    #[arg(long, value_delimiter = ',', default_value = "80,95")]
+    pub levels: Vec<f64>,
+    /// Models to use (see `forecast --models`).
+    #[arg(long, value_delimiter = ',')]
+    pub models: Vec<String>,
+    /// Output CSV of metrics per series.
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Optional CSV with the metrics averaged over series.
+    #[arg(long)]
+    pub summary: Option<PathBuf>,
+}
+
+/// What a backtest run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BacktestSummary {
+    /// Series read.
+    pub series: usize,
+    /// Series that could not be evaluated, with the reason.
+    pub failed: Vec<(String, String)>,
+    /// Metric name and its mean over the evaluated series (NaN values skipped), in the order
+    /// of the per-series columns.
+    pub means: Vec<(String, f64)>,
+}
+
+/// Parses `--models`: empty or `ensemble` → `None` (the routed ensemble).
+pub fn parse_models(names: &[String]) -> Result<Option<Vec<ModelKind>>, BatchError> {
+    let names: Vec<&str> = names
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if names.is_empty() || names.contains(&"ensemble") {
+        if names.len() > 1 {
+            return Err(BatchError::Argument {
+                what: "--models",
+                reason: "ensemble cannot be combined with other models".to_owned(),
+            });
+        }
+        return Ok(None);
+    }
+    names
+        .iter()
+        .map(|n| {
+            n.parse::<ModelKind>().map_err(|e| BatchError::Argument {
+                what: "--models",
+                reason: e.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+fn progress_bar(len: usize) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(len as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} series, {elapsed} elapsed, eta {eta}")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+fn check_horizon(h: usize) -> Result<(), BatchError> {
+    if h == 0 {
+        return Err(BatchError::Argument {
+            what: "--horizon",
+            reason: "must be at least 1".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn check_levels(levels: &[f64]) -> Result<(), BatchError> {
+    for l in levels {
+        horizon_domain::interval_quantiles(*l).map_err(|e| BatchError::Argument {
+            what: "--levels",
+            reason: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+fn season_lengths(set: &SeriesSet, given: Option<usize>) -> Vec<usize> {
+    match given {
+        Some(m) if m >= 2 => vec![m],
+        Some(_) => Vec::new(),
+        None => set.frequency.map_or_else(Vec::new, |f| f.season_lengths()),
+    }
+}
+
+fn base_request<'a>(series: &'a Series, seasons: &[usize]) -> ForecastRequest<'a> {
+    let mut r = ForecastRequest::new(&series.values, 1);
+    r.season_lengths = seasons.to_vec();
+    let finite = series.values.iter().filter(|v| v.is_finite());
+    if finite.clone().next().is_some() && finite.clone().all(|v| *v >= 0.0) {
+        r.bounds = Bounds::NON_NEGATIVE;
+    }
+    r
+}
+
+/// Reads the input, forecasts every series and writes the output CSV.
+pub fn run_forecast(args: &ForecastArgs) -> Result<ForecastSummary, BatchError> {
+    check_horizon(args.horizon)?;
+    check_levels(&args.levels)?;
+    let models = parse_models(&args.models)?;
+    let quantiles = if args.quantiles.is_empty() {
+        None
+    } else {
+        Some(
+            QuantileLevels::new(args.quantiles.clone()).map_err(|e| BatchError::Argument {
+                what: "--quantiles",
+                reason: e.to_string(),
+            })?,
+        )
+    };
+    let set = read_series(&args.input)?;
+    let seasons = season_lengths(&set, args.season_length);
+    let requests: Vec<ForecastRequest<'_>> = set
+        .series
+        .iter()
+        .map(|s| {
+            let mut r = base_request(s, &seasons);
+            r.horizon = args.horizon;
+            r.interval_levels = args.levels.clone();
+            if let Some(q) = &quantiles {
+                r.quantile_levels = q.clone();
+            }
+            r.models = models.clone();
+            r.seed = args.seed;
+            r
+        })
+        .collect();
+    let bar = progress_bar(requests.len());
+    let results = horizon_engine::forecast_many(&requests, |done| {
+        if let Some(b) = &bar {
+            b.set_position(done as u64);
+        }
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let mut summary = ForecastSummary {
+        series: set.series.len(),
+        rows: 0,
+        failed: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let mut ok = Vec::with_capacity(results.len());
+    for (s, r) in set.series.iter().zip(results) {
+        match r {
+            Ok(f) => {
+                summary
+                    .warnings
+                    .extend(f.warnings.iter().map(|w| (s.id.clone(), w.clone())));
+                ok.push((s, f));
+            }
+            Err(e) => summary.failed.push((s.id.clone(), e.to_string())),
+        }
+    }
+    summary.rows = output::write_forecasts(
+        &args.output,
+        &set,
+        &ok,
+        &args.levels,
+        quantiles.as_ref().map(QuantileLevels::levels),
+    )?;
+    Ok(summary)
+}
+
+/// Reads the input, backtests every series and writes per-series metrics (and the summary).
+pub fn run_backtest(args: &BacktestArgs) -> Result<BacktestSummary, BatchError> {
+    check_horizon(args.horizon)?;
+    check_levels(&args.levels)?;
+    if args.windows == 0 {
+        return Err(BatchError::Argument {
+            what: "--windows",
+            reason: "must be at least 1".to_owned(),
+        });
+    }
+    let models = parse_models(&args.models)?;
+    let set = read_series(&args.input)?;
+    let seasons = season_lengths(&set, args.season_length);
+    let m = seasons.first().copied().unwrap_or(1);
+    let config = BacktestConfig {
+        horizon: args.horizon,
+        windows: args.windows,
+        step: args.step.unwrap_or(args.horizon).max(1),
+        gap: args.gap,
+    };
+    let bar = progress_bar(set.series.len());
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<Result<horizon_engine::BacktestReport, EngineError>> = set
+        .series
+        .par_iter()
+        .map(|s| {
+            let mut r = base_request(s, &seasons);
+            r.interval_levels = args.levels.clone();
+            r.models = models.clone();
+            let out = horizon_engine::backtest(&r, &config, m);
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if let Some(b) = &bar {
+                b.set_position(n as u64);
+            }
+            out
+        })
+        .collect();
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let mut failed = Vec::new();
+    let mut rows: Vec<(String, Vec<(String, f64)>)> = Vec::new();
+    for (s, r) in set.series.iter().zip(results) {
+        match r {
+            Ok(rep) => rows.push((s.id.clone(), output::metric_row(&rep))),
+            Err(e) => failed.push((s.id.clone(), e.to_string())),
+        }
+    }
+    output::write_metrics(&args.output, &rows)?;
+    let means = output::mean_metrics(&rows);
+    if let Some(path) = &args.summary {
+        let summary_rows = vec![("all".to_owned(), means.clone())];
+        output::write_metrics(path, &summary_rows)?;
+    }
+    Ok(BacktestSummary {
+        series: set.series.len(),
+        failed,
+        means,
+    })
+}
+
+fn io_error(path: &Path, source: std::io::Error) -> BatchError {
+    BatchError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Groups values by key preserving first-appearance order.
+fn group<K: std::hash::Hash + Eq + Clone, V>(
+    items: impl Iterator<Item = (K, V)>,
+) -> Vec<(K, Vec<V>)> {
+    let mut index: HashMap<K, usize> = HashMap::new();
+    let mut out: Vec<(K, Vec<V>)> = Vec::new();
+    for (k, v) in items {
+        match index.get(&k) {
+            Some(i) => out[*i].1.push(v),
+            None => {
+                index.insert(k.clone(), out.len());
+                out.push((k, vec![v]));
+            }
+        }
+    }
+    out
+}
