@@ -27,6 +27,10 @@
 #   BENCH_OUT             output root (default <repo>/bench/out/accuracy)
 set -euo pipefail
 
+# The whole script is one brace group, so bash parses it completely before running:
+# editing this file while a (long) run is in progress cannot derail that run.
+{
+
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 OUT_ROOT="${BENCH_OUT:-$REPO/bench/out/accuracy}"
@@ -223,3 +227,5 @@ if [[ ${#REF_FAILED[@]} -gt 0 ]]; then
   echo "run.sh: warning: reference runs failed: ${REF_FAILED[*]}" >&2
   exit 1
 fi
+exit 0
+}
