@@ -135,7 +135,9 @@ fn filter(
     let trend = spec.has_trend();
     let mult_err = spec.error == Comp::M;
     let (mut l, mut b, mut k) = (l0, if trend { b0 } else { 0.0 }, 0usize);
-    let (mut sse, mut logsum) = (0.0f64, 0.0f64);
+    // The log-sum of |f| is kept as a running product, renormalised rarely: one `ln` per
+    // many steps instead of one per step.
+    let (mut sse, mut logsum, mut prod) = (0.0f64, 0.0f64, 1.0f64);
     let ratio = p.beta / p.alpha;
     for (t, &yt) in y.iter().enumerate() {
         let phib = if trend { p.phi * b } else { 0.0 };
@@ -153,7 +155,11 @@ fn filter(
         let e = if mult_err { (yt - f) / f } else { yt - f };
         sse += e * e;
         if mult_err {
-            logsum += f.abs().ln();
+            prod *= f.abs();
+            if !(1e-100..=1e100).contains(&prod) {
+                logsum += prod.ln();
+                prod = 1.0;
+            }
         }
         let pp = match spec.season {
             Comp::A if seasonal => yt - s_old,
@@ -186,7 +192,7 @@ fn filter(
     }
     let mut lik = y.len() as f64 * sse.ln();
     if mult_err {
-        lik += 2.0 * logsum;
+        lik += 2.0 * (logsum + prod.ln());
     }
     (lik, l, b, k)
 }
@@ -520,7 +526,7 @@ fn nm_options() -> NelderMeadOptions {
 }
 
 /// Iteration cap of the second, full-dimensional stage for seasonal forms.
-const SEASONAL_STAGE_TWO_ITER: usize = 600;
+const SEASONAL_STAGE_TWO_ITER: usize = 300;
 
 /// Fits one form to scaled, finite data; `None` when it cannot be fitted.
 fn fit_form(y: &[f64], spec: Spec, m: usize, fixed_alpha: Option<f64>) -> Option<Fitted> {
@@ -858,7 +864,7 @@ impl EtsFit {
             }
         }
         for step in out.iter_mut() {
-            step.sort_by(f64::total_cmp);
+            step.sort_unstable_by(f64::total_cmp);
         }
         out
     }

@@ -12,10 +12,9 @@ fn check_quantiles(fit: &EtsFit, h: usize) {
         assert_eq!(row.len(), h);
         assert!(row.iter().all(|v| v.is_finite()));
     }
-    for step in 0..h {
-        for l in 1..LEVELS.len() {
-            assert!(q[l][step] >= q[l - 1][step], "{} crosses", fit.spec());
-        }
+    for pair in q.windows(2) {
+        let ok = pair[1].iter().zip(&pair[0]).all(|(hi, lo)| hi >= lo);
+        assert!(ok, "{} crosses", fit.spec());
     }
 }
 
@@ -182,4 +181,66 @@ fn schur_cohn_agrees_with_known_roots() {
     assert!(roots_inside_unit_circle(&[-0.45, 0.4, 1.0]));
     // (z - 1.1)(z + 0.2) = z^2 - 0.9 z - 0.22: outside.
     assert!(!roots_inside_unit_circle(&[-0.22, -0.9, 1.0]));
+}
+
+/// Timing probe: `cargo test --release -p horizon-engine ets::tests::speed -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn speed() -> Result<(), EngineError> {
+    let y: Vec<f64> = AIR_PASSENGERS[..100].to_vec();
+    let reps = 20;
+    let t = std::time::Instant::now();
+    for _ in 0..reps {
+        fit_auto(&y, Some(12))?;
+    }
+    eprintln!(
+        "auto ets, 100 monthly points: {:?} per fit",
+        t.elapsed() / reps
+    );
+    let t = std::time::Instant::now();
+    for _ in 0..reps {
+        fit_auto(&y, None)?;
+    }
+    eprintln!("auto ets, non-seasonal: {:?} per fit", t.elapsed() / reps);
+    let t = std::time::Instant::now();
+    for _ in 0..reps {
+        crate::theta::fit_theta(&y, Some(12))?;
+        crate::theta::fit_optimized_theta(&y, Some(12))?;
+        crate::theta::fit_dynamic_optimized_theta(&y, Some(12))?;
+    }
+    eprintln!("theta + otm + dotm: {:?} per set", t.elapsed() / reps);
+    let fit = fit_auto(&y, Some(12))?;
+    let t = std::time::Instant::now();
+    for _ in 0..reps {
+        let _ = fit.forecast_quantiles(24, &LEVELS);
+    }
+    eprintln!("{} quantiles h=24: {:?}", fit.spec(), t.elapsed() / reps);
+    Ok(())
+}
+
+#[test]
+#[ignore]
+fn speed_filter() {
+    let y: Vec<f64> = AIR_PASSENGERS[..100].iter().map(|v| v / 600.0).collect();
+    let spec = Spec {
+        error: Comp::M,
+        trend: Comp::A,
+        damped: true,
+        season: Comp::M,
+    };
+    let p = Params {
+        alpha: 0.5,
+        beta: 0.01,
+        gamma: 0.01,
+        phi: 0.95,
+    };
+    let mut seas = vec![1.0; 12];
+    let t = std::time::Instant::now();
+    let mut acc = 0.0;
+    for _ in 0..10_000 {
+        seas.fill(1.0);
+        acc += filter(&y, spec, &p, 0.2, 0.001, &mut seas, None).0;
+        acc += if check_params(spec, &p, 12) { 1.0 } else { 0.0 };
+    }
+    eprintln!("filter eval: {:?} ({acc})", t.elapsed() / 10_000);
 }
