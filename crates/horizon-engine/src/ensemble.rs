@@ -404,6 +404,8 @@ fn reason_for(kind: ModelKind, profile: &SeriesProfile, requested: bool) -> Stri
     }
 }
 
+const MODEL_QUANTILES: bool = true;
+
 /// An even grid of levels for the mean of the clipped distribution.
 const MEAN_GRID: usize = 40;
 
@@ -624,16 +626,27 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
     let sources: Vec<Source> = candidates
         .iter()
         .map(|c| {
-            if let Some(q) = c.model.forecast_quantiles(h, &grid)
+            if MODEL_QUANTILES
+                && let Some(q) = c.model.forecast_quantiles(h, &grid)
                 && q.len() == grid.len()
                 && q.iter()
                     .all(|p| p.len() == h && p.iter().all(|v| v.is_finite()))
             {
                 return Source::Model(q);
             }
+            // Tail-window errors alone understate the spread on short histories: never go
+            // below the in-sample residual spread grown by sqrt(step).
+            let resid = residual_spread(c.model.as_ref(), &y, h);
             match conformal_spread(&c.errors, h) {
-                Some(s) => Source::Spread(s),
-                None => Source::Spread(residual_spread(c.model.as_ref(), &y, h)),
+                Some(mut s) => {
+                    for (a, b) in s.scale.iter_mut().zip(&resid.scale) {
+                        if b.is_finite() && *b > *a {
+                            *a = *b;
+                        }
+                    }
+                    Source::Spread(s)
+                }
+                None => Source::Spread(resid),
             }
         })
         .collect();
