@@ -638,6 +638,8 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
             // below the in-sample residual spread grown by sqrt(step).
             let resid = residual_spread(c.model.as_ref(), &y, h);
             match conformal_spread(&c.errors, h) {
+                // Sporadic series: flat forecasts whose errors do not accumulate.
+                Some(s) if profile.class.is_sporadic() => Source::Spread(s),
                 Some(mut s) => {
                     for (a, b) in s.scale.iter_mut().zip(&resid.scale) {
                         if b.is_finite() && *b > *a {
