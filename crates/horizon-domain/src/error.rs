@@ -22,3 +22,10 @@ impl DomainError {
         }
     }
 }
+
+impl DomainError {
+    /// Every domain error is bad input.
+    pub fn code(&self) -> crate::ErrorCode {
+        crate::ErrorCode::Invalid
+    }
+}

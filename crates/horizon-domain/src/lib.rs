@@ -15,18 +15,26 @@
 //! ```
 
 mod error;
+mod error_code;
 mod execution;
 mod forecast;
 mod frequency;
 mod profile;
+mod records;
 mod scope;
 mod series;
 
 pub use error::DomainError;
+pub use error_code::ErrorCode;
 pub use execution::{ExecutionKind, ExecutionStatus, StepStatus};
 pub use forecast::{ForecastMatrix, QuantileLevels, interval_quantiles};
 pub use frequency::Frequency;
 pub use profile::{SeriesClass, SeriesProfile};
+pub use records::{
+    ApiKeyRecord, CalibrationWeight, Classification, EnsembleMember, Execution, ExecutionStep,
+    ForecastMetric, IngestRejection, IngestRun, IngestStatus, ModelRecord, Observation,
+    OutcomeRecord, Prediction, Series, SeriesMeta, ThresholdProbability,
+};
 pub use scope::{ApiScope, ApiScopes};
 pub use series::{Bounds, SeriesKey};
 

@@ -1,0 +1,393 @@
+//! Horizon's settings, read in three layers: built-in defaults, then an optional TOML file
+//! (`horizon.toml` in the working directory, or the file named by `HORIZON_CONFIG`), then the
+//! environment (`DATABASE_URL`, `REDIS_URL` and `HORIZON_*`). The defaults need no server: the
+//! database is a SQLite file in the data directory and Redis is off.
+//!
+//! Every setting is checked at start; a bad one fails with a message naming the key and value.
+//!
+//! ```
+//! let settings = horizon_settings::Settings::from_figment(
+//!     horizon_settings::Settings::figment_defaults(),
+//! ).unwrap();
+//! assert!(settings.database_url.starts_with("sqlite://"));
+//! assert!(settings.redis_url.is_none());
+//! ```
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+#[cfg(test)]
+mod tests;
+
+/// A setting that could not be read or is out of range.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A value has the wrong type or shape; figment's message names the key and its source.
+    #[error("bad setting: {0}")]
+    Parse(String),
+    /// A value parsed but breaks a rule.
+    #[error("bad setting {key} = {value:?}: {reason}")]
+    Invalid {
+        /// The environment variable (or file key) that holds the value.
+        key: &'static str,
+        /// The value as given.
+        value: String,
+        /// The rule it breaks.
+        reason: String,
+    },
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Every setting of every Horizon process. Field names are the TOML keys; the environment
+/// variable is `HORIZON_` + the upper-cased name (plus `DATABASE_URL` and `REDIS_URL`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Directory for the embedded database, the event store and ingest bookkeeping.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://USER@HOST/DB`. Defaults to `sqlite://DATA_DIR/horizon.db`.
+    pub database_url: String,
+    /// `redis://HOST:PORT`; unset means no cache and in-memory rate limits.
+    pub redis_url: Option<String>,
+    /// Path of the ingest event store (SQLite in WAL mode). Defaults to `DATA_DIR/events.db`.
+    pub event_store_path: PathBuf,
+    /// Largest number of pooled database connections.
+    pub db_max_connections: u32,
+    /// Connections kept open when idle.
+    pub db_min_connections: u32,
+    /// Seconds to wait for a pooled connection before failing.
+    pub db_acquire_timeout_secs: u64,
+    /// Milliseconds a SQLite writer waits for a lock before failing.
+    pub sqlite_busy_timeout_ms: u64,
+    /// Apply pending migrations when a process starts.
+    pub migrate_on_start: bool,
+    /// Size of the Redis connection pool.
+    pub redis_pool_size: usize,
+    /// Address the API listens on.
+    pub api_bind: SocketAddr,
+    /// Header that carries the API key (`Authorization: Bearer` is accepted too).
+    pub api_key_header: String,
+    /// Comma-separated origins allowed by CORS; empty allows none.
+    pub api_cors_origins: String,
+    /// Largest request body in bytes.
+    pub api_max_body_bytes: usize,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// A tracing filter such as `info` or `horizon=debug,info`.
+    pub log_level: String,
+    /// Forecast horizon in steps when a series' frequency gives no better default.
+    pub forecast_horizon: usize,
+    /// Series per pipeline partition.
+    pub pipeline_partition_size: usize,
+    /// Longest record a source may send, in bytes.
+    pub ingest_max_record_bytes: usize,
+}
+
+#[derive(Serialize)]
+struct Defaults {
+    data_dir: PathBuf,
+    db_max_connections: u32,
+    db_min_connections: u32,
+    db_acquire_timeout_secs: u64,
+    sqlite_busy_timeout_ms: u64,
+    migrate_on_start: bool,
+    redis_pool_size: usize,
+    api_bind: String,
+    api_key_header: String,
+    api_cors_origins: String,
+    api_max_body_bytes: usize,
+    log_format: LogFormat,
+    log_level: String,
+    forecast_horizon: usize,
+    pipeline_partition_size: usize,
+    ingest_max_record_bytes: usize,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            db_max_connections: 10,
+            db_min_connections: 1,
+            db_acquire_timeout_secs: 10,
+            sqlite_busy_timeout_ms: 30_000,
+            migrate_on_start: true,
+            redis_pool_size: 16,
+            api_bind: "127.0.0.1:8080".into(),
+            api_key_header: "X-API-Key".into(),
+            api_cors_origins: String::new(),
+            api_max_body_bytes: 4 * 1024 * 1024,
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+            forecast_horizon: 14,
+            pipeline_partition_size: 500,
+            ingest_max_record_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// The layer of values read before derived defaults (database URL and event store path depend
+/// on the data directory) are filled in.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    data_dir: PathBuf,
+    database_url: Option<String>,
+    redis_url: Option<String>,
+    event_store_path: Option<PathBuf>,
+    db_max_connections: u32,
+    db_min_connections: u32,
+    db_acquire_timeout_secs: u64,
+    sqlite_busy_timeout_ms: u64,
+    migrate_on_start: bool,
+    redis_pool_size: usize,
+    api_bind: String,
+    api_key_header: String,
+    api_cors_origins: String,
+    api_max_body_bytes: usize,
+    log_format: LogFormat,
+    log_level: String,
+    forecast_horizon: usize,
+    pipeline_partition_size: usize,
+    ingest_max_record_bytes: usize,
+}
+
+impl Settings {
+    /// Reads defaults, the TOML file and the environment, then validates.
+    pub fn load() -> Result<Self, SettingsError> {
+        let file = std::env::var("HORIZON_CONFIG").unwrap_or_else(|_| "horizon.toml".into());
+        if std::env::var_os("HORIZON_CONFIG").is_some() && !std::path::Path::new(&file).exists() {
+            return Err(SettingsError::Invalid {
+                key: "HORIZON_CONFIG",
+                value: file,
+                reason: "no such file".into(),
+            });
+        }
+        let figment = Self::figment_defaults()
+            .merge(Toml::file(file))
+            // HORIZON_CONFIG names the file and HORIZON_TEST_* steer the test suite: neither is a
+            // setting. Every other HORIZON_ variable must be one, so a typo fails loudly.
+            .merge(
+                Env::prefixed("HORIZON_")
+                    .filter(|key| key.as_str() != "config" && !key.as_str().starts_with("test_")),
+            )
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL", "REDIS_URL"])
+                    .lowercase(true),
+            );
+        Self::from_figment(figment)
+    }
+
+    /// The built-in defaults alone, as a figment layer to merge others onto.
+    pub fn figment_defaults() -> Figment {
+        Figment::from(Serialized::defaults(Defaults::default()))
+    }
+
+    /// Extracts and validates settings from any figment (tests build their own).
+    pub fn from_figment(figment: Figment) -> Result<Self, SettingsError> {
+        let raw: Raw = figment
+            .extract()
+            .map_err(|e| SettingsError::Parse(e.to_string()))?;
+        let database_url = match raw.database_url.filter(|u| !u.trim().is_empty()) {
+            Some(url) => url,
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                raw.data_dir.join("horizon.db").display()
+            ),
+        };
+        let redis_url = raw.redis_url.filter(|u| !u.trim().is_empty());
+        let event_store_path = raw
+            .event_store_path
+            .unwrap_or_else(|| raw.data_dir.join("events.db"));
+        let api_bind = raw
+            .api_bind
+            .parse::<SocketAddr>()
+            .map_err(|e| SettingsError::Invalid {
+                key: "HORIZON_API_BIND",
+                value: raw.api_bind.clone(),
+                reason: format!("not an address such as 127.0.0.1:8080 ({e})"),
+            })?;
+        let settings = Settings {
+            data_dir: raw.data_dir,
+            database_url,
+            redis_url,
+            event_store_path,
+            db_max_connections: raw.db_max_connections,
+            db_min_connections: raw.db_min_connections,
+            db_acquire_timeout_secs: raw.db_acquire_timeout_secs,
+            sqlite_busy_timeout_ms: raw.sqlite_busy_timeout_ms,
+            migrate_on_start: raw.migrate_on_start,
+            redis_pool_size: raw.redis_pool_size,
+            api_bind,
+            api_key_header: raw.api_key_header,
+            api_cors_origins: raw.api_cors_origins,
+            api_max_body_bytes: raw.api_max_body_bytes,
+            log_format: raw.log_format,
+            log_level: raw.log_level,
+            forecast_horizon: raw.forecast_horizon,
+            pipeline_partition_size: raw.pipeline_partition_size,
+            ingest_max_record_bytes: raw.ingest_max_record_bytes,
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let invalid = |key: &'static str, value: String, reason: &str| {
+            Err(SettingsError::Invalid {
+                key,
+                value,
+                reason: reason.into(),
+            })
+        };
+        match self.database_kind() {
+            Some(_) => {}
+            None => {
+                return invalid(
+                    "DATABASE_URL",
+                    redact(&self.database_url),
+                    "must start with sqlite:// or postgres://",
+                );
+            }
+        }
+        if self.database_kind() == Some(DatabaseKind::Postgres)
+            && url::Url::parse(&self.database_url).is_err()
+        {
+            return invalid(
+                "DATABASE_URL",
+                redact(&self.database_url),
+                "not a valid URL",
+            );
+        }
+        if let Some(redis) = &self.redis_url
+            && !(redis.starts_with("redis://") || redis.starts_with("rediss://"))
+        {
+            return invalid(
+                "REDIS_URL",
+                redact(redis),
+                "must start with redis:// or rediss://",
+            );
+        }
+        if self.db_max_connections == 0 {
+            return invalid(
+                "HORIZON_DB_MAX_CONNECTIONS",
+                "0".into(),
+                "must be at least 1",
+            );
+        }
+        if self.db_min_connections > self.db_max_connections {
+            return invalid(
+                "HORIZON_DB_MIN_CONNECTIONS",
+                self.db_min_connections.to_string(),
+                "must not exceed HORIZON_DB_MAX_CONNECTIONS",
+            );
+        }
+        if self.redis_pool_size == 0 {
+            return invalid("HORIZON_REDIS_POOL_SIZE", "0".into(), "must be at least 1");
+        }
+        if self.api_key_header.trim().is_empty()
+            || !self
+                .api_key_header
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return invalid(
+                "HORIZON_API_KEY_HEADER",
+                self.api_key_header.clone(),
+                "must be a header name such as X-API-Key",
+            );
+        }
+        if self.api_max_body_bytes < 1024 {
+            return invalid(
+                "HORIZON_API_MAX_BODY_BYTES",
+                self.api_max_body_bytes.to_string(),
+                "must be at least 1024",
+            );
+        }
+        if self.forecast_horizon == 0 || self.forecast_horizon > 10_000 {
+            return invalid(
+                "HORIZON_FORECAST_HORIZON",
+                self.forecast_horizon.to_string(),
+                "must be between 1 and 10000",
+            );
+        }
+        if self.pipeline_partition_size == 0 {
+            return invalid(
+                "HORIZON_PIPELINE_PARTITION_SIZE",
+                "0".into(),
+                "must be at least 1",
+            );
+        }
+        if self.ingest_max_record_bytes < 64 {
+            return invalid(
+                "HORIZON_INGEST_MAX_RECORD_BYTES",
+                self.ingest_max_record_bytes.to_string(),
+                "must be at least 64",
+            );
+        }
+        Ok(())
+    }
+
+    /// Which database the URL names.
+    pub fn database_kind(&self) -> Option<DatabaseKind> {
+        DatabaseKind::of(&self.database_url)
+    }
+
+    /// The CORS origins as a list.
+    pub fn cors_origins(&self) -> Vec<String> {
+        self.api_cors_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// The two supported databases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    /// The embedded default.
+    Sqlite,
+    /// The production store.
+    Postgres,
+}
+
+impl DatabaseKind {
+    /// The kind a URL names, from its scheme.
+    pub fn of(url: &str) -> Option<DatabaseKind> {
+        if url.starts_with("sqlite:") {
+            Some(DatabaseKind::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(DatabaseKind::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// `url` with any password replaced by `***`, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,39 @@
+//! The `series` table.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `series`.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "series")]
+pub struct Model {
+    /// Column `id`.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Column `key`.
+    pub key: String,
+    /// Column `entity`.
+    pub entity: String,
+    /// Column `metric`.
+    pub metric: String,
+    /// Column `frequency`.
+    pub frequency: Option<String>,
+    /// Column `unit`.
+    pub unit: Option<String>,
+    /// Column `lower_bound`.
+    pub lower_bound: Option<f64>,
+    /// Column `upper_bound`.
+    pub upper_bound: Option<f64>,
+    /// Column `tags`.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub tags: Json,
+    /// Column `created_at`.
+    pub created_at: DateTimeUtc,
+    /// Column `updated_at`.
+    pub updated_at: DateTimeUtc,
+}
+
+/// No relations are declared: queries join explicitly where needed.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

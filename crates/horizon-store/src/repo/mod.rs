@@ -1,0 +1,13 @@
+//! Repository methods of [`crate::Store`], one module per aggregate.
+
+pub mod api_keys;
+pub mod calibration;
+pub mod classifications;
+pub mod executions;
+pub mod ingest;
+pub mod metrics;
+pub mod models;
+pub mod observations;
+pub mod outcomes;
+pub mod predictions;
+pub mod series;

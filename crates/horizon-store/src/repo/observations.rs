@@ -1,0 +1,118 @@
+//! Observations: bulk idempotent writes, range reads and bulk history loads.
+
+use std::collections::HashMap;
+
+use horizon_domain::{Observation, Timestamp};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, sea_query::OnConflict};
+use uuid::Uuid;
+
+use crate::{Store, StoreError, codec::micros, entities::observations as e};
+
+/// One observation of one series, for bulk writes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ObservationRow {
+    /// The series.
+    pub series_id: Uuid,
+    /// The instant.
+    pub ts: Timestamp,
+    /// The value.
+    pub value: f64,
+}
+
+// Three bound parameters per row; 5,000 rows stay far below both databases' parameter limits.
+const WRITE_BATCH: usize = 5_000;
+
+impl Store {
+    /// Writes observations; a row for an existing (series, instant) replaces its value, so
+    /// replaying a batch changes nothing. Returns the number of rows written.
+    pub async fn upsert_observations(&self, rows: &[ObservationRow]) -> Result<u64, StoreError> {
+        let mut written = 0;
+        for chunk in rows.chunks(WRITE_BATCH) {
+            let models = chunk.iter().map(|r| e::ActiveModel {
+                series_id: Set(r.series_id),
+                ts: Set(micros(r.ts)),
+                value: Set(r.value),
+            });
+            e::Entity::insert_many(models)
+                .on_conflict(
+                    OnConflict::columns([e::Column::SeriesId, e::Column::Ts])
+                        .update_column(e::Column::Value)
+                        .to_owned(),
+                )
+                .exec_without_returning(&self.db)
+                .await
+                .map_err(|e| StoreError::db("writing observations", e))?;
+            written += chunk.len() as u64;
+        }
+        Ok(written)
+    }
+
+    /// Observations of one series in `[from, to)`, oldest first.
+    pub async fn observations(
+        &self,
+        series_id: Uuid,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+    ) -> Result<Vec<Observation>, StoreError> {
+        let mut q = e::Entity::find()
+            .filter(e::Column::SeriesId.eq(series_id))
+            .order_by_asc(e::Column::Ts);
+        if let Some(from) = from {
+            q = q.filter(e::Column::Ts.gte(micros(from)));
+        }
+        if let Some(to) = to {
+            q = q.filter(e::Column::Ts.lt(micros(to)));
+        }
+        Ok(q.all(&self.db)
+            .await
+            .map_err(|e| StoreError::db("reading observations", e))?
+            .into_iter()
+            .map(|r| Observation {
+                ts: r.ts,
+                value: r.value,
+            })
+            .collect())
+    }
+
+    /// Histories of many series in one query per 500 series, each oldest first, up to (and
+    /// excluding) `until` when given.
+    pub async fn load_histories(
+        &self,
+        series_ids: &[Uuid],
+        until: Option<Timestamp>,
+    ) -> Result<HashMap<Uuid, Vec<Observation>>, StoreError> {
+        let mut out: HashMap<Uuid, Vec<Observation>> = HashMap::with_capacity(series_ids.len());
+        for chunk in series_ids.chunks(500) {
+            let mut q = e::Entity::find()
+                .filter(e::Column::SeriesId.is_in(chunk.iter().copied()))
+                .order_by_asc(e::Column::SeriesId)
+                .order_by_asc(e::Column::Ts);
+            if let Some(until) = until {
+                q = q.filter(e::Column::Ts.lt(micros(until)));
+            }
+            let rows = q
+                .all(&self.db)
+                .await
+                .map_err(|e| StoreError::db("loading histories", e))?;
+            for r in rows {
+                out.entry(r.series_id).or_default().push(Observation {
+                    ts: r.ts,
+                    value: r.value,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Number of observations of a series (all series when `None`).
+    pub async fn count_observations(&self, series_id: Option<Uuid>) -> Result<u64, StoreError> {
+        use sea_orm::PaginatorTrait;
+        let mut q = e::Entity::find();
+        if let Some(id) = series_id {
+            q = q.filter(e::Column::SeriesId.eq(id));
+        }
+        q.count(&self.db)
+            .await
+            .map_err(|e| StoreError::db("counting observations", e))
+    }
+}

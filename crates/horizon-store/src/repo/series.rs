@@ -1,0 +1,199 @@
+//! Series: metadata, lookup by key, listing with cursor pagination.
+
+use std::collections::HashMap;
+
+use horizon_domain::{Bounds, Series, SeriesKey, SeriesMeta};
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::OnConflict,
+};
+use uuid::Uuid;
+
+use crate::{
+    Store, StoreError,
+    codec::{from_json, now, parse, to_json},
+    entities::series as e,
+};
+
+/// One page of series and the cursor of the next.
+#[derive(Debug, Clone)]
+pub struct SeriesPage {
+    /// The series, ordered by key.
+    pub items: Vec<Series>,
+    /// Key to pass as `after` for the next page; `None` at the end.
+    pub next_after: Option<String>,
+}
+
+pub(crate) fn to_domain(row: e::Model) -> Result<Series, StoreError> {
+    Ok(Series {
+        id: row.id,
+        meta: SeriesMeta {
+            key: SeriesKey::parse(&row.key)?,
+            entity: row.entity,
+            metric: row.metric,
+            frequency: row.frequency.as_deref().map(parse).transpose()?,
+            unit: row.unit,
+            bounds: Bounds::new(row.lower_bound, row.upper_bound)?,
+            tags: from_json("series tags", row.tags)?,
+        },
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+impl Store {
+    /// Creates the series or updates its metadata; returns it.
+    pub async fn upsert_series(&self, meta: &SeriesMeta) -> Result<Series, StoreError> {
+        let ts = now();
+        let row = e::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            key: Set(meta.key.to_string()),
+            entity: Set(meta.entity.clone()),
+            metric: Set(meta.metric.clone()),
+            frequency: Set(meta.frequency.map(|f| f.to_string())),
+            unit: Set(meta.unit.clone()),
+            lower_bound: Set(meta.bounds.lower()),
+            upper_bound: Set(meta.bounds.upper()),
+            tags: Set(to_json(&meta.tags)),
+            created_at: Set(ts),
+            updated_at: Set(ts),
+        };
+        e::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(e::Column::Key)
+                    .update_columns([
+                        e::Column::Entity,
+                        e::Column::Metric,
+                        e::Column::Frequency,
+                        e::Column::Unit,
+                        e::Column::LowerBound,
+                        e::Column::UpperBound,
+                        e::Column::Tags,
+                        e::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(|e| StoreError::db("saving a series", e))?;
+        self.series_by_key(&meta.key).await
+    }
+
+    /// Ensures every key exists (created with first-sight metadata when new, left alone when
+    /// known) and returns key → id for all of them.
+    pub async fn ensure_series(
+        &self,
+        metas: &[SeriesMeta],
+    ) -> Result<HashMap<SeriesKey, Uuid>, StoreError> {
+        let ts = now();
+        for chunk in metas.chunks(500) {
+            let rows = chunk.iter().map(|meta| e::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                key: Set(meta.key.to_string()),
+                entity: Set(meta.entity.clone()),
+                metric: Set(meta.metric.clone()),
+                frequency: Set(meta.frequency.map(|f| f.to_string())),
+                unit: Set(meta.unit.clone()),
+                lower_bound: Set(meta.bounds.lower()),
+                upper_bound: Set(meta.bounds.upper()),
+                tags: Set(to_json(&meta.tags)),
+                created_at: Set(ts),
+                updated_at: Set(ts),
+            });
+            e::Entity::insert_many(rows)
+                .on_conflict_do_nothing_on([e::Column::Key])
+                .exec_without_returning(&self.db)
+                .await
+                .map_err(|e| StoreError::db("creating series", e))?;
+        }
+        let mut ids = HashMap::with_capacity(metas.len());
+        for chunk in metas.chunks(500) {
+            let keys: Vec<String> = chunk.iter().map(|m| m.key.to_string()).collect();
+            let found: Vec<(Uuid, String)> = e::Entity::find()
+                .select_only()
+                .column(e::Column::Id)
+                .column(e::Column::Key)
+                .filter(e::Column::Key.is_in(keys))
+                .into_tuple()
+                .all(&self.db)
+                .await
+                .map_err(|e| StoreError::db("looking up series ids", e))?;
+            for (id, key) in found {
+                ids.insert(SeriesKey::parse(&key)?, id);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The series with `key`.
+    pub async fn series_by_key(&self, key: &SeriesKey) -> Result<Series, StoreError> {
+        let row = e::Entity::find()
+            .filter(e::Column::Key.eq(key.as_str()))
+            .one(&self.db)
+            .await
+            .map_err(|e| StoreError::db("reading a series", e))?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "series",
+                id: key.to_string(),
+            })?;
+        to_domain(row)
+    }
+
+    /// The series with database id `id`.
+    pub async fn series_by_id(&self, id: Uuid) -> Result<Series, StoreError> {
+        let row = e::Entity::find_by_id(id)
+            .one(&self.db)
+            .await
+            .map_err(|e| StoreError::db("reading a series", e))?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "series",
+                id: id.to_string(),
+            })?;
+        to_domain(row)
+    }
+
+    /// Series ordered by key, `limit` at most, starting after key `after`, optionally only those
+    /// of one entity.
+    pub async fn list_series(
+        &self,
+        entity: Option<&str>,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<SeriesPage, StoreError> {
+        let mut q = e::Entity::find().order_by_asc(e::Column::Key);
+        if let Some(entity) = entity {
+            q = q.filter(e::Column::Entity.eq(entity));
+        }
+        if let Some(after) = after {
+            q = q.filter(e::Column::Key.gt(after));
+        }
+        let rows = q
+            .limit(limit + 1)
+            .all(&self.db)
+            .await
+            .map_err(|e| StoreError::db("listing series", e))?;
+        let more = rows.len() as u64 > limit;
+        let items = rows
+            .into_iter()
+            .take(limit as usize)
+            .map(to_domain)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_after = if more {
+            items.last().map(|s| s.meta.key.to_string())
+        } else {
+            None
+        };
+        Ok(SeriesPage { items, next_after })
+    }
+
+    /// Every series, ordered by key (for planning runs).
+    pub async fn all_series(&self) -> Result<Vec<Series>, StoreError> {
+        e::Entity::find()
+            .order_by_asc(e::Column::Key)
+            .all(&self.db)
+            .await
+            .map_err(|e| StoreError::db("listing series", e))?
+            .into_iter()
+            .map(to_domain)
+            .collect()
+    }
+}
