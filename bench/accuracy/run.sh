@@ -135,35 +135,48 @@ SUBSETS="yearly quarterly monthly"
 
 # Cache key for one dataset's references: the training data plus the script that
 # produced them (and the method list). A matching stamp + all outputs => skip.
-cache_key() {  # dataset script methods
-  local ds="$1" script="$2" methods="$3"
-  { for s in $SUBSETS; do cat "$WORK/$ds/$s/train.csv"; done; cat "$script"; echo "$methods"; } \
-    | sha256sum | cut -c1-20
+cache_key() {  # script methods train-files...
+  local script="$1" methods="$2"; shift 2
+  { cat "$@"; cat "$script"; echo "$methods"; } | sha256sum | cut -c1-20
 }
-cache_ok() {  # dataset tag key methods
-  local ds="$1" tag="$2" key="$3" methods="$4"
-  [[ $REFRESH == 0 ]] || return 1
-  [[ -f "$WORK/$ds/$tag.stamp" && "$(cat "$WORK/$ds/$tag.stamp")" == "$key" ]] || return 1
-  for s in $SUBSETS; do
-    for m in ${methods//,/ }; do
-      [[ -s "$WORK/$ds/$s/ref/$m.csv" && -s "$WORK/$ds/$s/ref/$m.json" ]] || return 1
-    done
+outputs_ok() {  # subset-dir methods
+  local m
+  for m in ${2//,/ }; do
+    [[ -s "$1/ref/$m.csv" && -s "$1/ref/$m.json" ]] || return 1
   done
 }
+stamp_ok() {  # stamp-file key
+  [[ $REFRESH == 0 && -f "$1" && "$(cat "$1")" == "$2" ]]
+}
 
+# Stamps: <dataset>/<tag>.stamp covers the whole dataset, <dataset>/<subset>/ref/<tag>.stamp
+# one subset, so an interrupted run resumes with the subsets it had not finished.
 run_refs() {  # dataset tag script methods command...
   local ds="$1" tag="$2" script="$3" methods="$4"; shift 4
-  local key; key="$(cache_key "$ds" "$script" "$methods")"
-  if cache_ok "$ds" "$tag" "$key" "$methods"; then
+  local s key skey all_ok=1
+  local trains=()
+  for s in $SUBSETS; do trains+=("$WORK/$ds/$s/train.csv"); done
+  key="$(cache_key "$script" "$methods" "${trains[@]}")"
+  for s in $SUBSETS; do outputs_ok "$WORK/$ds/$s" "$methods" || all_ok=0; done
+  if [[ $all_ok == 1 ]] && stamp_ok "$WORK/$ds/$tag.stamp" "$key"; then
     log "$ds: $tag references cached (use --refresh to recompute)"
     return 0
   fi
   rm -f "$WORK/$ds/$tag.stamp"
   log "$ds: running $tag references ($methods)"
   for s in $SUBSETS; do
+    local sdir="$WORK/$ds/$s"
+    skey="$(cache_key "$script" "$methods" "$sdir/train.csv")"
+    if outputs_ok "$sdir" "$methods" && stamp_ok "$sdir/ref/$tag.stamp" "$skey"; then
+      echo "  $ds/$s: cached"
+      continue
+    fi
     echo "  $ds/$s"
-    mkdir -p "$WORK/$ds/$s/ref"
-    "$@" "$WORK/$ds/$s" "$WORK/$ds/$s/ref" || { echo "run.sh: $tag references failed on $ds/$s" >&2; return 1; }
+    mkdir -p "$sdir/ref"
+    rm -f "$sdir/ref/$tag.stamp"
+    for m in ${methods//,/ }; do rm -f "$sdir/ref/$m.csv" "$sdir/ref/$m.json"; done
+    "$@" "$sdir" "$sdir/ref" || { echo "run.sh: $tag references failed on $ds/$s" >&2; return 1; }
+    echo "$skey" >"$sdir/ref/$tag.stamp"
   done
   echo "$key" >"$WORK/$ds/$tag.stamp"
 }

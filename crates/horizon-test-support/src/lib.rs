@@ -68,7 +68,7 @@ impl TestDb {
             eprintln!("skipped: TEST_DATABASE_URL is not set");
             return None;
         };
-        let name = format!("horizon_test_{}", uuid::Uuid::new_v4().simple());
+        let name = format!("horizon_test_{}", uuid::Uuid::now_v7().simple());
         let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
             panic!("cannot reach PostgreSQL at TEST_DATABASE_URL={admin_url}: {e}")
         });
