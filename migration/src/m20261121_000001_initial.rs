@@ -126,7 +126,9 @@ enum OutcomeRecords {
     SqError,
     Crps,
     Pinball,
+    #[sea_orm(iden = "covered_80")]
     Covered80,
+    #[sea_orm(iden = "covered_95")]
     Covered95,
     Brier,
     ResolvedAt,

@@ -181,10 +181,10 @@ impl Settings {
             .merge(Toml::file(file))
             // HORIZON_CONFIG names the file and HORIZON_TEST_* steer the test suite: neither is a
             // setting. Every other HORIZON_ variable must be one, so a typo fails loudly.
-            .merge(
-                Env::prefixed("HORIZON_")
-                    .filter(|key| key.as_str() != "config" && !key.as_str().starts_with("test_")),
-            )
+            .merge(Env::prefixed("HORIZON_").filter(|key| {
+                let key = key.as_str().to_ascii_lowercase();
+                key != "config" && !key.starts_with("test_")
+            }))
             .merge(
                 Env::raw()
                     .only(&["DATABASE_URL", "REDIS_URL"])
