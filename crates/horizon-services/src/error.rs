@@ -1,0 +1,43 @@
+//! The services' error type.
+
+use horizon_domain::{DomainError, ErrorCode};
+use horizon_store::StoreError;
+
+/// What went wrong in a service.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A value broke a domain rule.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// The engine refused the request.
+    #[error(transparent)]
+    Engine(#[from] horizon_engine::EngineError),
+    /// An input file is unusable as a whole (missing, unreadable, no header).
+    #[error("{path}: {reason}")]
+    Input {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A background task died.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    /// The error's kind.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ServiceError::Store(e) => e.code(),
+            ServiceError::Domain(_) | ServiceError::Input { .. } => ErrorCode::Invalid,
+            ServiceError::Engine(horizon_engine::EngineError::InvalidInput { .. }) => {
+                ErrorCode::Invalid
+            }
+            ServiceError::Engine(_) | ServiceError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}

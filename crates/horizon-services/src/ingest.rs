@@ -1,0 +1,480 @@
+//! Ingest of long-format files (`unique_id,ds,y`): each good record is landed in the event
+//! store, then rolled up into `observations`; each bad record is set aside in
+//! `ingest_rejections` with its line number and the reason, and the rows around it are kept.
+//! Every call is one `ingest_runs` row.
+
+use std::{
+    collections::HashMap,
+    io::Read,
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+};
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use horizon_domain::{
+    Bounds, Frequency, IngestRejection, IngestRun, IngestStatus, SeriesKey, SeriesMeta, Timestamp,
+};
+use horizon_settings::Settings;
+use horizon_store::{ObservationRow, Store, event_store::EventStore};
+use uuid::Uuid;
+
+use crate::ServiceError;
+
+/// Records landed per event-store transaction.
+const LANDING_BATCH: usize = 20_000;
+/// Records rolled up per shared-database batch.
+const ROLLUP_BATCH: usize = 20_000;
+/// Watermark of the observation roll-up in the event store.
+const ROLLUP_WATERMARK: &str = "rollup:observations";
+/// Longest raw record kept with a rejection.
+const RAW_KEEP: usize = 1_000;
+
+/// What one ingest call did.
+#[derive(Debug, Clone)]
+pub struct IngestReport {
+    /// The `ingest_runs` row.
+    pub run: IngestRun,
+    /// The records set aside (also stored in `ingest_rejections`).
+    pub rejections: Vec<IngestRejection>,
+}
+
+/// Ingests the long-format CSV file at `path`.
+pub async fn ingest_csv_file(
+    store: &Store,
+    settings: &Settings,
+    path: &Path,
+) -> Result<IngestReport, ServiceError> {
+    let file = std::fs::File::open(path).map_err(|e| ServiceError::Input {
+        path: path.display().to_string(),
+        reason: format!("cannot open: {e}"),
+    })?;
+    ingest_csv(
+        store,
+        settings,
+        &format!("file:{}", path.display()),
+        Box::new(file),
+    )
+    .await
+}
+
+/// Ingests long-format CSV read from `reader`; `source` names it in runs and rejections.
+pub async fn ingest_csv(
+    store: &Store,
+    settings: &Settings,
+    source: &str,
+    reader: Box<dyn Read + Send>,
+) -> Result<IngestReport, ServiceError> {
+    let mut run = store.start_ingest_run(source).await?;
+    tracing::info!(source, run_id = %run.id, "ingest started");
+    let events = open_event_store(settings.event_store_path.clone()).await?;
+    let landing = {
+        let events = events.clone();
+        let source = source.to_owned();
+        let max_record = settings.ingest_max_record_bytes;
+        let run_id = run.id;
+        tokio::task::spawn_blocking(move || land_csv(&events, reader, &source, run_id, max_record))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("landing task: {e}")))?
+    };
+    let (outcome, rejections) = match landing {
+        Ok(landed) => (Ok(landed.counts), landed.rejections),
+        Err(e) => (Err(e), Vec::new()),
+    };
+    store.insert_rejections(&rejections).await?;
+    match outcome {
+        Ok(counts) => {
+            run.rows_read = counts.read;
+            run.rows_landed = counts.landed;
+            run.rows_rejected = rejections.len() as i64;
+            run.checkpoint = Some(format!("line:{}", counts.last_line));
+            match roll_up(store, &events).await {
+                Ok(rolled) => {
+                    run.rows_rolled_up = rolled;
+                    run.status = IngestStatus::Succeeded;
+                }
+                Err(e) => {
+                    run.status = IngestStatus::Failed;
+                    run.error = Some(e.to_string());
+                }
+            }
+        }
+        Err(e) => {
+            run.status = IngestStatus::Failed;
+            run.error = Some(e.to_string());
+        }
+    }
+    store.finish_ingest_run(&run).await?;
+    tracing::info!(
+        source,
+        run_id = %run.id,
+        status = %run.status,
+        read = run.rows_read,
+        landed = run.rows_landed,
+        rolled_up = run.rows_rolled_up,
+        rejected = run.rows_rejected,
+        "ingest finished"
+    );
+    if let Some(err) = &run.error {
+        return Err(ServiceError::Input {
+            path: source.to_owned(),
+            reason: err.clone(),
+        });
+    }
+    Ok(IngestReport { run, rejections })
+}
+
+async fn open_event_store(path: PathBuf) -> Result<Arc<Mutex<EventStore>>, ServiceError> {
+    let es = tokio::task::spawn_blocking(move || EventStore::open(&path))
+        .await
+        .map_err(|e| ServiceError::Internal(format!("opening the event store: {e}")))??;
+    Ok(Arc::new(Mutex::new(es)))
+}
+
+struct Counts {
+    read: i64,
+    landed: i64,
+    last_line: u64,
+}
+
+struct Landed {
+    counts: Counts,
+    rejections: Vec<IngestRejection>,
+}
+
+fn land_csv(
+    events: &Mutex<EventStore>,
+    reader: Box<dyn Read + Send>,
+    source: &str,
+    run_id: Uuid,
+    max_record_bytes: usize,
+) -> Result<Landed, ServiceError> {
+    let input_error = |reason: String| ServiceError::Input {
+        path: source.to_owned(),
+        reason,
+    };
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(reader);
+    let headers = csv
+        .headers()
+        .map_err(|e| input_error(format!("cannot read the header line: {e}")))?
+        .clone();
+    if headers.is_empty() || (headers.len() == 1 && headers[0].trim().is_empty()) {
+        return Err(input_error(
+            "the file is empty; expected a header line unique_id,ds,y".into(),
+        ));
+    }
+    let find = |name: &str| {
+        headers
+            .iter()
+            .position(|h| {
+                h.trim()
+                    .trim_start_matches('\u{feff}')
+                    .eq_ignore_ascii_case(name)
+            })
+            .ok_or_else(|| {
+                input_error(format!(
+                    "the header has no column {name:?} (found {:?}); expected unique_id,ds,y",
+                    headers.iter().collect::<Vec<_>>()
+                ))
+            })
+    };
+    let (col_id, col_ds, col_y) = (find("unique_id")?, find("ds")?, find("y")?);
+    let width = headers.len();
+
+    let mut rejections = Vec::new();
+    let mut batch: Vec<(String, String, f64)> = Vec::with_capacity(LANDING_BATCH);
+    let mut counts = Counts {
+        read: 0,
+        landed: 0,
+        last_line: 1,
+    };
+    let flush = |batch: &mut Vec<(String, String, f64)>, counts: &mut Counts| {
+        if batch.is_empty() {
+            return Ok::<(), ServiceError>(());
+        }
+        let mut es = events
+            .lock()
+            .map_err(|_| ServiceError::Internal("event store lock poisoned".into()))?;
+        counts.landed += es.land_observations(batch)? as i64;
+        batch.clear();
+        Ok(())
+    };
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = csv.position().line() + 1;
+        match csv.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) if e.is_io_error() => {
+                flush(&mut batch, &mut counts)?;
+                return Err(input_error(format!("read failed after line {line}: {e}")));
+            }
+            Err(e) => {
+                counts.read += 1;
+                rejections.push(reject(source, run_id, line, &format!("{e}"), None));
+                continue;
+            }
+        }
+        let line = record.position().map_or(line, |p| p.line());
+        counts.read += 1;
+        counts.last_line = line;
+        let raw = || record.iter().collect::<Vec<_>>().join(",");
+        let bytes = record.as_byte_record().as_slice().len() + record.len();
+        if bytes > max_record_bytes {
+            rejections.push(reject(
+                source,
+                run_id,
+                line,
+                &format!("record of {bytes} bytes exceeds the maximum of {max_record_bytes}"),
+                None,
+            ));
+            continue;
+        }
+        if record.len() != width {
+            rejections.push(reject(
+                source,
+                run_id,
+                line,
+                &format!("expected {width} columns, found {}", record.len()),
+                Some(raw()),
+            ));
+            continue;
+        }
+        match parse_row(&record[col_id], &record[col_ds], &record[col_y]) {
+            Ok((key, ts, value)) => {
+                batch.push((
+                    key.to_string(),
+                    ts.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                    value,
+                ));
+                if batch.len() >= LANDING_BATCH {
+                    flush(&mut batch, &mut counts)?;
+                }
+            }
+            Err(reason) => rejections.push(reject(source, run_id, line, &reason, Some(raw()))),
+        }
+    }
+    flush(&mut batch, &mut counts)?;
+    Ok(Landed { counts, rejections })
+}
+
+fn reject(
+    source: &str,
+    run_id: Uuid,
+    line: u64,
+    reason: &str,
+    raw: Option<String>,
+) -> IngestRejection {
+    IngestRejection {
+        run_id: Some(run_id),
+        source: source.to_owned(),
+        line: Some(line as i64),
+        reason: reason.to_owned(),
+        raw: raw.map(|r| r.chars().take(RAW_KEEP).collect()),
+    }
+}
+
+/// Parses one record's fields; the error names the column and the value.
+pub fn parse_row(id: &str, ds: &str, y: &str) -> Result<(SeriesKey, Timestamp, f64), String> {
+    let key = SeriesKey::parse(id.trim()).map_err(|e| format!("column unique_id: {e}"))?;
+    let ts = parse_timestamp(ds.trim()).ok_or_else(|| {
+        format!(
+            "column ds: {ds:?} is not a date (YYYY-MM-DD), a datetime with an offset \
+             (RFC 3339) or an integer Unix time"
+        )
+    })?;
+    let value: f64 = y
+        .trim()
+        .parse()
+        .map_err(|_| format!("column y: {y:?} is not a number"))?;
+    if !value.is_finite() {
+        return Err(format!("column y: {y:?} is not a finite number"));
+    }
+    Ok((key, ts, value))
+}
+
+/// Dates are midnight UTC; datetimes without an offset are taken as UTC; integers are Unix
+/// seconds.
+pub fn parse_timestamp(text: &str) -> Option<Timestamp> {
+    if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
+        return Some(dt.with_timezone(&Utc));
+    }
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%z"] {
+        if let Ok(dt) = DateTime::parse_from_str(text, fmt) {
+            return Some(dt.with_timezone(&Utc));
+        }
+    }
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(text, fmt) {
+            return Some(dt.and_utc());
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return d.and_hms_opt(0, 0, 0).map(|dt| dt.and_utc());
+    }
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text
+            .parse::<i64>()
+            .ok()
+            .and_then(|s| DateTime::from_timestamp(s, 0));
+    }
+    None
+}
+
+/// Rolls landed observations after the watermark into the shared database; returns how many.
+/// The watermark moves only after the rows are committed there, so a crash re-rolls them —
+/// harmlessly, as the writes are upserts.
+pub async fn roll_up(store: &Store, events: &Arc<Mutex<EventStore>>) -> Result<i64, ServiceError> {
+    let mut ids: HashMap<String, Uuid> = HashMap::new();
+    let mut total = 0;
+    loop {
+        let batch = {
+            let events = events.clone();
+            tokio::task::spawn_blocking(move || {
+                let es = events
+                    .lock()
+                    .map_err(|_| ServiceError::Internal("event store lock poisoned".into()))?;
+                let after = es.watermark(ROLLUP_WATERMARK)?;
+                Ok::<_, ServiceError>(es.observations_after(after, ROLLUP_BATCH)?)
+            })
+            .await
+            .map_err(|e| ServiceError::Internal(format!("roll-up task: {e}")))??
+        };
+        let Some(last_seq) = batch.last().map(|o| o.seq) else {
+            break;
+        };
+        let new_keys: Vec<SeriesMeta> = batch
+            .iter()
+            .filter(|o| !ids.contains_key(&o.series_key))
+            .filter_map(|o| SeriesKey::parse(&o.series_key).ok())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(SeriesMeta::first_sight)
+            .collect();
+        if !new_keys.is_empty() {
+            for (key, id) in store.ensure_series(&new_keys).await? {
+                ids.insert(key.to_string(), id);
+            }
+        }
+        let rows: Vec<ObservationRow> = batch
+            .iter()
+            .filter_map(|o| {
+                let ts = DateTime::parse_from_rfc3339(&o.ts)
+                    .ok()?
+                    .with_timezone(&Utc);
+                Some(ObservationRow {
+                    series_id: *ids.get(&o.series_key)?,
+                    ts,
+                    value: o.value,
+                })
+            })
+            .collect();
+        store.upsert_observations(&rows).await?;
+        total += rows.len() as i64;
+        let events = events.clone();
+        tokio::task::spawn_blocking(move || {
+            let es = events
+                .lock()
+                .map_err(|_| ServiceError::Internal("event store lock poisoned".into()))?;
+            es.set_watermark(ROLLUP_WATERMARK, last_seq)
+                .map_err(ServiceError::from)
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("roll-up task: {e}")))??;
+    }
+    Ok(total)
+}
+
+/// Loads series metadata from CSV with the header
+/// `key,entity,metric,frequency,unit,lower,upper,thresholds` (all but `key` may be empty;
+/// `thresholds` is a `;`-separated list). Creates or updates each series; returns how many.
+pub async fn load_series_csv(
+    store: &Store,
+    source: &str,
+    reader: Box<dyn Read + Send>,
+) -> Result<usize, ServiceError> {
+    let metas = tokio::task::spawn_blocking({
+        let source = source.to_owned();
+        move || parse_series_csv(&source, reader)
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(format!("series file task: {e}")))??;
+    for meta in &metas {
+        store.upsert_series(meta).await?;
+    }
+    Ok(metas.len())
+}
+
+fn parse_series_csv(
+    source: &str,
+    reader: Box<dyn Read + Send>,
+) -> Result<Vec<SeriesMeta>, ServiceError> {
+    let mut csv = csv::ReaderBuilder::new().from_reader(reader);
+    let bad = |line: u64, column: &str, reason: String| ServiceError::Input {
+        path: source.to_owned(),
+        reason: format!("line {line}, column {column}: {reason}"),
+    };
+    let headers = csv
+        .headers()
+        .map_err(|e| bad(1, "-", e.to_string()))?
+        .clone();
+    let col = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let key_col = col("key").ok_or_else(|| bad(1, "key", "the header has no key column".into()))?;
+    let mut out = Vec::new();
+    for record in csv.records() {
+        let record =
+            record.map_err(|e| bad(e.position().map_or(0, |p| p.line()), "-", e.to_string()))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let field = |name: &str| {
+            col(name)
+                .and_then(|i| record.get(i))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        let key = SeriesKey::parse(record.get(key_col).unwrap_or("").trim())
+            .map_err(|e| bad(line, "key", e.to_string()))?;
+        let mut meta = SeriesMeta::first_sight(key);
+        if let Some(v) = field("entity") {
+            meta.entity = v.to_owned();
+        }
+        if let Some(v) = field("metric") {
+            meta.metric = v.to_owned();
+        }
+        if let Some(v) = field("frequency") {
+            meta.frequency = Some(
+                v.parse::<Frequency>()
+                    .map_err(|e| bad(line, "frequency", e.to_string()))?,
+            );
+        }
+        meta.unit = field("unit").map(str::to_owned);
+        let number = |name: &str| {
+            field(name)
+                .map(|v| {
+                    v.parse::<f64>()
+                        .map_err(|_| bad(line, name, format!("{v:?} is not a number")))
+                })
+                .transpose()
+        };
+        meta.bounds = Bounds::new(number("lower")?, number("upper")?)
+            .map_err(|e| bad(line, "lower/upper", e.to_string()))?;
+        if let Some(t) = field("thresholds") {
+            for part in t.split(';') {
+                part.trim()
+                    .parse::<f64>()
+                    .map_err(|_| bad(line, "thresholds", format!("{part:?} is not a number")))?;
+            }
+            meta.tags.insert("thresholds".into(), t.to_owned());
+        }
+        out.push(meta);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;
