@@ -14,16 +14,22 @@
 //! - **Validation**: up to [`VALIDATION_WINDOWS`] rolling origins at the end of the history,
 //!   each refitting every member and forecasting up to the horizon. Their errors weight the
 //!   members (inverse scaled MAE, shrunk half-way to equal weights) and calibrate intervals.
-//! - **Intervals**: model-based quantiles where the model has a valid predictive distribution
-//!   (ETS); otherwise conformal: the validation errors per step are normalised by a power-law
-//!   scale `a * step^b` fitted to them, and their empirical quantiles (shrunk towards a normal
-//!   fit when there are few) are added to the point forecast. Without validation errors,
-//!   in-sample one-step residuals grown by `sqrt(step)` are used.
+//! - **Member distributions**: model-based quantiles where the model has a valid predictive
+//!   distribution (ETS, Theta, damped trend); otherwise conformal: the validation errors per
+//!   step are normalised by a power-law scale `a * step^b` fitted to them, and their empirical
+//!   quantiles (shrunk towards a normal fit when there are few) are added to the point
+//!   forecast. Without validation errors, in-sample one-step residuals grown by `sqrt(step)`.
+//! - **Combined distribution** (see `combine_quantiles`): the members' quantiles averaged
+//!   (Vincentization), then widened around the median so that the spread also holds (a) the
+//!   disagreement between the members' means and (b) at least the history's own `s`-step
+//!   variability around its average drift, and finally (c) per step by the factor that gives
+//!   the combined forecast's rolling-origin errors unit variance in units of that spread
+//!   (never narrower). Sporadic series skip (b) and (c): their flat forecasts' errors do not
+//!   accumulate.
 //! - **Guards**: a member that fails to fit, or whose forecast is not finite or leaves
 //!   `[min - k·range, max + k·range]` of the history (`k = 10·max(1, horizon/n)`), is dropped
 //!   with a warning; when none is left, naive takes over.
-//! - **Bounds** clip every quantile; the mean becomes the mean of the clipped distribution
-//!   (estimated on an even grid of 40 quantile levels).
+//! - **Bounds** clip every quantile and the mean (the weighted mean of the members).
 //! - **Thresholds**: `P(value > t)` per step from the combined distribution function, and
 //!   `P(exceeds at least once)` from sample paths drawn through a Gaussian copula whose
 //!   step-to-step correlation is estimated from the validation errors.
@@ -134,7 +140,7 @@ pub struct Member {
 /// A probabilistic forecast.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Forecast {
-    /// Mean forecast per step (the mean of the bounded distribution).
+    /// Mean forecast per step: the weighted mean of the members, clipped to the bounds.
     pub mean: Vec<f64>,
     /// The quantile levels of [`Forecast::quantiles`], ascending.
     pub quantile_levels: Vec<f64>,
@@ -406,7 +412,8 @@ fn reason_for(kind: ModelKind, profile: &SeriesProfile, requested: bool) -> Stri
 
 const MODEL_QUANTILES: bool = true;
 
-/// An even grid of levels for the mean of the clipped distribution.
+/// An even grid of levels, so that the combination sees the members' whole distribution
+/// whatever levels are requested.
 const MEAN_GRID: usize = 40;
 
 /// Forecasts one series. Fails only on an invalid request (horizon 0 or too long, bad interval
@@ -506,10 +513,12 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
         }
         let mut errors = Vec::with_capacity(origins.len());
         for &o in &origins {
+            let steps = hv.min(n - o);
             let Ok(m) = fit_kind(kind, &y[..o], &ctx_k) else {
+                // Keep windows aligned across members: a failed refit is a window of NaN.
+                errors.push(vec![f64::NAN; steps]);
                 continue;
             };
-            let steps = hv.min(n - o);
             let f = m.forecast_mean(steps);
             errors.push(
                 (0..steps)
@@ -616,7 +625,6 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
             .position(|g| (g - level).abs() < 1e-9)
             .unwrap_or(0)
     };
-    let mean_pos: Vec<usize> = mean_grid.iter().map(|l| pos(*l)).collect();
 
     // Member quantile sources.
     enum Source {
@@ -686,34 +694,47 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
             x.signum() * f64::MAX
         }
     };
+    // Member quantiles on the grid, `member_q[k][j][s]`.
+    let member_q: Vec<Vec<Vec<f64>>> = candidates
+        .iter()
+        .zip(sources)
+        .map(|(c, src)| match src {
+            Source::Model(q) => q,
+            Source::Spread(sp) => grid
+                .iter()
+                .map(|l| (0..h).map(|s| c.mean[s] + sp.quantile(s, *l)).collect())
+                .collect(),
+        })
+        .collect();
+    let calibrate = !profile.class.is_sporadic();
+    let history = calibrate
+        .then(|| drift_spread(&y, profile.season_length, h))
+        .flatten();
+    let combined = combine_quantiles(
+        &candidates,
+        &member_q,
+        &weights,
+        &grid,
+        h,
+        calibrate,
+        history.as_ref(),
+    );
+
     let mut mean = vec![0.0; h];
     let mut all_q: Vec<Vec<f64>> = vec![vec![0.0; h]; grid.len()];
-    let mut buf = vec![0.0; grid.len()];
     for s in 0..h {
-        let mut m = 0.0;
-        buf.iter_mut().for_each(|b| *b = 0.0);
-        for ((c, src), w) in candidates.iter().zip(&sources).zip(&weights) {
-            m += w * c.mean[s];
-            for (j, b) in buf.iter_mut().enumerate() {
-                let q = match src {
-                    Source::Model(q) => q[j][s],
-                    Source::Spread(sp) => c.mean[s] + sp.quantile(s, grid[j]),
-                };
-                *b += w * q;
-            }
-        }
-        util::sort_floats(&mut buf);
+        let m: f64 = candidates
+            .iter()
+            .zip(&weights)
+            .map(|(c, w)| w * c.mean[s])
+            .sum();
         let m = unscale(m);
-        let mut correction = 0.0;
-        for (j, b) in buf.iter_mut().enumerate() {
-            let raw = unscale(*b);
-            let clipped = bounds.clamp(raw);
-            if mean_pos.contains(&j) {
-                correction += clipped - raw;
-            }
-            all_q[j][s] = clipped;
+        for (j, row) in combined.iter().enumerate() {
+            all_q[j][s] = bounds.clamp(unscale(row[s]));
         }
-        mean[s] = bounds.clamp(m + correction / MEAN_GRID as f64);
+        // The members' mean, not the mean of the clipped distribution: widened tails clipped at
+        // a bound would otherwise pull the point forecast away from it.
+        mean[s] = bounds.clamp(m);
     }
 
     let quantile_levels = request.quantile_levels.levels().to_vec();
@@ -752,6 +773,236 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
         threshold_probabilities,
         warnings,
     })
+}
+
+/// The quantile function through `(levels[j], values[j])` at `p`, linear in between and flat
+/// beyond the ends.
+fn interp(levels: &[f64], values: &[f64], p: f64) -> f64 {
+    let j = levels.partition_point(|l| *l < p);
+    if j == 0 {
+        return values[0];
+    }
+    if j >= levels.len() {
+        return values[levels.len() - 1];
+    }
+    let (l0, l1) = (levels[j - 1], levels[j]);
+    if l1 > l0 {
+        values[j - 1] + (values[j] - values[j - 1]) * (p - l0) / (l1 - l0)
+    } else {
+        values[j]
+    }
+}
+
+/// Combines the members' quantile functions into `result[j][s]` at `grid[j]`, in scaled units:
+/// 1. Vincentization: the weighted average of the members' quantiles, sorted.
+/// 2. Its spread (`sd`, from the 10%–90% range) is widened around the median to hold also the
+///    spread between the members' means (model uncertainty, which averaging quantiles leaves
+///    out) and, with `history`, never below the history's own `s`-step variability around its
+///    drift ([`drift_spread`]); model-based variances of short, trending histories are far too
+///    optimistic at long horizons.
+/// 3. With `calibrate`, widened again per step by `max(1, a·step^b)`, fitted to the mean square
+///    of the combined forecast's rolling-origin errors in units of that spread (each step's
+///    estimate shrunk towards 1 by [`CALIBRATION_PRIOR`] pseudo-errors).
+fn combine_quantiles(
+    candidates: &[Candidate],
+    member_q: &[Vec<Vec<f64>>],
+    weights: &[f64],
+    grid: &[f64],
+    h: usize,
+    calibrate: bool,
+    history: Option<&HistorySpread>,
+) -> Vec<Vec<f64>> {
+    let z90 = util::normal_quantile(0.9);
+    let mut out = vec![vec![0.0; h]; grid.len()];
+    let mut col = vec![0.0; grid.len()];
+    let mut med = vec![0.0; h];
+    let mut sd = vec![0.0; h];
+    let mut widen = vec![1.0; h];
+    for s in 0..h {
+        for (j, c) in col.iter_mut().enumerate() {
+            *c = member_q.iter().zip(weights).map(|(q, w)| w * q[j][s]).sum();
+        }
+        util::sort_floats(&mut col);
+        for (j, c) in col.iter().enumerate() {
+            out[j][s] = *c;
+        }
+        let m: f64 = candidates
+            .iter()
+            .zip(weights)
+            .map(|(c, w)| w * c.mean[s])
+            .sum();
+        let between: f64 = candidates
+            .iter()
+            .zip(weights)
+            .map(|(c, w)| w * (c.mean[s] - m).powi(2))
+            .sum();
+        let model_sd = ((interp(grid, &col, 0.9) - interp(grid, &col, 0.1)) / (2.0 * z90)).max(0.0);
+        let mut total = (model_sd * model_sd + between).sqrt();
+        med[s] = interp(grid, &col, 0.5);
+        if let Some(hs) = history {
+            let floor = if hs.relative {
+                hs.rms[s] * med[s].abs()
+            } else {
+                hs.rms[s]
+            };
+            if floor.is_finite() && floor > total {
+                total = floor;
+            }
+        }
+        if !total.is_finite() {
+            total = model_sd;
+        }
+        sd[s] = total;
+        widen[s] = if model_sd > 0.0 {
+            total / model_sd
+        } else {
+            1.0
+        };
+    }
+    let k = if calibrate {
+        calibration(candidates, weights, &sd)
+    } else {
+        vec![1.0; h]
+    };
+    for s in 0..h {
+        if model_sd_is_zero(&out, s) {
+            // The members have no spread of their own: a normal shape of the total spread.
+            for (j, l) in grid.iter().enumerate() {
+                out[j][s] = med[s] + k[s] * sd[s] * util::normal_quantile(*l);
+            }
+            continue;
+        }
+        let f = k[s] * widen[s];
+        for row in out.iter_mut() {
+            row[s] = med[s] + f * (row[s] - med[s]);
+        }
+    }
+    out
+}
+
+fn model_sd_is_zero(q: &[Vec<f64>], s: usize) -> bool {
+    match (q.first(), q.last()) {
+        (Some(lo), Some(hi)) => hi[s] - lo[s] <= 0.0,
+        _ => true,
+    }
+}
+
+/// Per-step widening factors `max(1, a·step^b)` (`b` in `[0, 1]`, at most
+/// [`MAX_CALIBRATION`]) from the combined rolling-origin errors in units of `sd`: weighted
+/// least squares of `ln rms` on `ln step`, each step's mean square shrunk towards 1.
+fn calibration(candidates: &[Candidate], weights: &[f64], sd: &[f64]) -> Vec<f64> {
+    let h = sd.len();
+    let windows = candidates.iter().map(|c| c.errors.len()).min().unwrap_or(0);
+    let mut ss = vec![0.0; h];
+    let mut count = vec![0.0; h];
+    for w in 0..windows {
+        let steps = candidates
+            .iter()
+            .map(|c| c.errors[w].len())
+            .min()
+            .unwrap_or(0);
+        for s in 0..steps.min(h) {
+            let e: f64 = candidates
+                .iter()
+                .zip(weights)
+                .map(|(c, wt)| wt * c.errors[w][s])
+                .sum();
+            if e.is_finite() && sd[s] > 0.0 {
+                ss[s] += (e / sd[s]).powi(2);
+                count[s] += 1.0;
+            }
+        }
+    }
+    let pts: Vec<(f64, f64, f64)> = (0..h)
+        .filter(|s| count[*s] > 0.0)
+        .map(|s| {
+            let ms = (ss[s] + CALIBRATION_PRIOR) / (count[s] + CALIBRATION_PRIOR);
+            (((s + 1) as f64).ln(), 0.5 * ms.max(1e-12).ln(), count[s])
+        })
+        .collect();
+    if pts.is_empty() {
+        return vec![1.0; h];
+    }
+    let wsum: f64 = pts.iter().map(|p| p.2).sum();
+    let mx = pts.iter().map(|p| p.0 * p.2).sum::<f64>() / wsum;
+    let my = pts.iter().map(|p| p.1 * p.2).sum::<f64>() / wsum;
+    let sxx: f64 = pts.iter().map(|p| p.2 * (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = pts.iter().map(|p| p.2 * (p.0 - mx) * (p.1 - my)).sum();
+    let b = if sxx > 0.0 {
+        (sxy / sxx).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let a = my - b * mx;
+    (1..=h)
+        .map(|s| {
+            let k = (a + b * (s as f64).ln()).exp();
+            if k.is_finite() {
+                k.clamp(1.0, MAX_CALIBRATION)
+            } else {
+                1.0
+            }
+        })
+        .collect()
+}
+
+/// Largest widening the rolling-origin calibration may apply.
+const MAX_CALIBRATION: f64 = 10.0;
+
+/// Prior number of unit-scale errors that the interval calibration factor is shrunk with.
+const CALIBRATION_PRIOR: f64 = 4.0;
+
+/// How far the history moves in `s` steps beyond its average drift.
+struct HistorySpread {
+    /// Root mean square per step `1..=horizon`.
+    rms: Vec<f64>,
+    /// `rms` is of log values (a share of the level) rather than of values.
+    relative: bool,
+}
+
+/// In-sample `s`-step errors of a random walk with the history's mean drift, at every origin,
+/// on the seasonally adjusted series (logs when the history is positive); steps longer than the
+/// history grow by `sqrt(step)`. `None` on fewer than 4 values.
+fn drift_spread(y: &[f64], season: Option<usize>, h: usize) -> Option<HistorySpread> {
+    let n = y.len();
+    if n < 4 {
+        return None;
+    }
+    let relative = y.iter().all(|v| *v > 0.0);
+    let mut x: Vec<f64> = if relative {
+        y.iter().map(|v| v.ln()).collect()
+    } else {
+        y.to_vec()
+    };
+    if let Some(m) = season.filter(|m| *m >= 2 && n > 2 * m) {
+        // Additive indices of the logs when relative: multiplicative seasonality.
+        if let Some(idx) = seasonality::additive_indices(&x, m) {
+            for (t, v) in x.iter_mut().enumerate() {
+                *v -= idx[t % m];
+            }
+        }
+    }
+    let drift = (x[n - 1] - x[0]) / (n - 1) as f64;
+    let mut rms = Vec::with_capacity(h);
+    let mut last: Option<(usize, f64)> = None;
+    for s in 1..=h {
+        let origins = n.saturating_sub(s);
+        if origins >= 3 {
+            let ss: f64 = (0..origins)
+                .map(|t| (x[t + s] - x[t] - s as f64 * drift).powi(2))
+                .sum();
+            let v = (ss / origins as f64).sqrt();
+            last = Some((s, v));
+            rms.push(v);
+        } else if let Some((ls, lv)) = last {
+            rms.push(lv * (s as f64 / ls as f64).sqrt());
+        } else {
+            return None;
+        }
+    }
+    rms.iter()
+        .all(|v| v.is_finite())
+        .then_some(HistorySpread { rms, relative })
 }
 
 /// The distribution function at `t` of the piecewise-linear quantile function through

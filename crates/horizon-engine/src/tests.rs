@@ -146,7 +146,7 @@ fn intermittent_series_route_to_intermittent_models() {
 }
 
 #[test]
-fn bounds_clip_the_distribution_and_move_the_mean() {
+fn bounds_clip_the_distribution_and_the_mean() {
     let y: Vec<f64> = (0..40)
         .map(|t| if t % 2 == 0 { 0.5 } else { 3.0 })
         .collect();
@@ -155,9 +155,14 @@ fn bounds_clip_the_distribution_and_move_the_mean() {
     let free = forecast(&req);
     req.bounds = Bounds::new(Some(1.5), None).unwrap_or(Bounds::UNBOUNDED);
     let clipped = forecast(&req);
-    if let (Ok(free), Ok(clipped)) = (free, clipped) {
-        assert!(clipped.mean[0] > free.mean[0]);
+    req.bounds = Bounds::new(Some(2.0), None).unwrap_or(Bounds::UNBOUNDED);
+    let above = forecast(&req);
+    if let (Ok(free), Ok(clipped), Ok(above)) = (free, clipped, above) {
+        // A mean inside the bounds is kept: clipped tails do not drag the point forecast.
+        assert!((clipped.mean[0] - free.mean[0]).abs() < 1e-9);
         assert!(clipped.quantiles.iter().all(|q| q[0] >= 1.5));
+        // A mean outside is clipped.
+        assert_eq!(above.mean[0], 2.0);
     } else {
         panic!("forecast failed");
     }
@@ -199,4 +204,44 @@ fn forecast_many_keeps_order_and_reports_progress() {
         (means[0] - 1.0).abs() < 1e-9 && (means[1] - 5.0).abs() < 1e-9,
         "{means:?}"
     );
+}
+
+/// Central intervals cover about their level on series simulated from a known local-level
+/// process (`ETS(A,N,N)`, alpha 0.3): not too narrow after the widening steps, nor too wide.
+#[test]
+fn intervals_cover_simulated_local_level_series() {
+    use rand::{SeedableRng, rngs::SmallRng};
+    use rand_distr::{Distribution, StandardNormal};
+
+    let (n, h, series) = (48, 6, 80);
+    let mut rng = SmallRng::seed_from_u64(7);
+    let mut histories = Vec::with_capacity(series);
+    let mut futures = Vec::with_capacity(series);
+    for _ in 0..series {
+        let mut level = 100.0;
+        let mut path = Vec::with_capacity(n + h);
+        for _ in 0..n + h {
+            let e: f64 = StandardNormal.sample(&mut rng);
+            path.push(level + e);
+            level += 0.3 * e;
+        }
+        futures.push(path.split_off(n));
+        histories.push(path);
+    }
+    let requests: Vec<ForecastRequest<'_>> = histories
+        .iter()
+        .map(|y| ForecastRequest::new(y, h))
+        .collect();
+    let (mut in80, mut in95, mut total) = (0usize, 0usize, 0usize);
+    for (f, future) in forecast_many(&requests, |_| {}).into_iter().zip(&futures) {
+        let f = f.unwrap_or_else(|e| panic!("{e}"));
+        for (s, v) in future.iter().enumerate() {
+            in80 += usize::from(f.intervals[0].lo[s] <= *v && *v <= f.intervals[0].hi[s]);
+            in95 += usize::from(f.intervals[1].lo[s] <= *v && *v <= f.intervals[1].hi[s]);
+            total += 1;
+        }
+    }
+    let (c80, c95) = (in80 as f64 / total as f64, in95 as f64 / total as f64);
+    assert!((0.72..=0.92).contains(&c80), "80% coverage {c80}");
+    assert!((0.89..=0.995).contains(&c95), "95% coverage {c95}");
 }
