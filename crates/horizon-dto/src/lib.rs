@@ -1,0 +1,227 @@
+//! Horizon's wire types: the JSON bodies of the HTTP API, separate from domain types and
+//! database entities, with explicit conversions from the domain. Field names here are a public
+//! contract: change them only in a new API version.
+
+use std::collections::BTreeMap;
+
+use horizon_domain::{Prediction, Series, Timestamp, interval_quantiles};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A series and its metadata.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SeriesDto {
+    /// Stable key.
+    pub key: String,
+    /// Entity (country code, SKU, plant).
+    pub entity: String,
+    /// What is measured.
+    pub metric: String,
+    /// Sampling frequency, e.g. `1d` or `15min`.
+    pub frequency: Option<String>,
+    /// Unit of values.
+    pub unit: Option<String>,
+    /// Lower physical bound.
+    pub lower_bound: Option<f64>,
+    /// Upper physical bound (e.g. plant capacity).
+    pub upper_bound: Option<f64>,
+    /// Labels.
+    pub tags: BTreeMap<String, String>,
+    /// First seen.
+    pub created_at: Timestamp,
+    /// Metadata last changed.
+    pub updated_at: Timestamp,
+}
+
+impl From<&Series> for SeriesDto {
+    fn from(s: &Series) -> Self {
+        Self {
+            key: s.meta.key.to_string(),
+            entity: s.meta.entity.clone(),
+            metric: s.meta.metric.clone(),
+            frequency: s.meta.frequency.map(|f| f.to_string()),
+            unit: s.meta.unit.clone(),
+            lower_bound: s.meta.bounds.lower(),
+            upper_bound: s.meta.bounds.upper(),
+            tags: s.meta.tags.clone(),
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+/// A page of results with the cursor of the next page.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One forecast step.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ForecastStepDto {
+    /// Step number, from 1.
+    pub step: usize,
+    /// The instant forecast.
+    pub target_at: Timestamp,
+    /// Mean of the predictive distribution.
+    pub mean: f64,
+    /// Quantile values, one per entry of `quantile_levels`.
+    pub quantiles: Vec<f64>,
+}
+
+/// A central prediction interval band.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IntervalDto {
+    /// Nominal coverage in percent.
+    pub level: f64,
+    /// Lower edge per step.
+    pub lower: Vec<f64>,
+    /// Upper edge per step.
+    pub upper: Vec<f64>,
+}
+
+/// An ensemble member.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MemberDto {
+    /// Model family.
+    pub model: String,
+    /// Weight.
+    pub weight: f64,
+    /// Why it was chosen.
+    pub reason: String,
+}
+
+/// Exceedance probabilities of a threshold.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ThresholdDto {
+    /// The threshold.
+    pub threshold: f64,
+    /// P(value > threshold) per step.
+    pub per_step: Vec<f64>,
+    /// P(value > threshold at least once in the horizon).
+    pub any_step: f64,
+}
+
+/// A probabilistic forecast.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ForecastDto {
+    /// Forecast id.
+    pub id: Uuid,
+    /// The series' key.
+    pub series_key: String,
+    /// The series' entity.
+    pub entity: String,
+    /// The run that made it.
+    pub execution_id: Option<Uuid>,
+    /// Data up to this instant was used.
+    pub issued_at: Timestamp,
+    /// Written at.
+    pub created_at: Timestamp,
+    /// Step length.
+    pub frequency: String,
+    /// Number of steps.
+    pub horizon: usize,
+    /// Levels of `steps[].quantiles`.
+    pub quantile_levels: Vec<f64>,
+    /// The forecast per step.
+    pub steps: Vec<ForecastStepDto>,
+    /// Interval bands derived from the quantiles (80% and 95% when present).
+    pub intervals: Vec<IntervalDto>,
+    /// Ensemble members and weights.
+    pub members: Vec<MemberDto>,
+    /// Calibration applied.
+    pub calibration: serde_json::Value,
+    /// Threshold-exceedance probabilities.
+    pub thresholds: Vec<ThresholdDto>,
+    /// Engine warnings.
+    pub warnings: Vec<String>,
+}
+
+impl ForecastDto {
+    /// Builds the wire form of `p`, a forecast of the series with key `series_key`.
+    pub fn from_prediction(p: &Prediction, series_key: &str) -> Self {
+        let levels = p.quantile_levels.levels().to_vec();
+        let steps = (0..p.horizon())
+            .map(|s| ForecastStepDto {
+                step: s + 1,
+                target_at: p.target_at(s + 1),
+                mean: p.matrix.mean(s),
+                quantiles: (0..p.matrix.quantile_count())
+                    .map(|q| p.matrix.quantile(s, q))
+                    .collect(),
+            })
+            .collect();
+        let intervals = [80.0, 95.0]
+            .into_iter()
+            .filter_map(|level| {
+                let (lo, hi) = interval_quantiles(level).ok()?;
+                let (lo, hi) = (
+                    p.quantile_levels.position(lo)?,
+                    p.quantile_levels.position(hi)?,
+                );
+                Some(IntervalDto {
+                    level,
+                    lower: p.matrix.quantile_path(lo),
+                    upper: p.matrix.quantile_path(hi),
+                })
+            })
+            .collect();
+        Self {
+            id: p.id,
+            series_key: series_key.to_owned(),
+            entity: p.entity.clone(),
+            execution_id: p.execution_id,
+            issued_at: p.issued_at,
+            created_at: p.created_at,
+            frequency: p.frequency.to_string(),
+            horizon: p.horizon(),
+            quantile_levels: levels,
+            steps,
+            intervals,
+            members: p
+                .members
+                .iter()
+                .map(|m| MemberDto {
+                    model: m.model.clone(),
+                    weight: m.weight,
+                    reason: m.reason.clone(),
+                })
+                .collect(),
+            calibration: p.calibration.clone(),
+            thresholds: p
+                .thresholds
+                .iter()
+                .map(|t| ThresholdDto {
+                    threshold: t.threshold,
+                    per_step: t.per_step.clone(),
+                    any_step: t.any_step,
+                })
+                .collect(),
+            warnings: p.warnings.clone(),
+        }
+    }
+}
+
+/// An RFC 9457 problem document, served as `application/problem+json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Problem {
+    /// A stable URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary of the kind.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// What went wrong in this case.
+    pub detail: String,
+}
+
+/// Liveness answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+}
