@@ -54,13 +54,14 @@ impl EventStore {
             .map_err(err("setting synchronous"))?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS observations (
-                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
                  series_key TEXT NOT NULL,
                  ts TEXT NOT NULL,
                  value REAL NOT NULL,
+                 seq INTEGER NOT NULL,
                  landed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
-                 UNIQUE (series_key, ts) ON CONFLICT REPLACE
-             );
+                 PRIMARY KEY (series_key, ts)
+             ) WITHOUT ROWID;
+             CREATE INDEX IF NOT EXISTS observations_seq ON observations (seq);
              CREATE TABLE IF NOT EXISTS watermarks (
                  name TEXT PRIMARY KEY,
                  seq INTEGER NOT NULL
@@ -77,29 +78,43 @@ impl EventStore {
             .map_err(err("reading the journal mode"))
     }
 
-    /// Lands observations in one transaction. A record for an existing (series, instant) replaces
-    /// the old one and gets a new sequence number, so late corrections are rolled up again.
+    /// Lands observations in one transaction and returns how many were new or changed. A
+    /// record identical to the stored one changes nothing; a new value for a known (series,
+    /// instant) replaces the old one and takes a new sequence number, so the correction is
+    /// rolled up again.
     pub fn land_observations(
         &mut self,
         rows: &[(String, String, f64)],
     ) -> Result<usize, StoreError> {
+        // IMMEDIATE: concurrent landers serialise here, so sequence numbers stay unique.
         let tx = self
             .conn
-            .transaction()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(err("beginning a landing"))?;
+        let mut changed = 0;
         {
+            let mut next: i64 = tx
+                .query_row("SELECT COALESCE(MAX(seq), 0) FROM observations", [], |r| {
+                    r.get(0)
+                })
+                .map_err(err("reading the sequence"))?;
             let mut stmt = tx
                 .prepare_cached(
-                    "INSERT INTO observations (series_key, ts, value) VALUES (?1, ?2, ?3)",
+                    "INSERT INTO observations (series_key, ts, value, seq) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (series_key, ts) DO UPDATE
+                        SET value = excluded.value, seq = excluded.seq
+                        WHERE observations.value IS NOT excluded.value",
                 )
                 .map_err(err("preparing a landing"))?;
             for (key, ts, value) in rows {
-                stmt.execute(params![key, ts, value])
+                next += 1;
+                changed += stmt
+                    .execute(params![key, ts, value, next])
                     .map_err(err("landing a record"))?;
             }
         }
         tx.commit().map_err(err("committing a landing"))?;
-        Ok(rows.len())
+        Ok(changed)
     }
 
     /// Landed observations after sequence `after`, at most `limit`, in sequence order.

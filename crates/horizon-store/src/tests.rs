@@ -565,12 +565,22 @@ fn event_store_is_wal_and_deduplicates() {
         ("a".to_owned(), "2026-01-01T00:00:00Z".to_owned(), 1.0),
         ("a".to_owned(), "2026-01-02T00:00:00Z".to_owned(), 2.0),
     ];
-    es.land_observations(&rows).unwrap();
-    es.land_observations(&rows[..1]).unwrap();
+    assert_eq!(es.land_observations(&rows).unwrap(), 2);
+    assert_eq!(
+        es.land_observations(&rows[..1]).unwrap(),
+        0,
+        "identical: no change"
+    );
     assert_eq!(es.count_observations().unwrap(), 2);
     let landed = es.observations_after(0, 10).unwrap();
     assert_eq!(landed.len(), 2);
     es.set_watermark("rollup", landed[1].seq).unwrap();
     assert_eq!(es.watermark("rollup").unwrap(), landed[1].seq);
     assert!(es.observations_after(landed[1].seq, 10).unwrap().is_empty());
+    // a correction is landed again, after the watermark
+    let fix = vec![("a".to_owned(), "2026-01-01T00:00:00Z".to_owned(), 5.0)];
+    assert_eq!(es.land_observations(&fix).unwrap(), 1);
+    let again = es.observations_after(landed[1].seq, 10).unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].value, 5.0);
 }

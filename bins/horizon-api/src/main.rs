@@ -1,0 +1,26 @@
+//! The Horizon API server: loads settings, opens the database, serves HTTP on
+//! `HORIZON_API_BIND` until SIGINT/SIGTERM, finishing in-flight requests.
+
+use std::{net::TcpListener, sync::Arc};
+
+use anyhow::Context;
+use horizon_settings::Settings;
+use horizon_store::Store;
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = Settings::load().context("while reading settings")?;
+    horizon_services::telemetry::init(&settings);
+    let store = Store::open(&settings)
+        .await
+        .context("while opening the database")?;
+    let listener = TcpListener::bind(settings.api_bind)
+        .with_context(|| format!("while binding HORIZON_API_BIND={}", settings.api_bind))?;
+    tracing::info!(addr = %listener.local_addr()?, "horizon-api listening");
+    horizon_http::server(Arc::new(settings), store, listener)
+        .context("while starting the server")?
+        .await
+        .context("while serving")?;
+    tracing::info!("horizon-api stopped");
+    Ok(())
+}

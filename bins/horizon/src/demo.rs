@@ -1,0 +1,76 @@
+//! The demo: the whole loop on the embedded default with a bundled sample.
+
+use std::{io::Cursor, net::TcpListener, sync::Arc};
+
+use anyhow::Context;
+use horizon_services::{
+    ingest::{ingest_csv, load_series_csv},
+    pipeline::{PipelineOptions, run_pipeline},
+};
+use horizon_settings::Settings;
+use horizon_store::Store;
+
+const SAMPLE_SERIES: &str = include_str!("../../../samples/demo/series.csv");
+const SAMPLE_OBSERVATIONS: &str = include_str!("../../../samples/demo/observations.csv");
+
+pub async fn run(settings: Settings, serve: bool) -> anyhow::Result<()> {
+    println!(
+        "horizon demo: database {}",
+        horizon_settings::redact(&settings.database_url)
+    );
+    let store = Store::open(&settings)
+        .await
+        .context("while opening the database")?;
+    let n = load_series_csv(
+        &store,
+        "demo:series.csv",
+        Box::new(Cursor::new(SAMPLE_SERIES.as_bytes())),
+    )
+    .await
+    .context("while loading the sample's series")?;
+    let report = ingest_csv(
+        &store,
+        &settings,
+        "demo:observations.csv",
+        Box::new(Cursor::new(SAMPLE_OBSERVATIONS.as_bytes())),
+    )
+    .await
+    .context("while ingesting the sample")?;
+    println!(
+        "ingested the sample: {n} series, {} records read, {} new or changed",
+        report.run.rows_read, report.run.rows_rolled_up
+    );
+
+    let mut missing = 0;
+    for s in store.all_series().await? {
+        if store.latest_prediction(s.id).await.is_err() {
+            missing += 1;
+        }
+    }
+    if report.run.rows_rolled_up > 0 || missing > 0 {
+        let run = run_pipeline(&store, &settings, &PipelineOptions::default())
+            .await
+            .context("while forecasting the sample")?;
+        println!(
+            "forecast {} series (execution {})",
+            run.forecasts_written, run.execution_id
+        );
+    } else {
+        println!("forecasts are current: nothing new since the last run");
+    }
+
+    if !serve {
+        return Ok(());
+    }
+    let listener = TcpListener::bind(settings.api_bind)
+        .with_context(|| format!("while binding HORIZON_API_BIND={}", settings.api_bind))?;
+    let addr = listener.local_addr()?;
+    println!("\nserving on http://{addr} (Ctrl-C to stop). Try:");
+    println!("  curl http://{addr}/v1/series");
+    println!("  curl http://{addr}/v1/series/events-USA/forecasts/latest");
+    println!("  curl http://{addr}/v1/series/solar-01/forecasts/latest");
+    horizon_http::server(Arc::new(settings), store, listener)?
+        .await
+        .context("while serving")?;
+    Ok(())
+}

@@ -1,0 +1,4 @@
+//! End-to-end tests: the real binaries as OS processes against one database, real HTTP.
+//! Each test runs on SQLite and, when `TEST_DATABASE_URL` is set, on PostgreSQL.
+
+mod three_processes;

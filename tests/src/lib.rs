@@ -1,0 +1,227 @@
+//! Support for the end-to-end tests: build the real binaries once, run them as OS processes
+//! against a test database, capture their logs.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::OnceLock,
+    time::{Duration, Instant},
+};
+
+pub use horizon_test_support::{Backend, TestDb};
+
+/// The directory holding the built binaries (`target/debug` or `target/release`), after
+/// building them once per test process.
+pub fn bin_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        // The test binary lives in <target>/<profile>/deps/.
+        let exe = std::env::current_exe().expect("current exe");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test binary in <target>/<profile>/deps")
+            .to_path_buf();
+        let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args(["build", "--quiet", "--bins"])
+            .args(["-p", "horizon-api", "-p", "horizon-ingest"])
+            .args(["-p", "horizon-pipeline", "-p", "horizon"])
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile_dir.file_name().and_then(|n| n.to_str()) == Some("release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("running cargo build for the binaries");
+        assert!(status.success(), "building the binaries failed");
+        profile_dir
+    })
+}
+
+/// A running binary whose stderr goes to a log file.
+pub struct Proc {
+    /// Name of the binary.
+    pub name: String,
+    child: Child,
+    /// Its log file.
+    pub log: PathBuf,
+}
+
+/// The environment every process of one test shares.
+#[derive(Clone)]
+pub struct Env {
+    vars: Vec<(String, String)>,
+    dir: PathBuf,
+}
+
+impl Env {
+    /// Settings pointing at `db`, an event store in its directory, JSON logs.
+    pub fn for_db(db: &TestDb) -> Self {
+        let dir = db.dir.path().to_path_buf();
+        Self {
+            vars: vec![
+                ("DATABASE_URL".into(), db.url.clone()),
+                (
+                    "HORIZON_EVENT_STORE_PATH".into(),
+                    dir.join("events.db").display().to_string(),
+                ),
+                (
+                    "HORIZON_DATA_DIR".into(),
+                    dir.join("data").display().to_string(),
+                ),
+                ("HORIZON_LOG_FORMAT".into(), "json".into()),
+                ("HORIZON_DB_MAX_CONNECTIONS".into(), "4".into()),
+            ],
+            dir,
+        }
+    }
+
+    /// Adds or replaces a variable.
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.vars.retain(|(k, _)| k != key);
+        self.vars.push((key.into(), value.into()));
+    }
+
+    /// The test's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Starts binary `name` with `args`.
+    pub fn spawn(&self, name: &str, args: &[&str]) -> Proc {
+        let log = self.dir.join(format!(
+            "{name}-{}.log",
+            Instant::now().elapsed().as_nanos() ^ rand_suffix()
+        ));
+        let file = std::fs::File::create(&log).expect("creating a log file");
+        let mut cmd = Command::new(bin_dir().join(name));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(file));
+        for (k, v) in &self.vars {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+        Proc {
+            name: name.into(),
+            child,
+            log,
+        }
+    }
+
+    /// Runs binary `name` to completion; returns its exit success and log text.
+    pub fn run(&self, name: &str, args: &[&str]) -> (bool, String) {
+        let mut p = self.spawn(name, args);
+        let ok = p.wait();
+        (ok, p.log_text())
+    }
+}
+
+fn rand_suffix() -> u128 {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    N.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as u128
+}
+
+impl Proc {
+    /// Waits for exit; true on success.
+    pub fn wait(&mut self) -> bool {
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+
+    /// Whether it has exited, and how.
+    pub fn try_wait(&mut self) -> Option<bool> {
+        self.child.try_wait().ok().flatten().map(|s| s.success())
+    }
+
+    /// The log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Log lines at ERROR level (JSON logs).
+    pub fn error_lines(&self) -> Vec<String> {
+        self.log_text()
+            .lines()
+            .filter(|l| l.contains("\"level\":\"ERROR\"") || l.contains("panicked"))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Sends SIGTERM and waits.
+    pub fn terminate(&mut self) -> bool {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(ok) = self.try_wait() {
+                return ok;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        false
+    }
+
+    /// Sends SIGKILL and reaps the process.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.try_wait().is_none() {
+            self.kill();
+        }
+    }
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Polls `url` until it answers 200, for at most `timeout`.
+pub async fn wait_healthy(url: &str, timeout: Duration) -> bool {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(r) = client.get(url).send().await
+            && r.status().is_success()
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// Counts rows of `table` in the test database.
+pub async fn count_rows(db: &TestDb, table: &str) -> i64 {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let conn = Database::connect(&db.url).await.expect("connecting");
+    let backend = conn.get_database_backend();
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!("SELECT COUNT(*) AS n FROM {table}"),
+        ))
+        .await
+        .expect("counting")
+        .expect("a row");
+    let n: i64 = row.try_get("", "n").expect("a count");
+    let _ = conn.close().await;
+    n
+}
