@@ -10,6 +10,9 @@ use std::{
 
 pub use horizon_test_support::{Backend, TestDb};
 
+#[cfg(test)]
+mod architecture;
+
 /// The directory holding the built binaries (`target/debug` or `target/release`), after
 /// building them once per test process.
 pub fn bin_dir() -> &'static Path {
