@@ -1,4 +1,7 @@
 //! End-to-end tests: the real binaries as OS processes against one database, real HTTP.
 //! Each test runs on SQLite and, when `TEST_DATABASE_URL` is set, on PostgreSQL.
 
+// Test code: a failed unwrap is a failed test with its message.
+#![allow(clippy::unwrap_used)]
+
 mod three_processes;

@@ -63,7 +63,9 @@ fn engine_depends_only_on_domain_and_does_no_io() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/horizon-engine/Cargo.toml"),
     )
     .unwrap();
-    for forbidden in ["tokio", "sea-orm", "sqlx", "rusqlite", "reqwest", "actix", "redis"] {
+    for forbidden in [
+        "tokio", "sea-orm", "sqlx", "rusqlite", "reqwest", "actix", "redis",
+    ] {
         let in_deps = manifest
             .split("[dev-dependencies]")
             .next()
@@ -78,7 +80,10 @@ fn engine_depends_only_on_domain_and_does_no_io() {
 fn dto_and_store_point_inward() {
     let g = workspace_graph();
     for dep in deps_of(&g, "horizon-dto") {
-        assert_eq!(dep, "horizon-domain", "horizon-dto may depend only on the domain");
+        assert_eq!(
+            dep, "horizon-domain",
+            "horizon-dto may depend only on the domain"
+        );
     }
     for dep in deps_of(&g, "horizon-store") {
         assert!(
@@ -91,10 +96,18 @@ fn dto_and_store_point_inward() {
 #[test]
 fn nothing_depends_on_a_binary() {
     let g = workspace_graph();
-    let bins = ["horizon", "horizon-api", "horizon-ingest", "horizon-pipeline"];
+    let bins = [
+        "horizon",
+        "horizon-api",
+        "horizon-ingest",
+        "horizon-pipeline",
+    ];
     for (pkg, deps) in &g {
         for dep in deps {
-            assert!(!bins.contains(&dep.as_str()), "{pkg} depends on binary {dep}");
+            assert!(
+                !bins.contains(&dep.as_str()),
+                "{pkg} depends on binary {dep}"
+            );
         }
     }
 }

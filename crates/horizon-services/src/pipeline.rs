@@ -25,7 +25,7 @@ use crate::ServiceError;
 const MAX_HISTORY: usize = 6_000;
 
 /// What a run should do.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct PipelineOptions {
     /// Forecast as of this instant: observations at or after it are ignored. Default: now.
     pub as_of: Option<Timestamp>,
@@ -36,17 +36,6 @@ pub struct PipelineOptions {
     pub horizon: Option<usize>,
     /// Quantile levels of the stored forecasts.
     pub quantiles: QuantileLevels,
-}
-
-impl Default for PipelineOptions {
-    fn default() -> Self {
-        Self {
-            as_of: None,
-            series_prefix: None,
-            horizon: None,
-            quantiles: QuantileLevels::default(),
-        }
-    }
 }
 
 /// What a run did.

@@ -1,3 +1,6 @@
+// figment::Jail closures return figment::Error, which is large; that is figment's API.
+#![allow(clippy::result_large_err)]
+
 use figment::{Jail, providers::Env};
 
 use super::*;

@@ -185,9 +185,21 @@ async fn predictions_round_trip(db: TestDb) {
         .await
         .unwrap();
     let p1 = new_prediction(&s, Some(run1.id), 10.0);
-    assert_eq!(store.insert_predictions(&[p1.clone()]).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .insert_predictions(std::slice::from_ref(&p1))
+            .await
+            .unwrap(),
+        1
+    );
     // the same series and run again: ignored
-    assert_eq!(store.insert_predictions(&[p1.clone()]).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .insert_predictions(std::slice::from_ref(&p1))
+            .await
+            .unwrap(),
+        0
+    );
     assert_eq!(store.count_predictions(Some(run1.id)).await.unwrap(), 1);
     store
         .insert_predictions(&[new_prediction(&s, Some(run2.id), 20.0)])
@@ -387,8 +399,20 @@ async fn scoring_tables_round_trip(db: TestDb) {
         brier: vec![(40.0, 0.01)],
         resolved_at: t0(),
     };
-    assert_eq!(store.insert_outcomes(&[outcome.clone()]).await.unwrap(), 1);
-    assert_eq!(store.insert_outcomes(&[outcome.clone()]).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .insert_outcomes(std::slice::from_ref(&outcome))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .insert_outcomes(std::slice::from_ref(&outcome))
+            .await
+            .unwrap(),
+        0
+    );
     assert_eq!(
         store.list_outcomes(Some(s.id), 10).await.unwrap(),
         vec![outcome]
@@ -440,7 +464,7 @@ async fn scoring_tables_round_trip(db: TestDb) {
         created_at: t0(),
     };
     store
-        .insert_forecast_metrics(&[metric.clone()])
+        .insert_forecast_metrics(std::slice::from_ref(&metric))
         .await
         .unwrap();
     assert_eq!(
