@@ -9,6 +9,9 @@ use crate::seasonality;
 pub const ADI_CUTOFF: f64 = 1.32;
 /// CV² cut-off between low and high demand-size variability.
 pub const CV2_CUTOFF: f64 = 0.49;
+/// Seasonal strength above which zeros are taken as part of the cycle rather than as
+/// sporadic demand.
+pub const SEASONAL_ZEROS_STRENGTH: f64 = 0.6;
 
 /// Measures `y` (missing values, i.e. non-finite ones, are skipped) and classifies it. The
 /// detected season length is the shortest of `candidate_periods` passing the 90% ACF test.
@@ -54,18 +57,22 @@ pub fn classify(y: &[f64], candidate_periods: &[usize]) -> SeriesProfile {
             0.0
         }
     };
-    let sporadic = n > 0 && (count == 0 || adi >= ADI_CUTOFF);
+    let scaled: Vec<f64> = finite.iter().map(|v| v / scale).collect();
+    let season_length = seasonality::detect_periods(&scaled, candidate_periods)
+        .first()
+        .copied();
+    let (trend_strength, seasonal_strength) = seasonality::strengths(&scaled, season_length);
+    // Zeros that come back at the same phase of a strong cycle (solar output at night, a shop
+    // closed on Sundays) are structure, not sporadic demand: such a series is routed to the
+    // seasonal models, not to Croston and friends.
+    let seasonal_zeros = season_length.is_some() && seasonal_strength >= SEASONAL_ZEROS_STRENGTH;
+    let sporadic = n > 0 && (count == 0 || adi >= ADI_CUTOFF) && !seasonal_zeros;
     let class = match (sporadic, cv2 >= CV2_CUTOFF) {
         (false, false) => SeriesClass::Smooth,
         (false, true) => SeriesClass::Erratic,
         (true, false) => SeriesClass::Intermittent,
         (true, true) => SeriesClass::Lumpy,
     };
-    let scaled: Vec<f64> = finite.iter().map(|v| v / scale).collect();
-    let season_length = seasonality::detect_periods(&scaled, candidate_periods)
-        .first()
-        .copied();
-    let (trend_strength, seasonal_strength) = seasonality::strengths(&scaled, season_length);
     let clean = |v: f64| {
         if v.is_finite() {
             v.clamp(0.0, 1.0)
@@ -118,6 +125,28 @@ mod tests {
         assert_eq!(classify(&lumpy, &[]).class, SeriesClass::Lumpy);
         assert_eq!(classify(&[0.0; 10], &[]).class, SeriesClass::Intermittent);
         assert_eq!(classify(&[], &[]).length, 0);
+    }
+
+    #[test]
+    fn zeros_at_the_same_phase_of_a_strong_cycle_are_not_intermittent() {
+        // Hourly solar-like output: zero at night, a hump by day, for three weeks.
+        let y: Vec<f64> = (0..24 * 21)
+            .map(|t| {
+                let h = (t % 24) as f64;
+                if (6.0..=18.0).contains(&h) {
+                    10.0 * (std::f64::consts::PI * (h - 6.0) / 12.0).sin()
+                        * (1.0 + 0.05 * ((t / 24) % 3) as f64)
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let p = classify(&y, &[24, 168]);
+        assert!(p.zero_share > 0.4, "{p:?}");
+        assert_eq!(p.season_length, Some(24));
+        assert!(!p.class.is_sporadic(), "{p:?}");
+        // the same values without the cycle test stay intermittent
+        assert!(classify(&y, &[]).class.is_sporadic());
     }
 
     #[test]

@@ -393,8 +393,16 @@ fn default_models(profile: &SeriesProfile, periods: &[usize]) -> Vec<ModelKind> 
         ]
     } else {
         let mut m = vec![ModelKind::AutoEts, ModelKind::Theta, ModelKind::DampedTrend];
-        if periods.len() >= 2 {
+        // ETS takes seasons up to 24 steps; longer cycles (e.g. 96 per day at 15 minutes) are
+        // carried by MSTL and the seasonal naive.
+        let long_cycle = periods
+            .first()
+            .is_some_and(|&p| p > crate::ets::MAX_SEASON_LENGTH);
+        if periods.len() >= 2 || long_cycle {
             m.push(ModelKind::Mstl);
+        }
+        if long_cycle {
+            m.push(ModelKind::SeasonalNaive);
         }
         m
     }
