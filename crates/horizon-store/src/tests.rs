@@ -608,3 +608,31 @@ fn event_store_is_wal_and_deduplicates() {
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].value, 5.0);
 }
+
+#[tokio::test]
+async fn redis_pool_connects_and_round_trips() {
+    let Some(url) = horizon_test_support::redis_url() else {
+        return;
+    };
+    let pool = crate::cache::connect_redis(&url, 2).await.unwrap();
+    let key = format!("horizon:test:{}", Uuid::now_v7());
+    let mut conn = pool.get().await.unwrap();
+    let _: () = deadpool_redis::redis::cmd("SET")
+        .arg(&key)
+        .arg("42")
+        .arg("EX")
+        .arg(30)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let got: String = deadpool_redis::redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(got, "42");
+    let err = crate::cache::connect_redis("redis://127.0.0.1:1", 1)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Unavailable, "{err}");
+}
