@@ -1,9 +1,12 @@
-//! The Horizon ingest process. `once` ingests files in one cycle (for cron and tests).
+//! The Horizon ingest process: `run` is the daemon over the configured sources (stops after the
+//! current transaction on SIGTERM/SIGINT); `once` is one cycle over them, or over the files
+//! given with `--file` (for cron and tests).
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use horizon_services::ingest::daemon::{self, Ingestor};
 use horizon_settings::Settings;
 use horizon_store::Store;
 
@@ -20,10 +23,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// One ingest cycle over the given files, then exit.
+    /// The daemon: watch and poll the configured sources until SIGTERM or SIGINT.
+    Run,
+    /// One ingest cycle over the configured sources, or over the given files, then exit.
     Once {
-        /// Long-format CSV files (`unique_id,ds,y`) to ingest.
-        #[arg(long = "file", required = true)]
+        /// Long-format CSV files (`unique_id,ds,y`) to ingest instead of the configured
+        /// sources.
+        #[arg(long = "file")]
         files: Vec<PathBuf>,
         /// Series metadata CSV (`key,entity,metric,frequency,unit,lower,upper,thresholds`)
         /// applied before the files.
@@ -41,6 +47,38 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("while opening the database")?;
     match cli.command {
+        Command::Run => {
+            let mut ingestor = Ingestor::new(store, settings)
+                .await
+                .context("while starting the ingest daemon")?;
+            let stopper = ingestor.stopper();
+            tokio::spawn(async move {
+                daemon::shutdown_signal().await;
+                tracing::info!("shutdown requested; finishing the current transaction");
+                stopper.stop();
+            });
+            ingestor
+                .run()
+                .await
+                .context("while running the ingest daemon")?;
+        }
+        Command::Once { files, series } if files.is_empty() && series.is_none() => {
+            let mut ingestor = Ingestor::new(store, settings)
+                .await
+                .context("while starting the ingest cycle")?;
+            let stopper = ingestor.stopper();
+            tokio::spawn(async move {
+                daemon::shutdown_signal().await;
+                stopper.stop();
+            });
+            let report = ingestor
+                .cycle()
+                .await
+                .context("while running an ingest cycle")?;
+            if report.runs.iter().any(|r| r.error.is_some()) {
+                anyhow::bail!("some inputs could not be ingested; see the log above");
+            }
+        }
         Command::Once { files, series } => {
             if let Some(path) = series {
                 let file = std::fs::File::open(&path)

@@ -2,6 +2,10 @@
 //! store, then rolled up into `observations`; each bad record is set aside in
 //! `ingest_rejections` with its line number and the reason, and the rows around it are kept.
 //! Every call is one `ingest_runs` row.
+//!
+//! The daemon ([`daemon`]) does the same for configured sources — watched directories and
+//! HTTP feeds — in the formats of [`source`], including GDELT exports ([`gdelt`]), and rolls
+//! GDELT events up into per-country series ([`rollup`]).
 
 use std::{
     collections::HashMap,
@@ -10,7 +14,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use horizon_domain::{
     Bounds, Frequency, IngestRejection, IngestRun, IngestStatus, SeriesKey, SeriesMeta, Timestamp,
 };
@@ -20,14 +24,15 @@ use uuid::Uuid;
 
 use crate::ServiceError;
 
-/// Records landed per event-store transaction.
-const LANDING_BATCH: usize = 20_000;
+pub mod daemon;
+pub mod gdelt;
+pub mod rollup;
+pub mod source;
+
 /// Records rolled up per shared-database batch.
 const ROLLUP_BATCH: usize = 20_000;
 /// Watermark of the observation roll-up in the event store.
 const ROLLUP_WATERMARK: &str = "rollup:observations";
-/// Longest raw record kept with a rejection.
-const RAW_KEEP: usize = 1_000;
 
 /// What one ingest call did.
 #[derive(Debug, Clone)]
@@ -68,11 +73,16 @@ pub async fn ingest_csv(
     tracing::info!(source, run_id = %run.id, "ingest started");
     let events = open_event_store(settings.event_store_path.clone()).await?;
     let landing = {
-        let events = events.clone();
-        let source = source.to_owned();
-        let max_record = settings.ingest_max_record_bytes;
-        let run_id = run.id;
-        tokio::task::spawn_blocking(move || land_csv(&events, reader, &source, run_id, max_record))
+        let ctx = source::LandCtx {
+            events: events.clone(),
+            source: source.to_owned(),
+            run_id: run.id,
+            max_record_bytes: settings.ingest_max_record_bytes,
+            batch_records: settings.ingest_batch_records,
+            stop: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            progress: None,
+        };
+        tokio::task::spawn_blocking(move || source::land_csv(&ctx, reader))
             .await
             .map_err(|e| ServiceError::Internal(format!("landing task: {e}")))?
     };
@@ -123,157 +133,12 @@ pub async fn ingest_csv(
     Ok(IngestReport { run, rejections })
 }
 
-async fn open_event_store(path: PathBuf) -> Result<Arc<Mutex<EventStore>>, ServiceError> {
+/// Opens the event store at `path` off the async threads.
+pub async fn open_event_store(path: PathBuf) -> Result<Arc<Mutex<EventStore>>, ServiceError> {
     let es = tokio::task::spawn_blocking(move || EventStore::open(&path))
         .await
         .map_err(|e| ServiceError::Internal(format!("opening the event store: {e}")))??;
     Ok(Arc::new(Mutex::new(es)))
-}
-
-struct Counts {
-    read: i64,
-    landed: i64,
-    last_line: u64,
-}
-
-struct Landed {
-    counts: Counts,
-    rejections: Vec<IngestRejection>,
-}
-
-fn land_csv(
-    events: &Mutex<EventStore>,
-    reader: Box<dyn Read + Send>,
-    source: &str,
-    run_id: Uuid,
-    max_record_bytes: usize,
-) -> Result<Landed, ServiceError> {
-    let input_error = |reason: String| ServiceError::Input {
-        path: source.to_owned(),
-        reason,
-    };
-    let mut csv = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(reader);
-    let headers = csv
-        .headers()
-        .map_err(|e| input_error(format!("cannot read the header line: {e}")))?
-        .clone();
-    if headers.is_empty() || (headers.len() == 1 && headers[0].trim().is_empty()) {
-        return Err(input_error(
-            "the file is empty; expected a header line unique_id,ds,y".into(),
-        ));
-    }
-    let find = |name: &str| {
-        headers
-            .iter()
-            .position(|h| {
-                h.trim()
-                    .trim_start_matches('\u{feff}')
-                    .eq_ignore_ascii_case(name)
-            })
-            .ok_or_else(|| {
-                input_error(format!(
-                    "the header has no column {name:?} (found {:?}); expected unique_id,ds,y",
-                    headers.iter().collect::<Vec<_>>()
-                ))
-            })
-    };
-    let (col_id, col_ds, col_y) = (find("unique_id")?, find("ds")?, find("y")?);
-    let width = headers.len();
-
-    let mut rejections = Vec::new();
-    let mut batch: Vec<(String, String, f64)> = Vec::with_capacity(LANDING_BATCH);
-    let mut counts = Counts {
-        read: 0,
-        landed: 0,
-        last_line: 1,
-    };
-    let flush = |batch: &mut Vec<(String, String, f64)>, counts: &mut Counts| {
-        if batch.is_empty() {
-            return Ok::<(), ServiceError>(());
-        }
-        let mut es = events
-            .lock()
-            .map_err(|_| ServiceError::Internal("event store lock poisoned".into()))?;
-        counts.landed += es.land_observations(batch)? as i64;
-        batch.clear();
-        Ok(())
-    };
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = csv.position().line() + 1;
-        match csv.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) if e.is_io_error() => {
-                flush(&mut batch, &mut counts)?;
-                return Err(input_error(format!("read failed after line {line}: {e}")));
-            }
-            Err(e) => {
-                counts.read += 1;
-                rejections.push(reject(source, run_id, line, &format!("{e}"), None));
-                continue;
-            }
-        }
-        let line = record.position().map_or(line, |p| p.line());
-        counts.read += 1;
-        counts.last_line = line;
-        let raw = || record.iter().collect::<Vec<_>>().join(",");
-        let bytes = record.as_byte_record().as_slice().len() + record.len();
-        if bytes > max_record_bytes {
-            rejections.push(reject(
-                source,
-                run_id,
-                line,
-                &format!("record of {bytes} bytes exceeds the maximum of {max_record_bytes}"),
-                None,
-            ));
-            continue;
-        }
-        if record.len() != width {
-            rejections.push(reject(
-                source,
-                run_id,
-                line,
-                &format!("expected {width} columns, found {}", record.len()),
-                Some(raw()),
-            ));
-            continue;
-        }
-        match parse_row(&record[col_id], &record[col_ds], &record[col_y]) {
-            Ok((key, ts, value)) => {
-                batch.push((
-                    key.to_string(),
-                    ts.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-                    value,
-                ));
-                if batch.len() >= LANDING_BATCH {
-                    flush(&mut batch, &mut counts)?;
-                }
-            }
-            Err(reason) => rejections.push(reject(source, run_id, line, &reason, Some(raw()))),
-        }
-    }
-    flush(&mut batch, &mut counts)?;
-    Ok(Landed { counts, rejections })
-}
-
-fn reject(
-    source: &str,
-    run_id: Uuid,
-    line: u64,
-    reason: &str,
-    raw: Option<String>,
-) -> IngestRejection {
-    IngestRejection {
-        run_id: Some(run_id),
-        source: source.to_owned(),
-        line: Some(line as i64),
-        reason: reason.to_owned(),
-        raw: raw.map(|r| r.chars().take(RAW_KEEP).collect()),
-    }
 }
 
 /// Parses one record's fields; the error names the column and the value.
@@ -375,7 +240,7 @@ pub async fn roll_up(store: &Store, events: &Arc<Mutex<EventStore>>) -> Result<i
                 })
             })
             .collect();
-        store.upsert_observations(&rows).await?;
+        store.upsert_observations_bulk(&rows).await?;
         total += rows.len() as i64;
         let events = events.clone();
         tokio::task::spawn_blocking(move || {

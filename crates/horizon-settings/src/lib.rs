@@ -21,8 +21,11 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 
+mod ingest;
 #[cfg(test)]
 mod tests;
+
+pub use ingest::{IngestFormat, IngestSource};
 
 /// A setting that could not be read or is out of range.
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +98,15 @@ pub struct Settings {
     pub pipeline_partition_size: usize,
     /// Longest record a source may send, in bytes.
     pub ingest_max_record_bytes: usize,
+    /// Sources the ingest daemon watches and polls.
+    pub ingest_sources: Vec<IngestSource>,
+    /// Milliseconds between scans of the watched directories.
+    pub ingest_poll_interval_ms: u64,
+    /// Records landed per event-store transaction.
+    pub ingest_batch_records: usize,
+    /// Days of event time kept in the event store; 0 keeps everything. Buckets older than
+    /// this are no longer recomputed, so late records for them are landed but not rolled up.
+    pub ingest_retention_days: u32,
 }
 
 #[derive(Serialize)]
@@ -115,6 +127,10 @@ struct Defaults {
     forecast_horizon: usize,
     pipeline_partition_size: usize,
     ingest_max_record_bytes: usize,
+    ingest_sources: Vec<IngestSource>,
+    ingest_poll_interval_ms: u64,
+    ingest_batch_records: usize,
+    ingest_retention_days: u32,
 }
 
 impl Default for Defaults {
@@ -136,6 +152,10 @@ impl Default for Defaults {
             forecast_horizon: 14,
             pipeline_partition_size: 500,
             ingest_max_record_bytes: 64 * 1024,
+            ingest_sources: Vec::new(),
+            ingest_poll_interval_ms: 1_000,
+            ingest_batch_records: 50_000,
+            ingest_retention_days: 0,
         }
     }
 }
@@ -164,6 +184,10 @@ struct Raw {
     forecast_horizon: usize,
     pipeline_partition_size: usize,
     ingest_max_record_bytes: usize,
+    ingest_sources: Vec<IngestSource>,
+    ingest_poll_interval_ms: u64,
+    ingest_batch_records: usize,
+    ingest_retention_days: u32,
 }
 
 impl Settings {
@@ -242,6 +266,10 @@ impl Settings {
             forecast_horizon: raw.forecast_horizon,
             pipeline_partition_size: raw.pipeline_partition_size,
             ingest_max_record_bytes: raw.ingest_max_record_bytes,
+            ingest_sources: raw.ingest_sources,
+            ingest_poll_interval_ms: raw.ingest_poll_interval_ms,
+            ingest_batch_records: raw.ingest_batch_records,
+            ingest_retention_days: raw.ingest_retention_days,
         };
         settings.validate()?;
         Ok(settings)
@@ -338,6 +366,21 @@ impl Settings {
                 "HORIZON_INGEST_MAX_RECORD_BYTES",
                 self.ingest_max_record_bytes.to_string(),
                 "must be at least 64",
+            );
+        }
+        ingest::validate_sources(&self.ingest_sources)?;
+        if self.ingest_poll_interval_ms == 0 {
+            return invalid(
+                "HORIZON_INGEST_POLL_INTERVAL_MS",
+                "0".into(),
+                "must be at least 1",
+            );
+        }
+        if self.ingest_batch_records == 0 {
+            return invalid(
+                "HORIZON_INGEST_BATCH_RECORDS",
+                "0".into(),
+                "must be at least 1",
             );
         }
         Ok(())

@@ -93,3 +93,43 @@ fn passwords_are_redacted() {
     assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
     let _ = Env::prefixed("HORIZON_");
 }
+
+#[test]
+fn ingest_sources_come_from_the_file_or_the_environment() {
+    let mut got = None;
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "horizon.toml",
+            "[[ingest_sources]]\nname = \"gdelt\"\ndir = \"inbox\"\nglob = \"*.zip\"\nformat = \"gdelt2\"\n",
+        )?;
+        got = Some(Settings::load());
+        Ok(())
+    });
+    let s = got.unwrap().unwrap();
+    assert_eq!(s.ingest_sources.len(), 1);
+    assert_eq!(s.ingest_sources[0].format, IngestFormat::Gdelt2);
+    assert_eq!(s.ingest_sources[0].dir, Some(PathBuf::from("inbox")));
+
+    let s = load_in(&[(
+        "HORIZON_INGEST_SOURCES",
+        "[{name=\"feed\",url=\"http://127.0.0.1:9/x.csv\",format=\"csv\",interval_secs=5}]",
+    )])
+    .unwrap();
+    assert_eq!(s.ingest_sources[0].interval_secs, 5);
+    assert_eq!(s.ingest_sources[0].glob, "*");
+
+    let err = load_in(&[(
+        "HORIZON_INGEST_SOURCES",
+        "[{name=\"both\",url=\"http://x/\",dir=\"d\",format=\"csv\"}]",
+    )])
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("exactly one of dir and url"), "{err}");
+    let err = load_in(&[(
+        "HORIZON_INGEST_SOURCES",
+        "[{name=\"f\",url=\"ftp://x/\",format=\"csv\"}]",
+    )])
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("http://"), "{err}");
+}

@@ -21,6 +21,62 @@ pub struct LandedObservation {
     pub value: f64,
 }
 
+/// A GDELT event as landed: the fields the roll-up aggregates, keyed by the global event id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GdeltEvent {
+    /// GLOBALEVENTID, the natural key.
+    pub event_id: i64,
+    /// 1 or 2 (GDELT version of the export).
+    pub version: u8,
+    /// SQLDATE as days since 1970-01-01.
+    pub day: i64,
+    /// DATEADDED as a 15-minute slot since the epoch (GDELT 2.0 only).
+    pub slot: Option<i64>,
+    /// Actor1CountryCode, empty when none.
+    pub actor1_country: String,
+    /// Actor2CountryCode, empty when none.
+    pub actor2_country: String,
+    /// EventRootCode (1 to 20).
+    pub root_code: u8,
+    /// QuadClass (1 to 4).
+    pub quad_class: u8,
+    /// GoldsteinScale.
+    pub goldstein: f64,
+    /// NumMentions.
+    pub mentions: i64,
+    /// AvgTone.
+    pub tone: f64,
+}
+
+/// Which time bucket of GDELT events a roll-up recomputes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GdeltBucket {
+    /// A day (days since the epoch), by SQLDATE.
+    Day(i64),
+    /// A 15-minute slot (slots since the epoch), by DATEADDED.
+    Slot(i64),
+}
+
+/// Sums of the events of one bucket, actor country, root code and quad class. An event with two
+/// different actor countries counts once for each.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GdeltAggregate {
+    /// Actor country code.
+    pub country: String,
+    /// EventRootCode.
+    pub root_code: u8,
+    /// QuadClass.
+    pub quad_class: u8,
+    /// Number of events.
+    pub events: i64,
+    /// Sum of GoldsteinScale.
+    pub goldstein_sum: f64,
+    /// Sum of AvgTone.
+    pub tone_sum: f64,
+    /// Sum of NumMentions.
+    pub mentions: i64,
+}
+
 /// An open event store.
 pub struct EventStore {
     conn: Connection,
@@ -65,6 +121,41 @@ impl EventStore {
              CREATE TABLE IF NOT EXISTS watermarks (
                  name TEXT PRIMARY KEY,
                  seq INTEGER NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS gdelt_events (
+                 event_id INTEGER PRIMARY KEY,
+                 version INTEGER NOT NULL,
+                 day INTEGER NOT NULL,
+                 slot INTEGER,
+                 actor1_country TEXT NOT NULL,
+                 actor2_country TEXT NOT NULL,
+                 root_code INTEGER NOT NULL,
+                 quad_class INTEGER NOT NULL,
+                 goldstein REAL NOT NULL,
+                 mentions INTEGER NOT NULL,
+                 tone REAL NOT NULL,
+                 seq INTEGER NOT NULL
+             );
+             CREATE INDEX IF NOT EXISTS gdelt_events_seq ON gdelt_events (seq);
+             CREATE INDEX IF NOT EXISTS gdelt_events_day ON gdelt_events (day);
+             CREATE INDEX IF NOT EXISTS gdelt_events_slot ON gdelt_events (slot)
+                 WHERE slot IS NOT NULL;
+             -- A corrected event that moved to another bucket leaves its old bucket to be
+             -- recomputed; the trigger remembers it under the correction's sequence number.
+             CREATE TABLE IF NOT EXISTS gdelt_moved (
+                 seq INTEGER NOT NULL,
+                 day INTEGER NOT NULL,
+                 slot INTEGER
+             );
+             CREATE INDEX IF NOT EXISTS gdelt_moved_seq ON gdelt_moved (seq);
+             CREATE TRIGGER IF NOT EXISTS gdelt_events_moved AFTER UPDATE ON gdelt_events
+             WHEN old.day IS NOT new.day OR old.slot IS NOT new.slot
+             BEGIN
+                 INSERT INTO gdelt_moved (seq, day, slot) VALUES (new.seq, old.day, old.slot);
+             END;
+             CREATE TABLE IF NOT EXISTS cursors (
+                 name TEXT PRIMARY KEY,
+                 value TEXT NOT NULL
              );",
         )
         .map_err(err("creating the event store schema"))?;
@@ -165,6 +256,210 @@ impl EventStore {
             )
             .map(|_| ())
             .map_err(err("saving a watermark"))
+    }
+
+    /// Lands GDELT events in one transaction, deduplicated by global event id; returns how
+    /// many were new or changed. An identical event changes nothing; a changed one replaces the
+    /// stored one with a new sequence number (and, if it moved, its old bucket is recomputed).
+    pub fn land_gdelt(&mut self, events: &[GdeltEvent]) -> Result<usize, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err("beginning a landing"))?;
+        let mut changed = 0;
+        {
+            let mut next: i64 = tx
+                .query_row("SELECT COALESCE(MAX(seq), 0) FROM gdelt_events", [], |r| {
+                    r.get(0)
+                })
+                .map_err(err("reading the sequence"))?;
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO gdelt_events (event_id, version, day, slot, actor1_country,
+                         actor2_country, root_code, quad_class, goldstein, mentions, tone, seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                     ON CONFLICT (event_id) DO UPDATE SET
+                         version = excluded.version, day = excluded.day, slot = excluded.slot,
+                         actor1_country = excluded.actor1_country,
+                         actor2_country = excluded.actor2_country,
+                         root_code = excluded.root_code, quad_class = excluded.quad_class,
+                         goldstein = excluded.goldstein, mentions = excluded.mentions,
+                         tone = excluded.tone, seq = excluded.seq
+                     WHERE (gdelt_events.version, gdelt_events.day, gdelt_events.slot,
+                            gdelt_events.actor1_country, gdelt_events.actor2_country,
+                            gdelt_events.root_code, gdelt_events.quad_class,
+                            gdelt_events.goldstein, gdelt_events.mentions, gdelt_events.tone)
+                        IS NOT (excluded.version, excluded.day, excluded.slot,
+                            excluded.actor1_country, excluded.actor2_country,
+                            excluded.root_code, excluded.quad_class, excluded.goldstein,
+                            excluded.mentions, excluded.tone)",
+                )
+                .map_err(err("preparing a landing"))?;
+            for e in events {
+                next += 1;
+                changed += stmt
+                    .execute(params![
+                        e.event_id,
+                        e.version,
+                        e.day,
+                        e.slot,
+                        e.actor1_country,
+                        e.actor2_country,
+                        e.root_code,
+                        e.quad_class,
+                        e.goldstein,
+                        e.mentions,
+                        e.tone,
+                        next
+                    ])
+                    .map_err(err("landing an event"))?;
+            }
+        }
+        tx.commit().map_err(err("committing a landing"))?;
+        Ok(changed)
+    }
+
+    /// The highest GDELT sequence number landed (0 when none).
+    pub fn gdelt_max_seq(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM gdelt_events", [], |r| {
+                r.get(0)
+            })
+            .map_err(err("reading the sequence"))
+    }
+
+    /// The buckets touched by events landed (or moved away) with a sequence number in
+    /// `(after, upto]`, in order.
+    pub fn gdelt_buckets_touched(
+        &self,
+        after: i64,
+        upto: i64,
+    ) -> Result<Vec<GdeltBucket>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT day, slot FROM gdelt_events WHERE seq > ?1 AND seq <= ?2
+                 UNION SELECT day, slot FROM gdelt_moved WHERE seq > ?1 AND seq <= ?2",
+            )
+            .map_err(err("reading touched buckets"))?;
+        let rows = stmt
+            .query_map(params![after, upto], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
+            })
+            .map_err(err("reading touched buckets"))?;
+        let mut out = std::collections::BTreeSet::new();
+        for row in rows {
+            let (day, slot) = row.map_err(err("reading touched buckets"))?;
+            out.insert(GdeltBucket::Day(day));
+            if let Some(slot) = slot {
+                out.insert(GdeltBucket::Slot(slot));
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    /// Aggregates of all stored events in `bucket`, by actor country, root code and quad class.
+    pub fn gdelt_aggregate(&self, bucket: GdeltBucket) -> Result<Vec<GdeltAggregate>, StoreError> {
+        let (column, value) = match bucket {
+            GdeltBucket::Day(d) => ("day", d),
+            GdeltBucket::Slot(s) => ("slot", s),
+        };
+        let sql = format!(
+            "SELECT country, root_code, quad_class, COUNT(*), SUM(goldstein), SUM(tone),
+                    SUM(mentions)
+             FROM (SELECT actor1_country AS country, root_code, quad_class, goldstein, tone,
+                          mentions
+                   FROM gdelt_events WHERE {column} = ?1 AND actor1_country <> ''
+                   UNION ALL
+                   SELECT actor2_country, root_code, quad_class, goldstein, tone, mentions
+                   FROM gdelt_events WHERE {column} = ?1 AND actor2_country <> ''
+                        AND actor2_country <> actor1_country)
+             GROUP BY country, root_code, quad_class"
+        );
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .map_err(err("aggregating events"))?;
+        let rows = stmt
+            .query_map(params![value], |r| {
+                Ok(GdeltAggregate {
+                    country: r.get(0)?,
+                    root_code: r.get(1)?,
+                    quad_class: r.get(2)?,
+                    events: r.get(3)?,
+                    goldstein_sum: r.get(4)?,
+                    tone_sum: r.get(5)?,
+                    mentions: r.get(6)?,
+                })
+            })
+            .map_err(err("aggregating events"))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(err("aggregating events"))
+    }
+
+    /// Number of landed GDELT events.
+    pub fn count_gdelt(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM gdelt_events", [], |r| r.get(0))
+            .map_err(err("counting landed events"))
+    }
+
+    /// The cursor `name` of a feed (`None` when never set).
+    pub fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {
+        use rusqlite::OptionalExtension;
+        self.conn
+            .query_row(
+                "SELECT value FROM cursors WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err("reading a cursor"))
+    }
+
+    /// Advances the cursor `name` of a feed, once its records are committed here.
+    pub fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO cursors (name, value) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                params![name, value],
+            )
+            .map(|_| ())
+            .map_err(err("saving a cursor"))
+    }
+
+    /// Deletes records whose event time is before `cutoff_day` (days since the epoch) and that
+    /// are already rolled up (sequence at or below the watermarks); returns how many.
+    pub fn apply_retention(
+        &self,
+        cutoff_day: i64,
+        observations_watermark: &str,
+        gdelt_watermark: &str,
+    ) -> Result<usize, StoreError> {
+        let cutoff = chrono::DateTime::from_timestamp(cutoff_day * 86_400, 0)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+            .unwrap_or_default();
+        let obs_wm = self.watermark(observations_watermark)?;
+        let gdelt_wm = self.watermark(gdelt_watermark)?;
+        let mut n = self
+            .conn
+            .execute(
+                "DELETE FROM observations WHERE ts < ?1 AND seq <= ?2",
+                params![cutoff, obs_wm],
+            )
+            .map_err(err("applying retention"))?;
+        n += self
+            .conn
+            .execute(
+                "DELETE FROM gdelt_events WHERE day < ?1 AND seq <= ?2",
+                params![cutoff_day, gdelt_wm],
+            )
+            .map_err(err("applying retention"))?;
+        self.conn
+            .execute("DELETE FROM gdelt_moved WHERE seq <= ?1", params![gdelt_wm])
+            .map_err(err("applying retention"))?;
+        Ok(n)
     }
 
     /// Number of landed observations.

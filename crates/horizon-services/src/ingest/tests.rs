@@ -138,3 +138,281 @@ fn timestamps_parse_in_every_documented_form() {
     assert!(parse_timestamp("2026-13-01").is_none());
     assert!(parse_timestamp("").is_none());
 }
+
+mod daemon_tests {
+    //! The daemon over watched directories: bad input is set aside, good input around it kept,
+    //! GDELT events rolled up and recomputed when late ones arrive.
+
+    use std::io::Write as _;
+
+    use horizon_settings::{IngestFormat, IngestSource};
+    use horizon_store::{PoolOptions, Store};
+    use horizon_test_support::{TestDb, both_backends};
+
+    use super::super::{
+        daemon::Ingestor,
+        gdelt::{GdeltVersion, format_line, parse_line},
+    };
+    use super::*;
+
+    fn gline(id: i64, day: &str, a1: &str, a2: &str, root: u8, quad: u8, g: f64) -> String {
+        format_line(
+            GdeltVersion::V2,
+            id,
+            day,
+            a1,
+            a2,
+            root,
+            quad,
+            g,
+            3,
+            -2.5,
+            &format!("{day}101500"),
+        )
+    }
+
+    fn source(name: &str, dir: &std::path::Path, glob: &str, format: IngestFormat) -> IngestSource {
+        IngestSource {
+            name: name.into(),
+            format,
+            dir: Some(dir.to_path_buf()),
+            glob: glob.into(),
+            url: None,
+            interval_secs: 60,
+        }
+    }
+
+    async fn ingestor(db: &TestDb) -> (Ingestor, Store, std::path::PathBuf, std::path::PathBuf) {
+        let store = Store::connect_with(&db.url, &PoolOptions::default())
+            .await
+            .unwrap();
+        let mut settings = Settings::from_figment(Settings::figment_defaults()).unwrap();
+        settings.event_store_path = db.path("events.db");
+        settings.data_dir = db.path("data");
+        settings.ingest_max_record_bytes = 1_000;
+        settings.ingest_batch_records = 2;
+        let csv_dir = db.path("csv");
+        let gdelt_dir = db.path("gdelt");
+        std::fs::create_dir_all(&csv_dir).unwrap();
+        std::fs::create_dir_all(&gdelt_dir).unwrap();
+        settings.ingest_sources = vec![
+            source("sales", &csv_dir, "*.csv", IngestFormat::Csv),
+            source("gdelt", &gdelt_dir, "*", IngestFormat::Gdelt2),
+        ];
+        let ing = Ingestor::new(store.clone(), settings).await.unwrap();
+        (ing, store, csv_dir, gdelt_dir)
+    }
+
+    async fn obs_of(store: &Store, key: &str) -> Vec<f64> {
+        let s = store
+            .series_by_key(&SeriesKey::parse(key).unwrap())
+            .await
+            .unwrap();
+        store
+            .observations(s.id, None, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| o.value)
+            .collect()
+    }
+
+    async fn bad_input_is_set_aside_and_the_daemon_keeps_going(db: TestDb) {
+        let (mut ing, store, csv_dir, gdelt_dir) = ingestor(&db).await;
+        let long = "9".repeat(2_000);
+        std::fs::write(
+            csv_dir.join("a.csv"),
+            format!(
+                "unique_id,ds,y,temp\n\
+                 s1,2026-01-01,1,20\n\
+                 s1,2026-01-02,x,20\n\
+                 s1,2026-01-03,3\n\
+                 s1,2026-13-45,4,20\n\
+                 s1,2026-01-04,{long},1\n\
+                 s1,2026-01-05T00:00:00+01:00,5,warm\n\
+                 s1,1767571200,6,21.5\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(csv_dir.join("b-empty.csv"), "").unwrap();
+        let good = gline(11, "20260101", "USA", "FRA", 14, 3, -6.5);
+        let cut = gline(12, "20260101", "USA", "", 1, 1, 1.0);
+        std::fs::write(
+            gdelt_dir.join("1.export.CSV"),
+            format!(
+                "{good}\n{}\n{}",
+                gline(13, "20260101", "FRA", "", 2, 1, 2.0),
+                &cut[..40]
+            ),
+        )
+        .unwrap();
+        std::fs::write(gdelt_dir.join("2.export.CSV.zip"), "this is not a zip").unwrap();
+        std::fs::write(
+            gdelt_dir.join("3.export.CSV"),
+            format!("{}\n", gline(14, "2026-01-01", "USA", "", 1, 1, 1.0)),
+        )
+        .unwrap();
+
+        let report = ing.cycle().await.unwrap();
+        assert_eq!(report.runs.len(), 2);
+        let sales = &report.runs[0];
+        assert_eq!(sales.status, IngestStatus::Failed, "{:?}", sales.error);
+        assert!(
+            sales
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("b-empty.csv: the file is empty")
+        );
+        let reasons: Vec<(Option<i64>, String)> = store
+            .rejections(sales.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.line, r.reason))
+            .collect();
+        let has = |line: Option<i64>, text: &str| {
+            reasons.iter().any(|(l, r)| *l == line && r.contains(text))
+        };
+        assert!(
+            has(Some(3), "column y: \"x\" is not a number"),
+            "{reasons:?}"
+        );
+        assert!(has(Some(4), "expected 4 columns, found 3"), "{reasons:?}");
+        assert!(has(Some(5), "column ds"), "{reasons:?}");
+        assert!(has(Some(6), "exceeds the maximum of 1000"), "{reasons:?}");
+        assert!(
+            has(Some(7), "column temp: \"warm\" is not a number"),
+            "{reasons:?}"
+        );
+        assert!(has(None, "the file is empty"), "{reasons:?}");
+        assert_eq!(obs_of(&store, "s1").await, vec![1.0, 6.0]);
+        assert_eq!(obs_of(&store, "s1:temp").await, vec![20.0, 21.5]);
+        assert!(csv_dir.join("processed/a.csv").exists());
+        assert!(csv_dir.join("failed/b-empty.csv").exists());
+
+        let gd = &report.runs[1];
+        let reasons: Vec<(Option<i64>, String)> = store
+            .rejections(gd.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.line, r.reason))
+            .collect();
+        let has = |line: Option<i64>, text: &str| {
+            reasons.iter().any(|(l, r)| *l == line && r.contains(text))
+        };
+        assert!(
+            has(Some(3), "expected 61 tab-separated fields"),
+            "{reasons:?}"
+        );
+        assert!(has(None, "not a readable zip archive"), "{reasons:?}");
+        assert!(has(Some(1), "field SQLDATE: \"2026-01-01\""), "{reasons:?}");
+        assert!(gdelt_dir.join("failed/2.export.CSV.zip").exists());
+        assert!(gdelt_dir.join("processed/1.export.CSV").exists());
+        assert!(gdelt_dir.join("processed/3.export.CSV").exists());
+        assert_eq!(obs_of(&store, "gdelt.USA.daily.events").await, vec![1.0]);
+        assert_eq!(obs_of(&store, "gdelt.FRA.daily.events").await, vec![2.0]);
+        assert_eq!(
+            obs_of(&store, "gdelt.FRA.15min.events_root_14").await,
+            vec![1.0]
+        );
+        assert_eq!(
+            obs_of(&store, "gdelt.FRA.daily.goldstein_mean").await,
+            vec![-2.25]
+        );
+        let usa = store
+            .series_by_key(&SeriesKey::parse("gdelt.USA.daily.events_quad_3").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(usa.meta.entity, "USA");
+        assert_eq!(usa.meta.frequency, Some(Frequency::Days(1)));
+        assert_eq!(usa.meta.bounds.lower(), Some(0.0));
+
+        // still running: the next files are taken as usual; a late event and a duplicate
+        // recompute the day instead of adding to it
+        let mut zipped = Vec::new();
+        {
+            let mut zw = zip::ZipWriter::new(std::io::Cursor::new(&mut zipped));
+            zw.start_file("4.export.CSV", zip::write::SimpleFileOptions::default())
+                .unwrap();
+            writeln!(zw, "{good}").unwrap();
+            writeln!(zw, "{}", gline(15, "20260101", "USA", "GBR", 14, 4, -9.5)).unwrap();
+            zw.finish().unwrap();
+        }
+        std::fs::write(gdelt_dir.join("4.export.CSV.zip"), zipped).unwrap();
+        let report = ing.cycle().await.unwrap();
+        assert_eq!(report.runs.len(), 1);
+        assert_eq!(report.runs[0].status, IngestStatus::Succeeded);
+        assert_eq!(report.runs[0].rows_landed, 1, "the duplicate is a no-op");
+        assert_eq!(obs_of(&store, "gdelt.USA.daily.events").await, vec![2.0]);
+        assert_eq!(
+            obs_of(&store, "gdelt.USA.daily.events_root_14").await,
+            vec![2.0]
+        );
+        assert_eq!(
+            obs_of(&store, "gdelt.USA.daily.goldstein_mean").await,
+            vec![-8.0]
+        );
+        assert_eq!(obs_of(&store, "gdelt.USA.daily.mentions").await, vec![6.0]);
+        assert_eq!(
+            obs_of(&store, "gdelt.GBR.daily.events_quad_4").await,
+            vec![1.0]
+        );
+        let before = store.count_observations(None).await.unwrap();
+        // replaying a processed file changes nothing
+        std::fs::rename(
+            gdelt_dir.join("processed/4.export.CSV.zip"),
+            gdelt_dir.join("4.export.CSV.zip"),
+        )
+        .unwrap();
+        let report = ing.cycle().await.unwrap();
+        assert_eq!(report.runs[0].rows_landed, 0);
+        assert_eq!(store.count_observations(None).await.unwrap(), before);
+        assert_eq!(obs_of(&store, "gdelt.USA.daily.events").await, vec![2.0]);
+    }
+
+    both_backends!(bad_input_is_set_aside_and_the_daemon_keeps_going);
+
+    #[test]
+    fn gdelt_fields_are_read_by_documented_index() {
+        let v2 = gline(42, "20260102", "USA", "CHN", 19, 4, -10.0);
+        let e = parse_line(v2.as_bytes(), GdeltVersion::V2).unwrap();
+        assert_eq!(e.event_id, 42);
+        assert_eq!(e.day, 20_455);
+        assert_eq!(e.slot, Some(20_455 * 96 + 41));
+        assert_eq!(
+            (e.actor1_country.as_str(), e.actor2_country.as_str()),
+            ("USA", "CHN")
+        );
+        assert_eq!((e.root_code, e.quad_class, e.mentions), (19, 4, 3));
+        assert_eq!((e.goldstein, e.tone), (-10.0, -2.5));
+        let v1 = format_line(
+            GdeltVersion::V1,
+            7,
+            "20130401",
+            "",
+            "IRN",
+            4,
+            1,
+            3.4,
+            10,
+            1.25,
+            "",
+        );
+        let e = parse_line(v1.as_bytes(), GdeltVersion::V1).unwrap();
+        assert_eq!(
+            (e.event_id, e.slot, e.root_code, e.mentions),
+            (7, None, 4, 10)
+        );
+        assert_eq!(e.actor2_country, "IRN");
+        // the 57-field backfile form (no SOURCEURL) is GDELT 1.0 too
+        let short = v1.rsplit_once('\t').unwrap().0;
+        assert!(parse_line(short.as_bytes(), GdeltVersion::V1).is_ok());
+        let err = parse_line(v1.as_bytes(), GdeltVersion::V2).unwrap_err();
+        assert!(err.contains("expected 61"), "{err}");
+        let bad = v2.replace("\t19\t4\t", "\t21\t4\t");
+        let err = parse_line(bad.as_bytes(), GdeltVersion::V2).unwrap_err();
+        assert!(err.contains("EventRootCode"), "{err}");
+    }
+}

@@ -8,6 +8,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod models;
 pub mod observations;
+pub mod observations_bulk;
 pub mod outcomes;
 pub mod predictions;
 pub mod series;
