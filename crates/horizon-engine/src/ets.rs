@@ -527,9 +527,19 @@ fn nm_options() -> NelderMeadOptions {
 
 /// Iteration cap of the second, full-dimensional stage for seasonal forms.
 const SEASONAL_STAGE_TWO_ITER: usize = 300;
+/// The same cap while searching forms and refitting on validation windows: the search only
+/// ranks forms, and the winner is refitted with [`SEASONAL_STAGE_TWO_ITER`]. 100 and 300 gave
+/// the same M1/Tourism monthly accuracy (OWA 0.911 / 0.830) at three quarters of the time.
+const SEASONAL_SEARCH_ITER: usize = 100;
 
 /// Fits one form to scaled, finite data; `None` when it cannot be fitted.
-fn fit_form(y: &[f64], spec: Spec, m: usize, fixed_alpha: Option<f64>) -> Option<Fitted> {
+fn fit_form(
+    y: &[f64],
+    spec: Spec,
+    m: usize,
+    fixed_alpha: Option<f64>,
+    stage_two_iter: usize,
+) -> Option<Fitted> {
     let n = y.len();
     let m = if spec.seasonal() { m } else { 1 };
     let states = init_states(y, spec, m);
@@ -603,7 +613,7 @@ fn fit_form(y: &[f64], spec: Spec, m: usize, fixed_alpha: Option<f64>) -> Option
     }
     let opts2 = if spec.seasonal() {
         NelderMeadOptions {
-            max_iter: SEASONAL_STAGE_TWO_ITER,
+            max_iter: stage_two_iter,
             ..opts
         }
     } else {
@@ -1074,13 +1084,20 @@ pub fn fit_auto(y: &[f64], m: Option<usize>) -> Result<EtsFit, EngineError> {
                     damped,
                     season,
                 };
-                if let Some(f) = fit_form(&prep.y, spec, m, None)
+                if let Some(f) = fit_form(&prep.y, spec, m, None, SEASONAL_SEARCH_ITER)
                     && best.as_ref().is_none_or(|b| f.aicc < b.aicc)
                 {
                     best = Some(f);
                 }
             }
         }
+    }
+    // The winner gets the full iteration budget (seasonal forms only differ there).
+    if let Some(b) = best.as_ref().filter(|b| b.spec.seasonal())
+        && let Some(f) = fit_form(&prep.y, b.spec, m, None, SEASONAL_STAGE_TWO_ITER)
+        && f.aicc < b.aicc
+    {
+        best = Some(f);
     }
     best.map(|b| finish(&prep, b))
         .ok_or_else(|| cannot("no exponential smoothing form could be fitted"))
@@ -1092,6 +1109,24 @@ pub fn fit_auto(y: &[f64], m: Option<usize>) -> Result<EtsFit, EngineError> {
 /// (non-positive data with a multiplicative part, a seasonal form without a usable `m`, too
 /// few values).
 pub fn fit_spec(y: &[f64], m: Option<usize>, spec: &str) -> Result<EtsFit, EngineError> {
+    fit_spec_with(y, m, spec, SEASONAL_STAGE_TWO_ITER)
+}
+
+/// [`fit_spec`] with the shorter search budget, for refits on validation windows.
+pub(crate) fn fit_spec_quick(
+    y: &[f64],
+    m: Option<usize>,
+    spec: &str,
+) -> Result<EtsFit, EngineError> {
+    fit_spec_with(y, m, spec, SEASONAL_SEARCH_ITER)
+}
+
+fn fit_spec_with(
+    y: &[f64],
+    m: Option<usize>,
+    spec: &str,
+    stage_two_iter: usize,
+) -> Result<EtsFit, EngineError> {
     let Some(parsed) = Spec::parse(spec) else {
         return Err(EngineError::InvalidInput {
             what: "ets form",
@@ -1111,7 +1146,7 @@ pub fn fit_spec(y: &[f64], m: Option<usize>, spec: &str) -> Result<EtsFit, Engin
     if is_constant(&prep.y) {
         return Ok(constant_fit(&prep));
     }
-    fit_form(&prep.y, parsed, m, None)
+    fit_form(&prep.y, parsed, m, None, stage_two_iter)
         .map(|f| finish(&prep, f))
         .ok_or_else(|| cannot(format!("{} could not be fitted", parsed.label())))
 }
@@ -1133,7 +1168,7 @@ pub(crate) fn fit_ses(y: &[f64]) -> Option<(f64, f64, f64)> {
         damped: false,
         season: Comp::N,
     };
-    let f = fit_form(&ys, spec, 1, None)?;
+    let f = fit_form(&ys, spec, 1, None, SEASONAL_STAGE_TWO_ITER)?;
     // Initial level: recover from the first fitted value (the one-step forecast of y[0]).
     let l0 = f.fitted[0] * scale;
     Some((f.params.alpha, l0, f.sigma2 * scale * scale))

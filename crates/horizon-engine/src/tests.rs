@@ -243,5 +243,10 @@ fn intervals_cover_simulated_local_level_series() {
     }
     let (c80, c95) = (in80 as f64 / total as f64, in95 as f64 / total as f64);
     assert!((0.72..=0.92).contains(&c80), "80% coverage {c80}");
-    assert!((0.89..=0.995).contains(&c95), "95% coverage {c95}");
+    // The tails beyond 80% are stretched for the heavy-tailed errors of real data (M1,
+    // Tourism); on these Gaussian series that makes the 95% interval conservative.
+    assert!(
+        (0.89..=0.999).contains(&c95),
+        "95% coverage {c95} (80%: {c80})"
+    );
 }
