@@ -386,21 +386,15 @@ impl Ingestor {
                 req = req.header("If-Modified-Since", lm);
             }
         }
-        let mut run = self.store.start_ingest_run(&source.name).await?;
+        // Fetched before a run is opened: an unchanged feed leaves no row behind.
         let fetched = self.fetch(req, source).await;
+        let mut run = match &fetched {
+            Ok(None) => return Ok(None),
+            _ => self.store.start_ingest_run(&source.name).await?,
+        };
         let (path, next_cursor) = match fetched {
             Ok(Some(x)) => x,
-            Ok(None) => {
-                // Not modified: nothing to record.
-                self.store
-                    .finish_ingest_run(&IngestRun {
-                        status: IngestStatus::Succeeded,
-                        checkpoint: cursor,
-                        ..run
-                    })
-                    .await?;
-                return Ok(None);
-            }
+            Ok(None) => return Ok(None),
             Err(e) => {
                 tracing::warn!(source = %source.name, error = %e, "feed poll failed");
                 return self.finish(run, Err(e), Vec::new()).await.map(Some);

@@ -416,3 +416,111 @@ mod daemon_tests {
         assert!(err.contains("EventRootCode"), "{err}");
     }
 }
+
+mod feed_tests {
+    //! An HTTP pull feed on loopback in JSON Lines: landed once, then not fetched again while
+    //! its ETag is unchanged.
+
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+
+    use horizon_settings::{IngestFormat, IngestSource};
+    use horizon_store::{PoolOptions, Store};
+    use horizon_test_support::{TestDb, both_backends};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::super::daemon::Ingestor;
+    use super::*;
+
+    /// Serves `body` with an ETag; answers 304 to a request that carries it.
+    async fn serve(body: &'static str) -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let full = Arc::new(AtomicUsize::new(0));
+        let counter = full.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 8192];
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+                let resp = if req.contains("if-none-match: \"v1\"") {
+                    "HTTP/1.1 304 Not Modified\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_owned()
+                } else {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    format!(
+                        "HTTP/1.1 200 OK\r\nETag: \"v1\"\r\nContent-Length: {}\r\n\
+                         Connection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                };
+                let _ = sock.write_all(resp.as_bytes()).await;
+                let _ = sock.shutdown().await;
+            }
+        });
+        (format!("http://{addr}/feed.jsonl"), full)
+    }
+
+    async fn a_feed_is_landed_once_per_version(db: TestDb) {
+        let (url, full) = serve(
+            "{\"unique_id\":\"f1\",\"ds\":\"2026-01-01\",\"y\":1.5,\"price\":3}\n\
+             {\"unique_id\":\"f1\",\"ds\":1767312000,\"y\":2}\n\
+             not json\n\
+             {\"unique_id\":\"f1\",\"ds\":\"2026-01-03\",\"y\":\"x\"}\n",
+        )
+        .await;
+        let store = Store::connect_with(&db.url, &PoolOptions::default())
+            .await
+            .unwrap();
+        let mut settings = Settings::from_figment(Settings::figment_defaults()).unwrap();
+        settings.event_store_path = db.path("events.db");
+        settings.data_dir = db.path("data");
+        settings.ingest_sources = vec![IngestSource {
+            name: "feed".into(),
+            format: IngestFormat::Jsonl,
+            dir: None,
+            glob: "*".into(),
+            url: Some(url),
+            interval_secs: 1,
+        }];
+        let mut ing = Ingestor::new(store.clone(), settings).await.unwrap();
+        let report = ing.cycle().await.unwrap();
+        assert_eq!(report.runs.len(), 1);
+        let run = &report.runs[0];
+        assert_eq!(
+            (run.rows_read, run.rows_landed, run.rows_rejected),
+            (4, 3, 2)
+        );
+        let reasons: Vec<String> = store
+            .rejections(run.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| format!("{:?}:{}", r.line, r.reason))
+            .collect();
+        assert!(
+            reasons[0].starts_with("Some(3):not a JSON object"),
+            "{reasons:?}"
+        );
+        assert!(reasons[1].starts_with("Some(4):column y"), "{reasons:?}");
+        let f1 = store
+            .series_by_key(&SeriesKey::parse("f1").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(store.count_observations(Some(f1.id)).await.unwrap(), 2);
+        let price = store
+            .series_by_key(&SeriesKey::parse("f1:price").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(store.count_observations(Some(price.id)).await.unwrap(), 1);
+        // next poll: the cursor (ETag) is sent, the feed answers 304, nothing is recorded
+        tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+        let report = ing.cycle().await.unwrap();
+        assert!(report.runs.is_empty());
+        assert_eq!(full.load(Ordering::SeqCst), 1);
+    }
+
+    both_backends!(a_feed_is_landed_once_per_version);
+}
