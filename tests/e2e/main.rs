@@ -4,5 +4,6 @@
 // Test code: a failed unwrap is a failed test with its message.
 #![allow(clippy::unwrap_used)]
 
+mod api_keys;
 mod ingest_crash;
 mod three_processes;

@@ -58,7 +58,13 @@ async fn three_binaries_share_one_database(db: TestDb) {
         std::thread::sleep(Duration::from_millis(300));
         pipe_env.run("horizon-pipeline", &["run"])
     });
-    let client = reqwest::Client::new();
+    let key = env.create_key("read");
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-api-key", key.parse().unwrap());
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap();
     let mut reads = 0;
     while !(ingest.is_finished() && pipeline.is_finished()) {
         let r = client

@@ -119,6 +119,39 @@ impl Env {
         }
     }
 
+    /// Runs binary `name` to completion; returns its exit success, standard output and log
+    /// (standard error) text.
+    pub fn output(&self, name: &str, args: &[&str]) -> (bool, String, String) {
+        let mut cmd = Command::new(bin_dir().join(name));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .current_dir(&self.dir)
+            .stdin(Stdio::null());
+        for (k, v) in &self.vars {
+            cmd.env(k, v);
+        }
+        let out = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("running {name}: {e}"));
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Creates an API key with `scopes` through `horizon keys create`; returns the token (the
+    /// last line of its output).
+    pub fn create_key(&self, scopes: &str) -> String {
+        let (ok, out, err) = self.output(
+            "horizon",
+            &["keys", "create", "--name", "e2e", "--scopes", scopes],
+        );
+        assert!(ok, "horizon keys create failed:\n{out}\n{err}");
+        out.lines().last().unwrap_or_default().trim().to_owned()
+    }
+
     /// Runs binary `name` to completion; returns its exit success and log text.
     pub fn run(&self, name: &str, args: &[&str]) -> (bool, String) {
         let mut p = self.spawn(name, args);

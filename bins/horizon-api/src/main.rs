@@ -17,7 +17,10 @@ async fn main() -> anyhow::Result<()> {
     let listener = TcpListener::bind(settings.api_bind)
         .with_context(|| format!("while binding HORIZON_API_BIND={}", settings.api_bind))?;
     tracing::info!(addr = %listener.local_addr()?, "horizon-api listening");
-    horizon_http::server(Arc::new(settings), store, listener)
+    let state = horizon_http::AppState::open(Arc::new(settings), store)
+        .await
+        .context("while connecting to redis")?;
+    horizon_http::server(state, listener)
         .context("while starting the server")?
         .await
         .context("while serving")?;

@@ -10,6 +10,7 @@ use horizon_services::{
 use horizon_settings::Settings;
 use horizon_store::Store;
 
+const DEMO_KEY_NAME: &str = "demo";
 const SAMPLE_SERIES: &str = include_str!("../../../samples/demo/series.csv");
 const SAMPLE_OBSERVATIONS: &str = include_str!("../../../samples/demo/observations.csv");
 
@@ -62,14 +63,29 @@ pub async fn run(settings: Settings, serve: bool) -> anyhow::Result<()> {
     if !serve {
         return Ok(());
     }
+    // A fresh key per run: the token of an earlier run cannot be shown again (only its hash is
+    // stored), so the previous demo keys are revoked and a new one printed.
+    for k in store.list_api_keys().await? {
+        if k.name == DEMO_KEY_NAME && k.revoked_at.is_none() {
+            store.revoke_api_key(k.id).await?;
+        }
+    }
+    let scopes = "read,write"
+        .parse()
+        .context("while choosing the demo key's scopes")?;
+    let (_, token) = crate::keys::create(&store, DEMO_KEY_NAME, scopes, Some(30)).await?;
     let listener = TcpListener::bind(settings.api_bind)
         .with_context(|| format!("while binding HORIZON_API_BIND={}", settings.api_bind))?;
     let addr = listener.local_addr()?;
-    println!("\nserving on http://{addr} (Ctrl-C to stop). Try:");
-    println!("  curl http://{addr}/v1/series");
-    println!("  curl http://{addr}/v1/series/events-USA/forecasts/latest");
-    println!("  curl http://{addr}/v1/series/solar-01/forecasts/latest");
-    horizon_http::server(Arc::new(settings), store, listener)?
+    println!("\nserving on http://{addr} (Ctrl-C to stop).");
+    println!("open http://{addr}/ and paste this API key (a new one each run):\n\n  {token}\n");
+    println!("or try:");
+    println!("  curl -H 'X-API-Key: {token}' http://{addr}/v1/series");
+    println!("  curl -H 'X-API-Key: {token}' http://{addr}/v1/series/events-USA/forecasts/latest");
+    let state = horizon_http::AppState::open(Arc::new(settings), store)
+        .await
+        .context("while connecting to redis")?;
+    horizon_http::server(state, listener)?
         .await
         .context("while serving")?;
     Ok(())

@@ -2,6 +2,7 @@
 //! CSV file without a database.
 
 mod demo;
+mod keys;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -33,6 +34,9 @@ enum Command {
     Forecast(horizon_batch::ForecastArgs),
     /// Rolling-origin backtest of a long-format CSV file, with per-series metrics.
     Backtest(horizon_batch::BacktestArgs),
+    /// Create, list and revoke API keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -94,6 +98,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 applied.last().map_or("(none)", String::as_str)
             );
             Ok(())
+        }),
+        Command::Keys(command) => runtime()?.block_on(async {
+            let settings = Settings::load().context("while reading settings")?;
+            let store = Store::open(&settings)
+                .await
+                .context("while opening the database")?;
+            keys::run(&store, command).await
         }),
         Command::Demo { no_serve } => {
             let settings = Settings::load().context("while reading settings")?;

@@ -4,12 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use horizon_domain::{Prediction, Series, Timestamp, interval_quantiles};
+use chrono::{DateTime, Utc};
+use horizon_domain::{Prediction, Series, interval_quantiles};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// A series and its metadata.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct SeriesDto {
     /// Stable key.
     pub key: String,
@@ -28,9 +30,9 @@ pub struct SeriesDto {
     /// Labels.
     pub tags: BTreeMap<String, String>,
     /// First seen.
-    pub created_at: Timestamp,
+    pub created_at: DateTime<Utc>,
     /// Metadata last changed.
-    pub updated_at: Timestamp,
+    pub updated_at: DateTime<Utc>,
 }
 
 impl From<&Series> for SeriesDto {
@@ -51,7 +53,7 @@ impl From<&Series> for SeriesDto {
 }
 
 /// A page of results with the cursor of the next page.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct Page<T> {
     /// The items.
     pub items: Vec<T>,
@@ -60,12 +62,12 @@ pub struct Page<T> {
 }
 
 /// One forecast step.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct ForecastStepDto {
     /// Step number, from 1.
     pub step: usize,
     /// The instant forecast.
-    pub target_at: Timestamp,
+    pub target_at: DateTime<Utc>,
     /// Mean of the predictive distribution.
     pub mean: f64,
     /// Quantile values, one per entry of `quantile_levels`.
@@ -73,7 +75,7 @@ pub struct ForecastStepDto {
 }
 
 /// A central prediction interval band.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct IntervalDto {
     /// Nominal coverage in percent.
     pub level: f64,
@@ -84,7 +86,7 @@ pub struct IntervalDto {
 }
 
 /// An ensemble member.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct MemberDto {
     /// Model family.
     pub model: String,
@@ -95,7 +97,7 @@ pub struct MemberDto {
 }
 
 /// Exceedance probabilities of a threshold.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct ThresholdDto {
     /// The threshold.
     pub threshold: f64,
@@ -106,7 +108,7 @@ pub struct ThresholdDto {
 }
 
 /// A probabilistic forecast.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct ForecastDto {
     /// Forecast id.
     pub id: Uuid,
@@ -117,9 +119,9 @@ pub struct ForecastDto {
     /// The run that made it.
     pub execution_id: Option<Uuid>,
     /// Data up to this instant was used.
-    pub issued_at: Timestamp,
+    pub issued_at: DateTime<Utc>,
     /// Written at.
-    pub created_at: Timestamp,
+    pub created_at: DateTime<Utc>,
     /// Step length.
     pub frequency: String,
     /// Number of steps.
@@ -133,6 +135,7 @@ pub struct ForecastDto {
     /// Ensemble members and weights.
     pub members: Vec<MemberDto>,
     /// Calibration applied.
+    #[schema(value_type = Object)]
     pub calibration: serde_json::Value,
     /// Threshold-exceedance probabilities.
     pub thresholds: Vec<ThresholdDto>,
@@ -206,7 +209,7 @@ impl ForecastDto {
 }
 
 /// An RFC 9457 problem document, served as `application/problem+json`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct Problem {
     /// A stable URI naming the kind of problem.
     #[serde(rename = "type")]
@@ -220,8 +223,11 @@ pub struct Problem {
 }
 
 /// Liveness answer.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct Health {
     /// `ok`.
     pub status: String,
 }
+
+mod api;
+pub use api::*;

@@ -6,6 +6,20 @@ use horizon_domain::{DomainError, ErrorCode};
 use horizon_dto::Problem;
 use horizon_store::StoreError;
 
+/// Problems the domain's closed [`ErrorCode`] set does not name, because only HTTP has them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum HttpProblem {
+    /// A well-formed request whose content cannot be processed (422).
+    Unprocessable,
+    /// The body is larger than `api_max_body_bytes` (413).
+    TooLarge,
+    /// The key's rate limit is spent; retry after this many seconds (429).
+    RateLimited {
+        /// Seconds until a request would be allowed.
+        retry_after: u64,
+    },
+}
+
 /// An error on its way to the client.
 #[derive(Debug, thiserror::Error)]
 #[error("{detail}")]
@@ -14,28 +28,106 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// What the client is told.
     pub detail: String,
+    /// An HTTP-only refinement of `code`.
+    pub http: Option<HttpProblem>,
 }
 
 impl ApiError {
+    fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+            http: None,
+        }
+    }
+
     /// A 404.
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self {
-            code: ErrorCode::NotFound,
-            detail: detail.into(),
-        }
+        Self::new(ErrorCode::NotFound, detail)
     }
 
     /// A 400.
     pub fn invalid(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Invalid, detail)
+    }
+
+    /// A 422: well-formed, but the content cannot be processed.
+    pub fn unprocessable(detail: impl Into<String>) -> Self {
         Self {
-            code: ErrorCode::Invalid,
-            detail: detail.into(),
+            http: Some(HttpProblem::Unprocessable),
+            ..Self::new(ErrorCode::Invalid, detail)
+        }
+    }
+
+    /// A 413.
+    pub fn too_large(detail: impl Into<String>) -> Self {
+        Self {
+            http: Some(HttpProblem::TooLarge),
+            ..Self::new(ErrorCode::Invalid, detail)
+        }
+    }
+
+    /// A 401: no usable credentials.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unauthorized, detail)
+    }
+
+    /// A 403: valid credentials without the right.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, detail)
+    }
+
+    /// A 409.
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Conflict, detail)
+    }
+
+    /// A 503.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unavailable, detail)
+    }
+
+    /// A 429 with `Retry-After: retry_after`.
+    pub fn rate_limited(retry_after: u64) -> Self {
+        Self {
+            http: Some(HttpProblem::RateLimited { retry_after }),
+            ..Self::new(
+                ErrorCode::Unavailable,
+                format!("rate limit exceeded for this key; retry after {retry_after} s"),
+            )
         }
     }
 }
 
-/// Status, `type` slug and title of each error code.
-fn describe(code: ErrorCode) -> (StatusCode, &'static str, &'static str) {
+/// Status, `type` slug and title of each error.
+fn describe(
+    code: ErrorCode,
+    http: Option<HttpProblem>,
+) -> (StatusCode, &'static str, &'static str) {
+    match http {
+        Some(HttpProblem::Unprocessable) => {
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+                "Unprocessable content",
+            );
+        }
+        Some(HttpProblem::TooLarge) => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "Request body too large",
+            );
+        }
+        Some(HttpProblem::RateLimited { .. }) => {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+            );
+        }
+        None => {}
+    }
     match code {
         ErrorCode::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
         ErrorCode::Invalid => (
@@ -61,19 +153,25 @@ fn describe(code: ErrorCode) -> (StatusCode, &'static str, &'static str) {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        describe(self.code).0
+        describe(self.code, self.http).0
     }
 
     fn error_response(&self) -> HttpResponse {
-        let (status, slug, title) = describe(self.code);
-        HttpResponse::build(status)
-            .content_type("application/problem+json")
-            .json(Problem {
-                kind: format!("https://horizon.dev/problems/{slug}"),
-                title: title.to_owned(),
-                status: status.as_u16(),
-                detail: self.detail.clone(),
-            })
+        let (status, slug, title) = describe(self.code, self.http);
+        let mut resp = HttpResponse::build(status);
+        resp.content_type("application/problem+json");
+        if let Some(HttpProblem::RateLimited { retry_after }) = self.http {
+            resp.insert_header(("Retry-After", retry_after.to_string()));
+        }
+        if self.code == ErrorCode::Unauthorized {
+            resp.insert_header(("WWW-Authenticate", "Bearer realm=\"horizon\""));
+        }
+        resp.json(Problem {
+            kind: format!("https://horizon.dev/problems/{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: self.detail.clone(),
+        })
     }
 }
 
@@ -91,15 +189,12 @@ impl From<StoreError> for ApiError {
             }
             _ => e.to_string(),
         };
-        Self { code, detail }
+        Self::new(code, detail)
     }
 }
 
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
-        Self {
-            code: e.code(),
-            detail: e.to_string(),
-        }
+        Self::new(e.code(), e.to_string())
     }
 }

@@ -1,17 +1,30 @@
-//! Horizon's HTTP API on actix-web. [`server`] builds the whole server from settings, a store
-//! and a bound listener, so the binary, the demo and the tests share one wiring; tests bind
-//! port 0.
+//! Horizon's HTTP API on actix-web. [`AppState::open`] connects what the settings name (Redis
+//! is optional) and [`server`] builds the whole server on a bound listener, so the binary, the
+//! demo and the tests share one wiring; tests bind port 0.
 
+mod auth;
+mod cache;
 mod error;
+mod limit;
+mod metrics;
+mod pages;
 mod routes;
 
-use std::{net::TcpListener, sync::Arc};
+use std::{net::TcpListener, sync::Arc, time::Duration};
 
-use actix_web::{App, HttpServer, dev::Server, middleware, web};
+use actix_web::{
+    App, HttpServer,
+    dev::Server,
+    error::JsonPayloadError,
+    middleware::{self, from_fn},
+    web,
+};
 use horizon_settings::Settings;
-use horizon_store::Store;
+use horizon_store::{Store, StoreError, cache::RedisPool};
 
-pub use error::ApiError;
+pub use auth::{GeneratedKey, TOKEN_PREFIX, generate_key, hash_secret, parse_token};
+pub use error::{ApiError, HttpProblem};
+pub use routes::{ApiDoc, MAX_PAGE};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -20,34 +33,97 @@ pub struct AppState {
     pub store: Store,
     /// The settings the process started with.
     pub settings: Arc<Settings>,
+    /// The Redis pool, when `REDIS_URL` is set.
+    pub redis: Option<RedisPool>,
+    keys: Arc<auth::KeyCache>,
+    limiter: Arc<limit::Limiter>,
+    metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    /// State for `store`, connecting to Redis when the settings name it.
+    pub async fn open(settings: Arc<Settings>, store: Store) -> Result<Self, StoreError> {
+        let redis = match &settings.redis_url {
+            Some(url) => {
+                Some(horizon_store::cache::connect_redis(url, settings.redis_pool_size).await?)
+            }
+            None => None,
+        };
+        Ok(Self::with_redis(settings, store, redis))
+    }
+
+    /// State for `store` and an optional Redis pool.
+    pub fn with_redis(settings: Arc<Settings>, store: Store, redis: Option<RedisPool>) -> Self {
+        Self {
+            keys: Arc::new(auth::KeyCache::new(Duration::from_secs(
+                settings.api_key_cache_secs,
+            ))),
+            limiter: Arc::new(limit::Limiter::new(
+                settings.api_rate_limit_per_sec,
+                settings.api_rate_limit_burst,
+                redis.clone(),
+            )),
+            metrics: Arc::new(metrics::Metrics::default()),
+            store,
+            settings,
+            redis,
+        }
+    }
+}
+
+/// The OpenAPI document served at `/openapi.json`, pretty-printed.
+pub fn openapi_json() -> String {
+    use utoipa::OpenApi;
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
 /// Registers every route under `cfg`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     routes::configure(cfg);
+    pages::configure(cfg);
+}
+
+fn json_error(err: JsonPayloadError) -> ApiError {
+    match err {
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+            ApiError::too_large(format!("the request body exceeds {limit} bytes"))
+        }
+        JsonPayloadError::ContentType => {
+            ApiError::invalid("the request body must be JSON (Content-Type: application/json)")
+        }
+        JsonPayloadError::Deserialize(e) if e.is_data() => {
+            ApiError::unprocessable(format!("invalid JSON body: {e}"))
+        }
+        other => ApiError::invalid(format!("invalid JSON body: {other}")),
+    }
+}
+
+fn cors(settings: &Settings) -> actix_cors::Cors {
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "OPTIONS"])
+        .allow_any_header()
+        .expose_headers(["Location", "Retry-After", "X-Request-Id"])
+        .max_age(3600);
+    for origin in settings.cors_origins() {
+        cors = cors.allowed_origin(&origin);
+    }
+    cors
 }
 
 /// Builds the server on `listener`; await the returned [`Server`] to run it. It stops
 /// gracefully (finishing in-flight requests) on SIGINT/SIGTERM.
-pub fn server(
-    settings: Arc<Settings>,
-    store: Store,
-    listener: TcpListener,
-) -> std::io::Result<Server> {
-    let state = AppState {
-        store,
-        settings: settings.clone(),
-    };
-    let max_body = settings.api_max_body_bytes;
+pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
+    let max_body = state.settings.api_max_body_bytes;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
             .app_data(
                 web::JsonConfig::default()
                     .limit(max_body)
-                    .error_handler(|err, _req| {
-                        ApiError::invalid(format!("invalid JSON body: {err}")).into()
-                    }),
+                    .error_handler(|err, _req| json_error(err).into()),
             )
             .app_data(
                 web::PathConfig::default()
@@ -57,7 +133,13 @@ pub fn server(
                 web::QueryConfig::default()
                     .error_handler(|err, _req| ApiError::invalid(err.to_string()).into()),
             )
-            .wrap(middleware::Logger::new("%r %s %Dms").log_target("horizon::http"))
+            .wrap(from_fn(auth::authenticate))
+            .wrap(cors(&state.settings))
+            .wrap(
+                middleware::Logger::new("%r %s %Dms request_id=%{x-request-id}i")
+                    .log_target("horizon::http"),
+            )
+            .wrap(from_fn(metrics::observe))
             .configure(configure)
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::not_found("no such route"))

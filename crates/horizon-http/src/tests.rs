@@ -1,35 +1,122 @@
-//! The real server on a real port, on both backends.
+//! The real server on a real port, on both backends: SQLite without Redis, PostgreSQL with
+//! Redis (when `TEST_REDIS_URL` is set).
 
 use std::{net::TcpListener, sync::Arc};
 
-use chrono::{TimeZone, Utc};
+use chrono::{Duration, TimeZone, Utc};
 use horizon_domain::*;
-use horizon_dto::{ForecastDto, Page, Problem, SeriesDto};
+use horizon_dto::*;
 use horizon_settings::Settings;
-use horizon_store::{NewPrediction, PoolOptions, Store};
-use horizon_test_support::{TestDb, both_backends};
+use horizon_store::{NewApiKey, NewPrediction, NewStep, PoolOptions, Store};
+use horizon_test_support::{Backend, TestDb, both_backends};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::{AppState, generate_key};
 
 struct Running {
     base: String,
     store: Store,
+    http: reqwest::Client,
     handle: actix_web::dev::ServerHandle,
 }
 
-async fn start(db: &TestDb) -> Running {
+/// Starts the server with settings overrides given as `(key, value)` pairs.
+async fn start_with(db: &TestDb, overrides: &[(&str, Value)]) -> Running {
     let store = Store::connect_with(&db.url, &PoolOptions::default())
         .await
         .unwrap();
-    let settings = Arc::new(Settings::from_figment(Settings::figment_defaults()).unwrap());
+    use figment::providers::Serialized;
+    let mut figment =
+        Settings::figment_defaults().merge(Serialized::default("api_key_cache_secs", 0));
+    for (k, v) in overrides {
+        figment = figment.merge(Serialized::default(k, v.clone()));
+    }
+    let settings = Arc::new(Settings::from_figment(figment).unwrap());
+    let redis = match db.backend {
+        Backend::Postgres => horizon_test_support::redis().await,
+        Backend::Sqlite => None,
+    };
+    let state = AppState::with_redis(settings, store.clone(), redis);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = crate::server(settings, store.clone(), listener).unwrap();
+    let server = crate::server(state, listener).unwrap();
     let handle = server.handle();
     tokio::spawn(server);
     Running {
         base,
         store,
+        http: reqwest::Client::new(),
         handle,
     }
+}
+
+async fn start(db: &TestDb) -> Running {
+    start_with(db, &[]).await
+}
+
+impl Running {
+    async fn key(&self, scopes: &str, expires_at: Option<Timestamp>) -> (Uuid, String) {
+        let k = generate_key();
+        let r = self
+            .store
+            .create_api_key(NewApiKey {
+                name: format!("test {scopes}"),
+                prefix: k.key_id,
+                secret_hash: k.secret_hash,
+                scopes: scopes.parse().unwrap(),
+                expires_at,
+            })
+            .await
+            .unwrap();
+        (r.id, k.token)
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(k) = key {
+            req = req.header("X-API-Key", k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.unwrap()
+    }
+
+    async fn get(&self, path: &str, key: &str) -> reqwest::Response {
+        self.call(Method::GET, path, Some(key), None).await
+    }
+
+    async fn ok<T: serde::de::DeserializeOwned>(&self, path: &str, key: &str) -> T {
+        let resp = self.get(path, key).await;
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "GET {path}: {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {path}: {e}: {text}"))
+    }
+}
+
+async fn problem(resp: reqwest::Response, status: u16) -> Problem {
+    let got = resp.status().as_u16();
+    let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
+    let text = resp.text().await.unwrap();
+    assert_eq!(got, status, "{text}");
+    assert_eq!(ct, "application/problem+json", "{text}");
+    let p: Problem = serde_json::from_str(&text).unwrap();
+    assert_eq!(p.status, status);
+    assert!(p.kind.starts_with("https://horizon.dev/problems/"), "{p:?}");
+    p
+}
+
+fn t0() -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 1, 5, 0, 0, 0).unwrap()
 }
 
 async fn seed(store: &Store) -> (Series, Uuid) {
@@ -45,7 +132,6 @@ async fn seed(store: &Store) -> (Series, Uuid) {
         })
         .await
         .unwrap();
-    let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let levels = QuantileLevels::new(vec![0.025, 0.1, 0.5, 0.9, 0.975]).unwrap();
     let paths: Vec<Vec<f64>> = [1.0, 2.0, 3.0, 4.0, 5.0]
         .iter()
@@ -56,14 +142,22 @@ async fn seed(store: &Store) -> (Series, Uuid) {
             series_id: s.id,
             execution_id: None,
             entity: "USA".into(),
-            issued_at: t0,
-            first_target_at: t0,
+            issued_at: t0(),
+            first_target_at: t0(),
             frequency: Frequency::Days(1),
             quantile_levels: levels,
             matrix: ForecastMatrix::from_paths(&[3.0; 3], &paths).unwrap(),
-            members: vec![],
-            calibration: serde_json::json!({}),
-            thresholds: vec![],
+            members: vec![EnsembleMember {
+                model: "ets".into(),
+                weight: 1.0,
+                reason: "only member".into(),
+            }],
+            calibration: json!({"source": "test"}),
+            thresholds: vec![ThresholdProbability {
+                threshold: 3.5,
+                per_step: vec![0.3; 3],
+                any_step: 0.6,
+            }],
             warnings: vec![],
         }])
         .await
@@ -72,129 +166,637 @@ async fn seed(store: &Store) -> (Series, Uuid) {
     (s, id)
 }
 
-use uuid::Uuid;
-
-async fn problem(resp: reqwest::Response, status: u16) -> Problem {
-    assert_eq!(resp.status().as_u16(), status);
-    assert_eq!(
-        resp.headers()["content-type"].to_str().unwrap(),
-        "application/problem+json"
-    );
-    resp.json().await.unwrap()
-}
-
-async fn skeleton_routes(db: TestDb) {
+async fn auth_rules(db: TestDb) {
     let app = start(&db).await;
-    let (_, id) = seed(&app.store).await;
-    let http = reqwest::Client::new();
+    seed(&app.store).await;
+    let (_, read) = app.key("read", None).await;
+    let (_, write) = app.key("write", None).await;
+    let (_, admin) = app.key("admin", None).await;
+    let (revoked_id, revoked) = app.key("read", None).await;
+    let (_, expired) = app
+        .key("read", Some(Utc::now() - Duration::minutes(1)))
+        .await;
 
-    let health: serde_json::Value = http
-        .get(format!("{}/healthz", app.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(health["status"], "ok");
+    // Open paths.
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/openapi.json",
+        "/docs",
+        "/",
+        "/metrics",
+    ] {
+        let resp = app.call(Method::GET, path, None, None).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+    }
 
-    let page: Page<SeriesDto> = http
-        .get(format!("{}/v1/series", app.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(page.items.len(), 1);
-    assert_eq!(page.items[0].key, "events-USA");
-    assert_eq!(page.items[0].lower_bound, Some(0.0));
+    // 401s.
+    let p = problem(app.call(Method::GET, "/v1/series", None, None).await, 401).await;
+    assert!(p.detail.contains("X-API-Key"), "{p:?}");
+    let p = problem(app.get("/v1/series", "hzn_nonsense").await, 401).await;
+    assert!(p.detail.contains("malformed"), "{p:?}");
+    // Well-formed, right checksum, unknown key id.
+    let stranger = generate_key().token;
+    problem(app.get("/v1/series", &stranger).await, 401).await;
+    // Known key id, wrong secret (checksum recomputed so only the secret differs).
+    let parts: Vec<&str> = read.split('_').collect();
+    let body = format!("hzn_{}_{}", parts[1], "0".repeat(64));
+    let forged = format!("{body}_{:08x}", crc32fast::hash(body.as_bytes()));
+    let p = problem(app.get("/v1/series", &forged).await, 401).await;
+    assert!(p.detail.contains("not valid"), "{p:?}");
+    app.store.revoke_api_key(revoked_id).await.unwrap();
+    let p = problem(app.get("/v1/series", &revoked).await, 401).await;
+    assert!(p.detail.contains("revoked"), "{p:?}");
+    let p = problem(app.get("/v1/series", &expired).await, 401).await;
+    assert!(p.detail.contains("expired"), "{p:?}");
 
-    let latest: ForecastDto = http
-        .get(format!(
-            "{}/v1/series/events-USA/forecasts/latest",
-            app.base
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(latest.id, id);
-    assert_eq!(latest.horizon, 3);
-    assert_eq!(latest.steps[2].quantiles, vec![1.0, 2.0, 3.0, 4.0, 5.0]);
-    assert_eq!(latest.intervals.len(), 2);
-    assert_eq!(latest.intervals[0].lower, vec![2.0; 3]);
-    assert_eq!(latest.intervals[1].upper, vec![5.0; 3]);
-
-    let by_id: ForecastDto = http
-        .get(format!("{}/v1/forecasts/{id}", app.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(by_id, latest);
-
+    // Scopes: admin ⊇ write ⊇ read.
+    assert_eq!(app.get("/v1/series", &read).await.status(), StatusCode::OK);
+    let body = json!({"entity": "USA", "metric": "m"});
     let p = problem(
-        http.get(format!("{}/v1/forecasts/{}", app.base, Uuid::now_v7()))
-            .send()
-            .await
-            .unwrap(),
-        404,
+        app.call(
+            Method::PUT,
+            "/v1/series/x1",
+            Some(&read),
+            Some(body.clone()),
+        )
+        .await,
+        403,
     )
     .await;
+    assert!(p.detail.contains("write"), "{p:?}");
+    let resp = app
+        .call(Method::PUT, "/v1/series/x1", Some(&write), Some(body))
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    problem(app.get("/v1/keys", &write).await, 403).await;
+    let keys: ApiKeyList = app.ok("/v1/keys", &admin).await;
+    assert_eq!(keys.items.len(), 5);
     assert!(
-        p.detail.contains("not found") && p.kind.ends_with("not-found"),
-        "{p:?}"
+        keys.items
+            .iter()
+            .all(|k| !admin.contains(&k.id.to_string())),
+        "listing shows no secrets"
     );
-    let p = problem(
-        http.get(format!("{}/v1/series/nope/forecasts/latest", app.base))
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
-    assert!(p.detail.contains("nope"), "{p:?}");
-    let p = problem(
-        http.get(format!("{}/v1/forecasts/not-a-uuid", app.base))
-            .send()
-            .await
-            .unwrap(),
-        400,
-    )
-    .await;
-    assert!(p.detail.contains("not a UUID"), "{p:?}");
-    let p = problem(
-        http.get(format!("{}/v1/series?limit=0", app.base))
-            .send()
-            .await
-            .unwrap(),
-        400,
-    )
-    .await;
-    assert!(p.detail.contains("limit"), "{p:?}");
-    let p = problem(
-        http.get(format!("{}/v1/series?colour=red", app.base))
-            .send()
-            .await
-            .unwrap(),
-        400,
-    )
-    .await;
-    assert!(p.detail.contains("colour"), "{p:?}");
-    problem(
-        http.get(format!("{}/nowhere", app.base))
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
+
+    // Bearer works too.
+    let resp = app
+        .http
+        .get(format!("{}/v1/series", app.base))
+        .bearer_auth(&read)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    // The secret is nowhere in the database, only its hash.
+    let secret = read.split('_').nth(2).unwrap();
+    for k in app.store.list_api_keys().await.unwrap() {
+        assert!(!k.secret_hash.contains(secret) && !k.prefix.contains(secret));
+    }
     app.handle.stop(true).await;
 }
 
-both_backends!(skeleton_routes);
+async fn resources(db: TestDb) {
+    let app = start_with(&db, &[("api_max_body_bytes", json!(SMALL_BODY))]).await;
+    let (series, forecast_id) = seed(&app.store).await;
+    let (_, key) = app.key("write", None).await;
+    let k = key.as_str();
+
+    // Series: create, replace, patch, get, list with cursor pagination.
+    let resp = app
+        .call(
+            Method::PUT,
+            "/v1/series/plant-7",
+            Some(k),
+            Some(
+                json!({"entity": "DEU", "metric": "power_mw", "frequency": "1h",
+                "lower_bound": 0.0, "upper_bound": 50.0, "tags": {"site": "north"}}),
+            ),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    assert_eq!(resp.headers()["location"], "/v1/series/plant-7");
+    let resp = app
+        .call(
+            Method::PUT,
+            "/v1/series/plant-7",
+            Some(k),
+            Some(json!({"entity": "DEU", "metric": "power_mw", "frequency": "1h"})),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let patched: SeriesDto = app
+        .call(
+            Method::PATCH,
+            "/v1/series/plant-7",
+            Some(k),
+            Some(json!({"upper_bound": 60.0, "tags": {"owner": "ops"}})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(patched.upper_bound, Some(60.0));
+    assert_eq!(patched.tags["owner"], "ops");
+    let got: SeriesDto = app.ok("/v1/series/plant-7", k).await;
+    assert_eq!(got, patched);
+    let page: SeriesPageDto = app.ok("/v1/series?limit=1", k).await;
+    assert_eq!(page.items[0].key, "events-USA");
+    let cursor = page.next_cursor.unwrap();
+    let page: SeriesPageDto = app
+        .ok(&format!("/v1/series?limit=1&cursor={cursor}"), k)
+        .await;
+    assert_eq!(page.items[0].key, "plant-7");
+    assert!(page.next_cursor.is_none());
+    let page: SeriesPageDto = app.ok("/v1/series?entity=DEU", k).await;
+    assert_eq!(page.items.len(), 1);
+
+    // Observations: bulk write, range read, ISO-week resampling.
+    let items: Vec<Value> = (0..14)
+        .map(|d| json!({"ts": (t0() + Duration::days(d)).to_rfc3339(), "value": d as f64}))
+        .collect();
+    let w: WriteResult = app
+        .call(
+            Method::POST,
+            "/v1/series/events-USA/observations",
+            Some(k),
+            Some(json!({ "items": items })),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(w.written, 14);
+    let obs: ObservationsDto = app
+        .ok(
+            "/v1/series/events-USA/observations?from=2026-01-06T00:00:00Z&to=2026-01-08T00:00:00Z",
+            k,
+        )
+        .await;
+    assert_eq!(obs.items.len(), 2);
+    assert_eq!(obs.items[0].value, 1.0);
+    // 2026-01-05 is a Monday: two whole ISO weeks.
+    let weekly: ObservationsDto = app
+        .ok(
+            "/v1/series/events-USA/observations?resample=week&agg=sum",
+            k,
+        )
+        .await;
+    assert_eq!(weekly.items.len(), 2);
+    assert_eq!(weekly.items[0].ts, t0());
+    assert_eq!(weekly.items[0].value, 21.0);
+    assert_eq!(weekly.items[1].value, 70.0);
+    let mean: ObservationsDto = app
+        .ok(
+            "/v1/series/events-USA/observations?resample=week&agg=mean",
+            k,
+        )
+        .await;
+    assert_eq!(mean.items[0].value, 3.0);
+    let p = problem(
+        app.call(
+            Method::POST,
+            "/v1/series/events-USA/observations",
+            Some(k),
+            Some(json!({"items": [{"ts": t0().to_rfc3339(), "value": -1.0}]})),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(p.detail.contains("bounds"), "{p:?}");
+
+    // Classification.
+    problem(
+        app.get("/v1/series/events-USA/classification", k).await,
+        404,
+    )
+    .await;
+    app.store
+        .insert_classifications(&[Classification {
+            series_id: series.id,
+            execution_id: None,
+            classified_at: t0(),
+            profile: SeriesProfile {
+                class: SeriesClass::Smooth,
+                adi: 1.0,
+                cv2: 0.1,
+                zero_share: 0.0,
+                length: 14,
+                trend_strength: 0.5,
+                seasonal_strength: 0.0,
+                season_length: None,
+            },
+        }])
+        .await
+        .unwrap();
+    let c: ClassificationDto = app.ok("/v1/series/events-USA/classification", k).await;
+    assert_eq!(c.class, "smooth");
+
+    // Forecasts: by id, latest, by series, by entity, by window.
+    let f: ForecastDto = app.ok(&format!("/v1/forecasts/{forecast_id}"), k).await;
+    assert_eq!(f.series_key, "events-USA");
+    assert_eq!(f.steps[2].quantiles, vec![1.0, 2.0, 3.0, 4.0, 5.0]);
+    assert_eq!(f.intervals.len(), 2);
+    assert_eq!(f.members[0].model, "ets");
+    assert_eq!(f.thresholds[0].any_step, 0.6);
+    assert_eq!(f.calibration["source"], "test");
+    let again: ForecastDto = app.ok(&format!("/v1/forecasts/{forecast_id}"), k).await;
+    assert_eq!(again, f, "cached and uncached reads agree");
+    let latest: ForecastDto = app.ok("/v1/series/events-USA/forecasts/latest", k).await;
+    assert_eq!(latest, f);
+    let by_series: ForecastPage = app.ok("/v1/series/events-USA/forecasts", k).await;
+    assert_eq!(by_series.items.len(), 1);
+    let by_entity: ForecastPage = app.ok("/v1/forecasts?entity=USA", k).await;
+    assert_eq!(by_entity.items[0].id, forecast_id);
+    let none: ForecastPage = app.ok("/v1/forecasts?entity=FRA", k).await;
+    assert!(none.items.is_empty());
+    let window: ForecastPage = app
+        .ok(
+            "/v1/forecasts?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z",
+            k,
+        )
+        .await;
+    assert_eq!(window.items.len(), 1);
+    problem(app.get("/v1/series/plant-7/forecasts/latest", k).await, 404).await;
+
+    // A newer forecast replaces the cached latest at once.
+    let newer = app.store.latest_prediction(series.id).await.unwrap();
+    app.store
+        .insert_predictions(&[NewPrediction {
+            series_id: series.id,
+            execution_id: Some(
+                app.store
+                    .create_execution(ExecutionKind::Pipeline, json!({}), None, None, None)
+                    .await
+                    .unwrap()
+                    .id,
+            ),
+            entity: "USA".into(),
+            issued_at: newer.issued_at,
+            first_target_at: newer.first_target_at,
+            frequency: newer.frequency,
+            quantile_levels: newer.quantile_levels.clone(),
+            matrix: newer.matrix.clone(),
+            members: vec![],
+            calibration: json!({}),
+            thresholds: vec![],
+            warnings: vec![],
+        }])
+        .await
+        .unwrap();
+    let latest: ForecastDto = app.ok("/v1/series/events-USA/forecasts/latest", k).await;
+    assert_ne!(latest.id, forecast_id);
+
+    // Outcomes: score actuals against the first forecast.
+    let scored: OutcomeList = app
+        .call(
+            Method::POST,
+            "/v1/outcomes",
+            Some(k),
+            Some(json!({"forecast_id": forecast_id,
+                "actuals": [{"ts": (t0() + Duration::days(1)).to_rfc3339(), "value": 3.0}]})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(scored.items[0].step, 2);
+    assert_eq!(scored.items[0].covered_80, Some(true));
+    assert_eq!(scored.items[0].brier[0].0, 3.5);
+    let listed: OutcomeList = app.ok("/v1/outcomes?series=events-USA", k).await;
+    assert_eq!(listed.items.len(), 1);
+    problem(
+        app.call(
+            Method::POST,
+            "/v1/outcomes",
+            Some(k),
+            Some(json!({"forecast_id": forecast_id,
+                "actuals": [{"ts": "2030-01-01T00:00:00Z", "value": 3.0}]})),
+        )
+        .await,
+        422,
+    )
+    .await;
+
+    // Executions with steps, models, calibration, metrics.
+    let e = app
+        .store
+        .create_execution(ExecutionKind::Pipeline, json!({"a": 1}), None, None, None)
+        .await
+        .unwrap();
+    app.store
+        .add_step(
+            e.id,
+            NewStep {
+                name: "load".into(),
+                status: StepStatus::Succeeded,
+                message: Some("loaded 2 series".into()),
+                items: Some(2),
+                started_at: t0(),
+                finished_at: Some(t0()),
+            },
+        )
+        .await
+        .unwrap();
+    let got: ExecutionDto = app.ok(&format!("/v1/executions/{}", e.id), k).await;
+    assert_eq!(
+        got.steps.unwrap()[0].message.as_deref(),
+        Some("loaded 2 series")
+    );
+    let list: ExecutionList = app.ok("/v1/executions?status=queued&limit=10", k).await;
+    assert!(list.items.iter().any(|x| x.id == e.id));
+    let fams: ModelFamilies = app.ok("/v1/models/families", k).await;
+    assert_eq!(fams.items.len(), horizon_engine::ModelKind::ALL.len());
+    app.store
+        .register_model(&ModelRecord {
+            id: Uuid::now_v7(),
+            series_id: Some(series.id),
+            execution_id: None,
+            family: "ets".into(),
+            spec: "ETS(A,N,N)".into(),
+            params: json!({"alpha": 0.3}),
+            metrics: None,
+            fitted_at: t0(),
+        })
+        .await
+        .unwrap();
+    let models: ModelList = app.ok("/v1/models?series=events-USA", k).await;
+    assert_eq!(models.items[0].spec, "ETS(A,N,N)");
+    app.store
+        .insert_calibration_weights(&[CalibrationWeight {
+            series_class: SeriesClass::Smooth,
+            model: "ets".into(),
+            weight: 1.0,
+            score: Some(0.2),
+            samples: 10,
+            effective_at: t0(),
+            execution_id: None,
+        }])
+        .await
+        .unwrap();
+    let cal: CalibrationList = app.ok("/v1/calibration", k).await;
+    assert_eq!(cal.items[0].model, "ets");
+    let hist: CalibrationList = app.ok("/v1/calibration/history?class=smooth", k).await;
+    assert_eq!(hist.items.len(), 1);
+    app.store
+        .insert_forecast_metrics(&[ForecastMetric {
+            id: Uuid::now_v7(),
+            execution_id: None,
+            series_id: series.id,
+            model: "ensemble".into(),
+            horizon_step: None,
+            metrics: [("crps".to_owned(), 0.5)].into(),
+            created_at: t0(),
+        }])
+        .await
+        .unwrap();
+    let m: ForecastMetricList = app.ok("/v1/forecast-metrics?series=events-USA", k).await;
+    assert_eq!(m.items[0].metrics["crps"], 0.5);
+
+    // Validation failures and 404s.
+    for (path, needle) in [
+        ("/v1/forecasts/not-a-uuid", "not a UUID"),
+        ("/v1/series?limit=0", "limit"),
+        ("/v1/series?limit=501", "limit"),
+        ("/v1/series?colour=red", "colour"),
+        ("/v1/forecasts?from=yesterday", ""),
+        (
+            "/v1/forecasts?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+            "before",
+        ),
+        (
+            "/v1/series/events-USA/observations?resample=fortnight",
+            "fortnight",
+        ),
+        ("/v1/executions?status=sleeping", "sleeping"),
+        ("/v1/series/bad%20key", "key"),
+    ] {
+        let p = problem(app.get(path, k).await, 400).await;
+        assert!(p.detail.contains(needle), "{path}: {p:?}");
+    }
+    for path in [
+        format!("/v1/forecasts/{}", Uuid::now_v7()),
+        format!("/v1/executions/{}", Uuid::now_v7()),
+        "/v1/series/nope".to_owned(),
+        "/v1/series/nope/forecasts/latest".to_owned(),
+        "/v1/nowhere".to_owned(),
+    ] {
+        problem(app.get(&path, k).await, 404).await;
+    }
+    let p = problem(
+        app.call(
+            Method::PUT,
+            "/v1/series/plant-8",
+            Some(k),
+            Some(json!({"entity": "DEU", "metric": "m", "colour": "red"})),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(p.detail.contains("colour"), "{p:?}");
+    let p = problem(
+        app.call(
+            Method::PUT,
+            "/v1/series/plant-8",
+            Some(k),
+            Some(json!({"entity": "DEU", "metric": "m", "lower_bound": 5.0, "upper_bound": 1.0})),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(p.detail.contains("bound"), "{p:?}");
+    let resp = app
+        .http
+        .put(format!("{}/v1/series/plant-8", app.base))
+        .header("X-API-Key", k)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    problem(resp, 400).await;
+    let big = "x".repeat(SMALL_BODY + 10);
+    let resp = app
+        .call(
+            Method::PUT,
+            "/v1/series/plant-8",
+            Some(k),
+            Some(json!({"entity": big, "metric": "m"})),
+        )
+        .await;
+    problem(resp, 413).await;
+    app.handle.stop(true).await;
+}
+
+const SMALL_BODY: usize = 4096;
+
+async fn jobs(db: TestDb) {
+    let app = start(&db).await;
+    seed(&app.store).await;
+    let (key_id, key) = app.key("write", None).await;
+    let post = |path: &'static str, body: Value, idem: Option<&'static str>| {
+        let mut req = app
+            .http
+            .post(format!("{}{path}", app.base))
+            .header("X-API-Key", &key)
+            .json(&body);
+        if let Some(i) = idem {
+            req = req.header("Idempotency-Key", i);
+        }
+        req.send()
+    };
+    for path in ["/v1/train", "/v1/predict", "/v1/backtest", "/v1/generate"] {
+        let resp = post(path, json!({"series": ["events-USA"], "horizon": 7}), None)
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::ACCEPTED, "{path}");
+        let location = resp.headers()["location"].to_str().unwrap().to_owned();
+        let body: JobAccepted = resp.json().await.unwrap();
+        assert_eq!(location, format!("/v1/executions/{}", body.execution_id));
+        let e: ExecutionDto = app.ok(&location, &key).await;
+        assert_eq!(e.status, "queued");
+        assert_eq!(e.kind, path.trim_start_matches("/v1/"));
+        let stored = app.store.execution(body.execution_id).await.unwrap();
+        assert_eq!(stored.requested_by, Some(key_id));
+    }
+    let body = json!({"models": ["ets", "theta"]});
+    let first: JobAccepted = post("/v1/train", body.clone(), Some("abc-1"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let resp = post("/v1/train", body, Some("abc-1")).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let replay: JobAccepted = resp.json().await.unwrap();
+    assert_eq!(replay.execution_id, first.execution_id);
+    let p = problem(
+        post("/v1/train", json!({"models": ["ets"]}), Some("abc-1"))
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+    assert!(p.detail.contains("Idempotency-Key"), "{p:?}");
+    for bad in [
+        json!({"models": ["astrology"]}),
+        json!({"horizon": 0}),
+        json!({"quantiles": [0.5, 1.5]}),
+        json!({"series": ["bad key"]}),
+        json!({"folds": 3}),
+        json!({"horizon": "seven"}),
+        json!({"colour": "red"}),
+    ] {
+        problem(post("/v1/train", bad, None).await.unwrap(), 422).await;
+    }
+    app.handle.stop(true).await;
+}
+
+async fn rate_limit(db: TestDb) {
+    let app = start_with(
+        &db,
+        &[
+            ("api_rate_limit_per_sec", json!(0.5)),
+            ("api_rate_limit_burst", json!(3)),
+        ],
+    )
+    .await;
+    let (_, key) = app.key("read", None).await;
+    let (_, other) = app.key("read", None).await;
+    let mut statuses = vec![];
+    for _ in 0..5 {
+        statuses.push(app.get("/v1/series", &key).await.status().as_u16());
+    }
+    assert_eq!(&statuses[..3], &[200, 200, 200], "{statuses:?}");
+    assert_eq!(statuses[4], 429, "{statuses:?}");
+    let resp = app.get("/v1/series", &key).await;
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3).contains(&retry), "{retry}");
+    problem(resp, 429).await;
+    // Limits are per key.
+    assert_eq!(app.get("/v1/series", &other).await.status(), StatusCode::OK);
+    app.handle.stop(true).await;
+}
+
+async fn operations(db: TestDb) {
+    let app = start_with(&db, &[("api_cors_origins", json!("https://app.example"))]).await;
+    let (_, key) = app.key("read", None).await;
+    let r: Readiness = app.ok("/readyz", &key).await;
+    assert_eq!(r.status, "ok");
+    assert_eq!(
+        r.redis,
+        match db.backend {
+            Backend::Sqlite => "not configured",
+            Backend::Postgres => "ok",
+        }
+    );
+    let resp = app.get("/v1/series", &key).await;
+    assert!(resp.headers().contains_key("x-request-id"));
+    let resp = app
+        .http
+        .request(Method::OPTIONS, format!("{}/v1/series", app.base))
+        .header("Origin", "https://app.example")
+        .header("Access-Control-Request-Method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    let metrics = app
+        .call(Method::GET, "/metrics", None, None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "horizon_http_requests_total{route=\"/v1/series\",method=\"GET\",status=\"200\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains("horizon_db_pool_connections"), "{metrics}");
+    app.handle.stop(true).await;
+}
+
+both_backends!(auth_rules, resources, jobs, rate_limit, operations);
+
+/// The served OpenAPI document is the committed snapshot; regenerate it with
+/// `UPDATE_OPENAPI=1 cargo test -p horizon-http openapi_snapshot`.
+#[test]
+fn openapi_snapshot() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+    let served = crate::openapi_json();
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(path, &served).unwrap();
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == served,
+        "the OpenAPI document changed; review it and run UPDATE_OPENAPI=1 cargo test -p \
+         horizon-http openapi_snapshot to update {path}"
+    );
+}
+
+#[test]
+fn tokens_round_trip_and_reject_typos() {
+    let k = generate_key();
+    let parsed = crate::parse_token(&k.token).unwrap();
+    assert_eq!(parsed.key_id, k.key_id);
+    assert_eq!(crate::hash_secret(parsed.secret), k.secret_hash);
+    assert!(!k.token.contains(&k.secret_hash));
+    let mut typo = k.token.clone().into_bytes();
+    typo[30] = if typo[30] == b'a' { b'b' } else { b'a' };
+    assert!(crate::parse_token(std::str::from_utf8(&typo).unwrap()).is_none());
+    assert!(crate::parse_token("hzn_abc").is_none());
+    assert_ne!(generate_key().token, k.token);
+}

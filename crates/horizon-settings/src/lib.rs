@@ -88,6 +88,12 @@ pub struct Settings {
     pub api_cors_origins: String,
     /// Largest request body in bytes.
     pub api_max_body_bytes: usize,
+    /// Seconds an API key lookup is cached; revocation and expiry take effect within this.
+    pub api_key_cache_secs: u64,
+    /// Sustained requests per second allowed per API key.
+    pub api_rate_limit_per_sec: f64,
+    /// Requests per API key allowed in a burst above the sustained rate.
+    pub api_rate_limit_burst: u32,
     /// `text` or `json`.
     pub log_format: LogFormat,
     /// A tracing filter such as `info` or `horizon=debug,info`.
@@ -122,6 +128,9 @@ struct Defaults {
     api_key_header: String,
     api_cors_origins: String,
     api_max_body_bytes: usize,
+    api_key_cache_secs: u64,
+    api_rate_limit_per_sec: f64,
+    api_rate_limit_burst: u32,
     log_format: LogFormat,
     log_level: String,
     forecast_horizon: usize,
@@ -147,6 +156,9 @@ impl Default for Defaults {
             api_key_header: "X-API-Key".into(),
             api_cors_origins: String::new(),
             api_max_body_bytes: 4 * 1024 * 1024,
+            api_key_cache_secs: 5,
+            api_rate_limit_per_sec: 50.0,
+            api_rate_limit_burst: 100,
             log_format: LogFormat::Text,
             log_level: "info".into(),
             forecast_horizon: 14,
@@ -179,6 +191,9 @@ struct Raw {
     api_key_header: String,
     api_cors_origins: String,
     api_max_body_bytes: usize,
+    api_key_cache_secs: u64,
+    api_rate_limit_per_sec: f64,
+    api_rate_limit_burst: u32,
     log_format: LogFormat,
     log_level: String,
     forecast_horizon: usize,
@@ -261,6 +276,9 @@ impl Settings {
             api_key_header: raw.api_key_header,
             api_cors_origins: raw.api_cors_origins,
             api_max_body_bytes: raw.api_max_body_bytes,
+            api_key_cache_secs: raw.api_key_cache_secs,
+            api_rate_limit_per_sec: raw.api_rate_limit_per_sec,
+            api_rate_limit_burst: raw.api_rate_limit_burst,
             log_format: raw.log_format,
             log_level: raw.log_level,
             forecast_horizon: raw.forecast_horizon,
@@ -338,6 +356,13 @@ impl Settings {
                 "HORIZON_API_KEY_HEADER",
                 self.api_key_header.clone(),
                 "must be a header name such as X-API-Key",
+            );
+        }
+        if !(self.api_rate_limit_per_sec.is_finite() && self.api_rate_limit_per_sec > 0.0) {
+            return invalid(
+                "HORIZON_API_RATE_LIMIT_PER_SEC",
+                self.api_rate_limit_per_sec.to_string(),
+                "must be a positive number",
             );
         }
         if self.api_max_body_bytes < 1024 {

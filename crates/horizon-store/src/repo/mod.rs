@@ -1,6 +1,7 @@
 //! Repository methods of [`crate::Store`], one module per aggregate.
 
 pub mod api_keys;
+pub mod api_reads;
 pub mod calibration;
 pub mod classifications;
 pub mod executions;

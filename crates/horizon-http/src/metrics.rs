@@ -1,0 +1,146 @@
+//! Prometheus metrics: request counts and latency histograms by route pattern, method and
+//! status, and the database pool's size. A mutex-guarded map is enough at API request rates
+//! (one short critical section per request) and spares a metrics framework.
+
+use std::{collections::BTreeMap, fmt::Write, sync::Mutex, time::Instant};
+
+use actix_web::{
+    Error,
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
+    http::header::{HeaderName, HeaderValue},
+    middleware::Next,
+    web,
+};
+use uuid::Uuid;
+
+use crate::AppState;
+
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+#[derive(Default)]
+struct Series {
+    count: u64,
+    sum: f64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+/// Request metrics.
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, String, u16), Series>>,
+}
+
+impl Metrics {
+    fn observe(&self, route: String, method: String, status: u16, secs: f64) {
+        let mut map = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        let s = map.entry((route, method, status)).or_default();
+        s.count += 1;
+        s.sum += secs;
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                s.buckets[i] += 1;
+            }
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, pool: Option<(u32, u32)>) -> String {
+        let map = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = String::new();
+        out.push_str("# HELP horizon_http_requests_total HTTP requests handled.\n");
+        out.push_str("# TYPE horizon_http_requests_total counter\n");
+        for ((route, method, status), s) in map.iter() {
+            let _ = writeln!(
+                out,
+                "horizon_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {}",
+                s.count
+            );
+        }
+        out.push_str("# HELP horizon_http_request_duration_seconds HTTP request latency.\n");
+        out.push_str("# TYPE horizon_http_request_duration_seconds histogram\n");
+        for ((route, method, status), s) in map.iter() {
+            let labels = format!("route=\"{route}\",method=\"{method}\",status=\"{status}\"");
+            for (i, b) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "horizon_http_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {}",
+                    s.buckets[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "horizon_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                s.count
+            );
+            let _ = writeln!(
+                out,
+                "horizon_http_request_duration_seconds_sum{{{labels}}} {}",
+                s.sum
+            );
+            let _ = writeln!(
+                out,
+                "horizon_http_request_duration_seconds_count{{{labels}}} {}",
+                s.count
+            );
+        }
+        if let Some((size, idle)) = pool {
+            out.push_str("# HELP horizon_db_pool_connections Database pool connections.\n");
+            out.push_str("# TYPE horizon_db_pool_connections gauge\n");
+            let _ = writeln!(out, "horizon_db_pool_connections{{state=\"open\"}} {size}");
+            let _ = writeln!(out, "horizon_db_pool_connections{{state=\"idle\"}} {idle}");
+        }
+        out
+    }
+}
+
+/// Middleware: gives each request an id (the client's `X-Request-Id` when sane, else a new
+/// one), echoes it in the response for the access log, and records the request's metrics.
+pub(crate) async fn observe(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| Uuid::now_v7().to_string());
+    let header_value = HeaderValue::from_str(&id).ok();
+    if let Some(v) = &header_value {
+        // On the request too, so the access log (an inner layer) can print it.
+        req.headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), v.clone());
+    }
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let method = req.method().to_string();
+    let span = tracing::info_span!("request", request_id = %id);
+    let result = tracing::Instrument::instrument(next.call(req), span).await;
+    let (route, status) = match &result {
+        Ok(res) => (
+            res.request()
+                .match_pattern()
+                .unwrap_or_else(|| "unmatched".to_owned()),
+            res.status().as_u16(),
+        ),
+        Err(e) => (
+            "unmatched".to_owned(),
+            e.as_response_error().status_code().as_u16(),
+        ),
+    };
+    if let Some(state) = state {
+        state
+            .metrics
+            .observe(route, method, status, started.elapsed().as_secs_f64());
+    }
+    let mut res = result?;
+    if let Some(v) = header_value {
+        res.headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), v);
+    }
+    Ok(res)
+}
