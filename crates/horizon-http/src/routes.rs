@@ -491,9 +491,9 @@ async fn forecast_page(
     }
     let mut out = Vec::with_capacity(items.len());
     for p in items.iter().take(limit as usize) {
-        if !keys.contains_key(&p.series_id) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = keys.entry(p.series_id) {
             let s = state.store.series_by_id(p.series_id).await?;
-            keys.insert(p.series_id, s.meta.key.to_string());
+            slot.insert(s.meta.key.to_string());
         }
         let key = keys.get(&p.series_id).map(String::as_str).unwrap_or("");
         out.push(ForecastDto::from_prediction(p, key));
