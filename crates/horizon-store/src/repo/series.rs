@@ -23,6 +23,23 @@ pub struct SeriesPage {
     pub next_after: Option<String>,
 }
 
+/// A new row for `meta`, created and updated at `ts`.
+fn new_row(meta: &SeriesMeta, ts: horizon_domain::Timestamp) -> e::ActiveModel {
+    e::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        key: Set(meta.key.to_string()),
+        entity: Set(meta.entity.clone()),
+        metric: Set(meta.metric.clone()),
+        frequency: Set(meta.frequency.map(|f| f.to_string())),
+        unit: Set(meta.unit.clone()),
+        lower_bound: Set(meta.bounds.lower()),
+        upper_bound: Set(meta.bounds.upper()),
+        tags: Set(to_json(&meta.tags)),
+        created_at: Set(ts),
+        updated_at: Set(ts),
+    }
+}
+
 pub(crate) fn to_domain(row: e::Model) -> Result<Series, StoreError> {
     Ok(Series {
         id: row.id,
@@ -43,21 +60,7 @@ pub(crate) fn to_domain(row: e::Model) -> Result<Series, StoreError> {
 impl Store {
     /// Creates the series or updates its metadata; returns it.
     pub async fn upsert_series(&self, meta: &SeriesMeta) -> Result<Series, StoreError> {
-        let ts = now();
-        let row = e::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            key: Set(meta.key.to_string()),
-            entity: Set(meta.entity.clone()),
-            metric: Set(meta.metric.clone()),
-            frequency: Set(meta.frequency.map(|f| f.to_string())),
-            unit: Set(meta.unit.clone()),
-            lower_bound: Set(meta.bounds.lower()),
-            upper_bound: Set(meta.bounds.upper()),
-            tags: Set(to_json(&meta.tags)),
-            created_at: Set(ts),
-            updated_at: Set(ts),
-        };
-        e::Entity::insert(row)
+        e::Entity::insert(new_row(meta, now()))
             .on_conflict(
                 OnConflict::column(e::Column::Key)
                     .update_columns([
@@ -86,19 +89,7 @@ impl Store {
     ) -> Result<HashMap<SeriesKey, Uuid>, StoreError> {
         let ts = now();
         for chunk in metas.chunks(500) {
-            let rows = chunk.iter().map(|meta| e::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                key: Set(meta.key.to_string()),
-                entity: Set(meta.entity.clone()),
-                metric: Set(meta.metric.clone()),
-                frequency: Set(meta.frequency.map(|f| f.to_string())),
-                unit: Set(meta.unit.clone()),
-                lower_bound: Set(meta.bounds.lower()),
-                upper_bound: Set(meta.bounds.upper()),
-                tags: Set(to_json(&meta.tags)),
-                created_at: Set(ts),
-                updated_at: Set(ts),
-            });
+            let rows = chunk.iter().map(|meta| new_row(meta, ts));
             e::Entity::insert_many(rows)
                 .on_conflict_do_nothing_on([e::Column::Key])
                 .exec_without_returning(&self.db)
