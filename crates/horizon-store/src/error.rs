@@ -90,6 +90,21 @@ impl StoreError {
         }
     }
 
+    /// Maps the error of an update by id: no row updated means the id is unknown.
+    pub(crate) fn update(
+        what: &'static str,
+        id: uuid::Uuid,
+        context: &'static str,
+    ) -> impl FnOnce(DbErr) -> Self {
+        move |err| match err {
+            DbErr::RecordNotUpdated => StoreError::NotFound {
+                what,
+                id: id.to_string(),
+            },
+            other => StoreError::db(context, other),
+        }
+    }
+
     /// The error's kind.
     pub fn code(&self) -> ErrorCode {
         match self {

@@ -96,13 +96,7 @@ impl Store {
             .exec(&self.db)
             .await
             .map(|_| ())
-            .map_err(|err| match err {
-                sea_orm::DbErr::RecordNotUpdated => StoreError::NotFound {
-                    what: "api key",
-                    id: id.to_string(),
-                },
-                other => StoreError::db("revoking an api key", other),
-            })
+            .map_err(StoreError::update("api key", id, "revoking an api key"))
     }
 
     /// Records use of a key (callers throttle this; it is not written per request).

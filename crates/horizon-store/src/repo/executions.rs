@@ -165,13 +165,7 @@ impl Store {
             .exec(&self.db)
             .await
             .map(|_| ())
-            .map_err(|err| match err {
-                sea_orm::DbErr::RecordNotUpdated => StoreError::NotFound {
-                    what: "execution",
-                    id: id.to_string(),
-                },
-                other => StoreError::db("updating an execution", other),
-            })
+            .map_err(StoreError::update("execution", id, "updating an execution"))
     }
 
     /// Records progress and a heartbeat.
