@@ -116,10 +116,18 @@ struct Params {
     phi: f64,
 }
 
+/// Season kinds of the monomorphised filter kernels.
+const SEASON_NONE: u8 = 0;
+const SEASON_ADD: u8 = 1;
+const SEASON_MUL: u8 = 2;
+
 /// Runs the ETS recursion of R's `etscalc` from the initial level `l0`, growth `b0` and the
 /// seasonal ring `seas` (in order of use: `seas[k]` is `s_{t-m}` at step `t = k`), updating them
 /// in place. Returns R's likelihood criterion and the final level, growth and ring position.
 /// `fitted`, when given, receives the one-step forecasts.
+///
+/// This is the innermost loop of every ETS fit (most of the engine's time): it dispatches once
+/// to a kernel compiled for the form, so the loop carries no per-step branching on the form.
 #[allow(clippy::too_many_arguments)]
 fn filter(
     y: &[f64],
@@ -128,42 +136,75 @@ fn filter(
     l0: f64,
     b0: f64,
     seas: &mut [f64],
-    mut fitted: Option<&mut [f64]>,
+    fitted: Option<&mut [f64]>,
+) -> (f64, f64, f64, usize) {
+    let season = match spec.season {
+        _ if seas.is_empty() => SEASON_NONE,
+        Comp::A => SEASON_ADD,
+        Comp::M => SEASON_MUL,
+        Comp::N => SEASON_NONE,
+    };
+    let args = (y, p, l0, b0, seas, fitted);
+    match (spec.error == Comp::M, spec.has_trend(), season) {
+        (false, false, SEASON_NONE) => filter_kernel::<false, false, SEASON_NONE>(args),
+        (false, false, SEASON_ADD) => filter_kernel::<false, false, SEASON_ADD>(args),
+        (false, false, _) => filter_kernel::<false, false, SEASON_MUL>(args),
+        (false, true, SEASON_NONE) => filter_kernel::<false, true, SEASON_NONE>(args),
+        (false, true, SEASON_ADD) => filter_kernel::<false, true, SEASON_ADD>(args),
+        (false, true, _) => filter_kernel::<false, true, SEASON_MUL>(args),
+        (true, false, SEASON_NONE) => filter_kernel::<true, false, SEASON_NONE>(args),
+        (true, false, SEASON_ADD) => filter_kernel::<true, false, SEASON_ADD>(args),
+        (true, false, _) => filter_kernel::<true, false, SEASON_MUL>(args),
+        (true, true, SEASON_NONE) => filter_kernel::<true, true, SEASON_NONE>(args),
+        (true, true, SEASON_ADD) => filter_kernel::<true, true, SEASON_ADD>(args),
+        (true, true, _) => filter_kernel::<true, true, SEASON_MUL>(args),
+    }
+}
+
+type FilterArgs<'a> = (
+    &'a [f64],
+    &'a Params,
+    f64,
+    f64,
+    &'a mut [f64],
+    Option<&'a mut [f64]>,
+);
+
+/// [`filter`] for one form: multiplicative error, trend, and season kind fixed at compile time.
+#[inline(always)]
+fn filter_kernel<const MULT_ERR: bool, const TREND: bool, const SEASON: u8>(
+    (y, p, l0, b0, seas, mut fitted): FilterArgs<'_>,
 ) -> (f64, f64, f64, usize) {
     let m = seas.len();
-    let seasonal = spec.seasonal() && m > 0;
-    let trend = spec.has_trend();
-    let mult_err = spec.error == Comp::M;
-    let (mut l, mut b, mut k) = (l0, if trend { b0 } else { 0.0 }, 0usize);
+    let (mut l, mut b, mut k) = (l0, if TREND { b0 } else { 0.0 }, 0usize);
     // The log-sum of |f| is kept as a running product, renormalised rarely: one `ln` per
     // many steps instead of one per step.
     let (mut sse, mut logsum, mut prod) = (0.0f64, 0.0f64, 1.0f64);
     let ratio = p.beta / p.alpha;
     for (t, &yt) in y.iter().enumerate() {
-        let phib = if trend { p.phi * b } else { 0.0 };
+        let phib = if TREND { p.phi * b } else { 0.0 };
         let q = l + phib;
-        let s_old = if seasonal { seas[k] } else { 0.0 };
-        let f = match spec.season {
-            Comp::N => q,
-            Comp::A if seasonal => q + s_old,
-            Comp::M if seasonal => q * s_old,
+        let s_old = if SEASON != SEASON_NONE { seas[k] } else { 0.0 };
+        let f = match SEASON {
+            SEASON_ADD => q + s_old,
+            SEASON_MUL => q * s_old,
             _ => q,
         };
         if let Some(fv) = fitted.as_deref_mut() {
             fv[t] = f;
         }
-        let e = if mult_err { (yt - f) / f } else { yt - f };
+        let e = if MULT_ERR { (yt - f) / f } else { yt - f };
         sse += e * e;
-        if mult_err {
+        if MULT_ERR {
             prod *= f.abs();
             if !(1e-100..=1e100).contains(&prod) {
                 logsum += prod.ln();
                 prod = 1.0;
             }
         }
-        let pp = match spec.season {
-            Comp::A if seasonal => yt - s_old,
-            Comp::M if seasonal => {
+        let pp = match SEASON {
+            SEASON_ADD => yt - s_old,
+            SEASON_MUL => {
                 if s_old.abs() < TOL {
                     HUGEN
                 } else {
@@ -173,11 +214,11 @@ fn filter(
             _ => yt,
         };
         let l_new = q + p.alpha * (pp - q);
-        if trend {
+        if TREND {
             b = phib + ratio * ((l_new - l) - phib);
         }
-        if seasonal {
-            let tt = if spec.season == Comp::M {
+        if SEASON != SEASON_NONE {
+            let tt = if SEASON == SEASON_MUL {
                 if q.abs() < TOL { HUGEN } else { yt / q }
             } else {
                 yt - q
@@ -191,7 +232,7 @@ fn filter(
         l = l_new;
     }
     let mut lik = y.len() as f64 * sse.ln();
-    if mult_err {
+    if MULT_ERR {
         lik += 2.0 * (logsum + prod.ln());
     }
     (lik, l, b, k)
@@ -207,9 +248,14 @@ fn roots_inside_unit_circle(c: &[f64]) -> bool {
     let r: f64 = 1.0 + 1e-10;
     // a[j] is the coefficient of z^(d-j) of P(r z) / (c[d] r^d): monic, descending powers.
     let mut a = [0.0f64; 26];
-    let lead = c[d] * r.powi(d as i32);
+    // Powers of r by repeated multiplication (`powi` per coefficient was a tenth of all fits).
+    let mut rp = [1.0f64; 26];
+    for i in 1..=d {
+        rp[i] = rp[i - 1] * r;
+    }
+    let lead = c[d] * rp[d];
     for (j, aj) in a.iter_mut().enumerate().take(d + 1) {
-        *aj = c[d - j] * r.powi((d - j) as i32) / lead;
+        *aj = c[d - j] * rp[d - j] / lead;
     }
     let mut tmp = [0.0f64; 26];
     for i in (1..=d).rev() {

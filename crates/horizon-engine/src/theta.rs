@@ -85,22 +85,40 @@ fn step(st: &mut State, i: usize, y: Option<f64>, alpha: f64, dynamics: Dynamics
             st.level += alpha * (yv - st.level);
             mu
         }
-        Dynamics::Fiorucci { theta, dynamic } => {
-            let w = (1.0 - alpha).powi(i as i32);
-            let mu = st.level
-                + (1.0 - 1.0 / theta) * (st.a * w + st.b * (1.0 - w * (1.0 - alpha)) / alpha);
-            let yv = y.unwrap_or(mu);
-            let fi = i as f64;
-            let old_mean = st.meany;
-            st.level = alpha * yv + (1.0 - alpha) * st.level;
-            st.meany = (fi * old_mean + yv) / (fi + 1.0);
-            if dynamic {
-                st.b = ((fi - 1.0) * st.b + 6.0 * (yv - old_mean) / (fi + 1.0)) / (fi + 2.0);
-                st.a = st.meany - st.b * (fi + 2.0) / 2.0;
-            }
-            mu
-        }
+        Dynamics::Fiorucci { theta, dynamic } => fiorucci_step(
+            st,
+            i,
+            (1.0 - alpha).powi(i as i32),
+            y,
+            alpha,
+            theta,
+            dynamic,
+        ),
     }
+}
+
+/// One Fiorucci step, the `i`-th observation, with `w = (1 - alpha)^i` given (the fitting loop
+/// carries it as a running product instead of a power per step).
+fn fiorucci_step(
+    st: &mut State,
+    i: usize,
+    w: f64,
+    y: Option<f64>,
+    alpha: f64,
+    theta: f64,
+    dynamic: bool,
+) -> f64 {
+    let mu = st.level + (1.0 - 1.0 / theta) * (st.a * w + st.b * (1.0 - w * (1.0 - alpha)) / alpha);
+    let yv = y.unwrap_or(mu);
+    let fi = i as f64;
+    let old_mean = st.meany;
+    st.level = alpha * yv + (1.0 - alpha) * st.level;
+    st.meany = (fi * old_mean + yv) / (fi + 1.0);
+    if dynamic {
+        st.b = ((fi - 1.0) * st.b + 6.0 * (yv - old_mean) / (fi + 1.0)) / (fi + 2.0);
+        st.a = st.meany - st.b * (fi + 2.0) / 2.0;
+    }
+    mu
 }
 
 /// Initial Fiorucci state and the forecast of `y[0]` (statsforecast's `initstate`).
@@ -146,14 +164,15 @@ fn fiorucci_run(
     mut out: Option<(&mut Vec<State>, &mut Vec<f64>)>,
 ) -> f64 {
     let (mut st, mu0) = fiorucci_init(y, l0, alpha, theta, dynamic);
-    let dynamics = Dynamics::Fiorucci { theta, dynamic };
     if let Some((states, fitted)) = out.as_mut() {
         states.push(st);
         fitted.push(mu0);
     }
     let mut sse = 0.0;
+    let mut w = 1.0;
     for (i, &yi) in y.iter().enumerate().skip(1) {
-        let mu = step(&mut st, i, Some(yi), alpha, dynamics);
+        w *= 1.0 - alpha;
+        let mu = fiorucci_step(&mut st, i, w, Some(yi), alpha, theta, dynamic);
         if i >= 3 {
             sse += (yi - mu) * (yi - mu);
         }
