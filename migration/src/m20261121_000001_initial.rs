@@ -201,7 +201,7 @@ enum ApiKeys {
     ExpiresAt,
 }
 
-fn fk(
+pub(crate) fn fk(
     name: &str,
     from: (impl IntoIden, impl IntoIden),
     to: (impl IntoIden, impl IntoIden),
@@ -215,7 +215,11 @@ fn fk(
         .to_owned()
 }
 
-fn index(name: &str, table: impl IntoIden, cols: &[&'static str]) -> IndexCreateStatement {
+pub(crate) fn index(
+    name: &str,
+    table: impl IntoIden,
+    cols: &[&'static str],
+) -> IndexCreateStatement {
     let mut stmt = Index::create();
     stmt.name(name).table(table).if_not_exists();
     for col in cols {

@@ -6,4 +6,5 @@
 
 mod api_keys;
 mod ingest_crash;
+mod pipeline_workers;
 mod three_processes;

@@ -56,7 +56,7 @@ async fn three_binaries_share_one_database(db: TestDb) {
     let pipe_env = env.clone();
     let pipeline = tokio::task::spawn_blocking(move || {
         std::thread::sleep(Duration::from_millis(300));
-        pipe_env.run("horizon-pipeline", &["run"])
+        pipe_env.run("horizon-pipeline", &["run", "--wait"])
     });
     let key = env.create_key("read");
     let mut headers = reqwest::header::HeaderMap::new();
@@ -95,7 +95,7 @@ async fn three_binaries_share_one_database(db: TestDb) {
     );
 
     // a second pipeline run after all data landed: every series gets a forecast
-    let (ok, log) = env.run("horizon-pipeline", &["run"]);
+    let (ok, log) = env.run("horizon-pipeline", &["run", "--wait"]);
     assert!(
         ok && !log.contains("\"level\":\"ERROR\""),
         "pipeline:\n{log}"

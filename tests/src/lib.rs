@@ -166,6 +166,11 @@ fn rand_suffix() -> u128 {
 }
 
 impl Proc {
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits for exit; true on success.
     pub fn wait(&mut self) -> bool {
         self.child.wait().map(|s| s.success()).unwrap_or(false)

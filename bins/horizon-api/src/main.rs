@@ -14,6 +14,16 @@ async fn main() -> anyhow::Result<()> {
     let store = Store::open(&settings)
         .await
         .context("while opening the database")?;
+    horizon_services::pipeline::queue::install(&store)
+        .await
+        .context("while installing the job queue")?;
+    if settings.api_worker {
+        // All-in-one: this process also works the jobs it accepts.
+        actix_web::rt::spawn(horizon_services::jobs::work_in_process(
+            store.clone(),
+            settings.clone(),
+        ));
+    }
     let listener = TcpListener::bind(settings.api_bind)
         .with_context(|| format!("while binding HORIZON_API_BIND={}", settings.api_bind))?;
     tracing::info!(addr = %listener.local_addr()?, "horizon-api listening");

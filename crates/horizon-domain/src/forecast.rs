@@ -187,6 +187,38 @@ impl ForecastMatrix {
         out
     }
 
+    /// Several matrices in one column: each as [`ForecastMatrix::to_bytes`], preceded by its
+    /// length as a little-endian `u32`. Used for the members of an ensemble.
+    pub fn list_to_bytes(matrices: &[ForecastMatrix]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for m in matrices {
+            let bytes = m.to_bytes();
+            out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+            out.extend_from_slice(&bytes);
+        }
+        out
+    }
+
+    /// Reads what [`ForecastMatrix::list_to_bytes`] wrote.
+    pub fn list_from_bytes(mut bytes: &[u8]) -> Result<Vec<Self>, DomainError> {
+        let mut out = Vec::new();
+        while !bytes.is_empty() {
+            let (head, rest) = bytes.split_first_chunk::<4>().ok_or_else(|| {
+                DomainError::invalid("forecast matrix list", "truncated length".to_owned())
+            })?;
+            let len = u32::from_le_bytes(*head) as usize;
+            if rest.len() < len {
+                return Err(DomainError::invalid(
+                    "forecast matrix list",
+                    "truncated matrix".to_owned(),
+                ));
+            }
+            out.push(Self::from_bytes(&rest[..len])?);
+            bytes = &rest[len..];
+        }
+        Ok(out)
+    }
+
     /// Reads what [`ForecastMatrix::to_bytes`] wrote.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DomainError> {
         let bad = |reason: &str| DomainError::invalid("forecast matrix bytes", reason.to_owned());

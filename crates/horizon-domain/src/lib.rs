@@ -32,8 +32,8 @@ pub use frequency::Frequency;
 pub use profile::{SeriesClass, SeriesProfile};
 pub use records::{
     ApiKeyRecord, CalibrationWeight, Classification, EnsembleMember, Execution, ExecutionStep,
-    ForecastMetric, IngestRejection, IngestRun, IngestStatus, ModelRecord, Observation,
-    OutcomeRecord, Prediction, Series, SeriesMeta, ThresholdProbability,
+    ForecastMetric, IngestRejection, IngestRun, IngestStatus, IntervalScale, ModelRecord,
+    Observation, OutcomeRecord, Partition, Prediction, Series, SeriesMeta, ThresholdProbability,
 };
 pub use scope::{ApiScope, ApiScopes};
 pub use series::{Bounds, SeriesKey};

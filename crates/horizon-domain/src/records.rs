@@ -119,6 +119,11 @@ pub struct Prediction {
     pub thresholds: Vec<ThresholdProbability>,
     /// Warnings from the engine (dropped models, fallbacks).
     pub warnings: Vec<String>,
+    /// Each member's own forecast, in the order of `members` (same quantile levels); empty
+    /// when the run did not keep them.
+    pub member_forecasts: Vec<ForecastMatrix>,
+    /// Steps already scored against actuals (outcomes), counted from step 1.
+    pub steps_scored: u32,
 }
 
 impl Prediction {
@@ -361,4 +366,55 @@ pub struct ApiKeyRecord {
     pub revoked_at: Option<Timestamp>,
     /// Expires.
     pub expires_at: Option<Timestamp>,
+}
+
+/// A slice of a pipeline run's series, worked by one worker at a time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Partition {
+    /// Id.
+    pub id: Uuid,
+    /// The run.
+    pub execution_id: Uuid,
+    /// Position in the run, from 1.
+    pub seq: i32,
+    /// The series to forecast.
+    pub series_ids: Vec<Uuid>,
+    /// Where it is.
+    pub status: ExecutionStatus,
+    /// Times a worker took it; above 1 when a worker died or failed on it and another redid it.
+    pub attempts: i32,
+    /// The worker holding or last holding it.
+    pub worker: Option<String>,
+    /// Every worker that took it, in order.
+    pub workers: Vec<String>,
+    /// Series finished by the last attempt.
+    pub series_done: i64,
+    /// Why the last attempt failed.
+    pub error: Option<String>,
+    /// Last sign of life of the worker on it.
+    pub heartbeat_at: Option<Timestamp>,
+    /// When the last attempt started.
+    pub started_at: Option<Timestamp>,
+    /// When it ended.
+    pub finished_at: Option<Timestamp>,
+}
+
+/// How much a class's intervals are widened (scale above 1) or narrowed to make their observed
+/// coverage meet the nominal level.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntervalScale {
+    /// The class.
+    pub series_class: SeriesClass,
+    /// Nominal central coverage, e.g. 0.8.
+    pub level: f64,
+    /// Factor on the distance of the interval's ends from the median.
+    pub scale: f64,
+    /// Coverage observed in the outcomes behind this version.
+    pub coverage: Option<f64>,
+    /// Outcomes behind this version.
+    pub samples: i64,
+    /// From when it applies.
+    pub effective_at: Timestamp,
+    /// The run that set it.
+    pub execution_id: Option<Uuid>,
 }

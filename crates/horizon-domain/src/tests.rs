@@ -71,6 +71,17 @@ fn forecast_matrix_round_trips_through_bytes() {
 }
 
 #[test]
+fn forecast_matrix_lists_round_trip_and_reject_truncation() {
+    let a = ForecastMatrix::from_paths(&[1.0, 2.0], &[vec![0.5, 1.5]]).unwrap();
+    let b = ForecastMatrix::from_paths(&[3.0], &[vec![2.0], vec![4.0]]).unwrap();
+    let bytes = ForecastMatrix::list_to_bytes(&[a.clone(), b.clone()]);
+    assert_eq!(ForecastMatrix::list_from_bytes(&bytes).unwrap(), vec![a, b]);
+    assert!(ForecastMatrix::list_from_bytes(&[]).unwrap().is_empty());
+    assert!(ForecastMatrix::list_from_bytes(&bytes[..bytes.len() - 1]).is_err());
+    assert!(ForecastMatrix::list_from_bytes(&bytes[..2]).is_err());
+}
+
+#[test]
 fn scopes_are_ordered() {
     let s: ApiScopes = "write".parse().unwrap();
     assert!(s.allows(ApiScope::Read) && s.allows(ApiScope::Write));

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use horizon_domain::{
     ApiKeyRecord, CalibrationWeight, Classification, Execution, ExecutionStep, ForecastMetric,
-    ModelRecord, OutcomeRecord,
+    IntervalScale, ModelRecord, OutcomeRecord, Partition,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -211,9 +211,57 @@ pub struct ExecutionDto {
     /// The step log (only on single reads).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steps: Option<Vec<StepDto>>,
+    /// The partitions of a pipeline run with their leases (only on single reads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<Vec<PartitionDto>>,
+}
+
+/// A partition of a run: the series slice one worker takes at a time, and its lease history.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct PartitionDto {
+    /// Position in the run, from 1.
+    pub seq: i32,
+    /// Series in it.
+    pub series: usize,
+    /// queued, running, succeeded or failed.
+    pub status: String,
+    /// Times a worker took it (above 1 when a worker died or failed on it).
+    pub attempts: i32,
+    /// Every worker that took it, in order.
+    pub workers: Vec<String>,
+    /// Series finished by the current or last attempt.
+    pub series_done: i64,
+    /// Why the last attempt failed.
+    pub error: Option<String>,
+    /// Last heartbeat of its worker.
+    pub heartbeat_at: Option<DateTime<Utc>>,
+    /// Ended.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Partition> for PartitionDto {
+    fn from(p: &Partition) -> Self {
+        Self {
+            seq: p.seq,
+            series: p.series_ids.len(),
+            status: p.status.to_string(),
+            attempts: p.attempts,
+            workers: p.workers.clone(),
+            series_done: p.series_done,
+            error: p.error.clone(),
+            heartbeat_at: p.heartbeat_at,
+            finished_at: p.finished_at,
+        }
+    }
 }
 
 impl ExecutionDto {
+    /// The wire form of `e` with its partitions.
+    pub fn with_partitions(mut self, partitions: &[Partition]) -> Self {
+        self.partitions = Some(partitions.iter().map(PartitionDto::from).collect());
+        self
+    }
+
     /// The wire form of `e`, with its steps when given.
     pub fn from_domain(e: &Execution, steps: Option<&[ExecutionStep]>) -> Self {
         Self {
@@ -228,6 +276,7 @@ impl ExecutionDto {
             heartbeat_at: e.heartbeat_at,
             finished_at: e.finished_at,
             steps: steps.map(|s| s.iter().map(StepDto::from).collect()),
+            partitions: None,
         }
     }
 }
@@ -445,11 +494,48 @@ impl From<&CalibrationWeight> for CalibrationWeightDto {
     }
 }
 
-/// Calibration weights.
+/// How much a class's intervals are widened (above 1) or narrowed so that their observed
+/// coverage meets the nominal level.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct IntervalScaleDto {
+    /// The series class.
+    pub series_class: String,
+    /// Nominal central coverage, e.g. 0.8.
+    pub level: f64,
+    /// Factor on the distance of the interval's ends from the median.
+    pub scale: f64,
+    /// Coverage observed in the outcomes behind it.
+    pub coverage: Option<f64>,
+    /// Scored outcomes behind it.
+    pub samples: i64,
+    /// From when it applies.
+    pub effective_at: DateTime<Utc>,
+    /// The run that set it.
+    pub execution_id: Option<Uuid>,
+}
+
+impl From<&IntervalScale> for IntervalScaleDto {
+    fn from(s: &IntervalScale) -> Self {
+        Self {
+            series_class: s.series_class.as_str().to_owned(),
+            level: s.level,
+            scale: s.scale,
+            coverage: s.coverage,
+            samples: s.samples,
+            effective_at: s.effective_at,
+            execution_id: s.execution_id,
+        }
+    }
+}
+
+/// Calibration weights and interval scales.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct CalibrationList {
     /// The weights.
     pub items: Vec<CalibrationWeightDto>,
+    /// The interval scales.
+    #[serde(default)]
+    pub interval_scales: Vec<IntervalScaleDto>,
 }
 
 /// Backtest metrics of one model on one series.

@@ -142,6 +142,11 @@ pub struct Member {
     pub weight: f64,
     /// Why it is in the ensemble and where its weight comes from.
     pub reason: String,
+    /// This member's own mean forecast per step, clipped to the bounds.
+    pub mean: Vec<f64>,
+    /// This member's own quantiles at [`Forecast::quantile_levels`], `quantiles[level][step]`,
+    /// clipped to the bounds (what outcomes score each model by).
+    pub quantiles: Vec<Vec<f64>>,
 }
 
 /// A probabilistic forecast.
@@ -791,10 +796,32 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
         .iter()
         .zip(&weights)
         .zip(weight_notes)
-        .map(|((c, w), note)| Member {
-            kind: c.kind,
-            weight: *w,
-            reason: format!("{}; {note}", c.reason),
+        .zip(&member_q)
+        .map(|(((c, w), note), q)| {
+            let mut quantiles: Vec<Vec<f64>> = quantile_levels
+                .iter()
+                .map(|l| {
+                    q[pos(*l)]
+                        .iter()
+                        .map(|v| bounds.clamp(unscale(*v)))
+                        .collect()
+                })
+                .collect();
+            // Members' own quantiles may cross where a spread was estimated per level.
+            for s in 0..h {
+                let mut col: Vec<f64> = quantiles.iter().map(|p| p[s]).collect();
+                util::sort_floats(&mut col);
+                for (p, v) in quantiles.iter_mut().zip(col) {
+                    p[s] = v;
+                }
+            }
+            Member {
+                kind: c.kind,
+                weight: *w,
+                reason: format!("{}; {note}", c.reason),
+                mean: c.mean.iter().map(|v| bounds.clamp(unscale(*v))).collect(),
+                quantiles,
+            }
         })
         .collect();
     Ok(Forecast {

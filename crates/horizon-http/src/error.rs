@@ -175,9 +175,10 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        let code = e.code();
+impl ApiError {
+    /// An error of `code` whose message is shown to clients unless it is internal or an
+    /// unavailable dependency; those are logged here and replaced by a generic message.
+    fn from_library(code: ErrorCode, e: &dyn std::fmt::Display) -> Self {
         let detail = match code {
             ErrorCode::Internal => {
                 tracing::error!(error = %e, "internal error");
@@ -190,6 +191,18 @@ impl From<StoreError> for ApiError {
             _ => e.to_string(),
         };
         Self::new(code, detail)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::from_library(e.code(), &e)
+    }
+}
+
+impl From<horizon_services::ServiceError> for ApiError {
+    fn from(e: horizon_services::ServiceError) -> Self {
+        Self::from_library(e.code(), &e)
     }
 }
 

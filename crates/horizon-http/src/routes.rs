@@ -627,7 +627,10 @@ async fn get_execution(
     let id = parse_uuid("execution id", &id)?;
     let e = state.store.execution(id).await?;
     let steps = state.store.execution_steps(id).await?;
-    Ok(json_ok(&ExecutionDto::from_domain(&e, Some(&steps))))
+    let partitions = state.store.partitions(e.id).await?;
+    Ok(json_ok(
+        &ExecutionDto::from_domain(&e, Some(&steps)).with_partitions(&partitions),
+    ))
 }
 
 // ------------------------------------------------------------------------------------ jobs
@@ -732,16 +735,16 @@ async fn submit(
     {
         return replay(e);
     }
-    match state
-        .store
-        .create_execution(
-            kind,
-            request,
-            key.clone(),
-            Some(hash.clone()),
-            principal.map(|p| p.key_id),
-        )
-        .await
+    match horizon_services::jobs::submit(
+        &state.store,
+        &state.settings,
+        kind,
+        request,
+        key.clone(),
+        Some(hash.clone()),
+        principal.map(|p| p.key_id),
+    )
+    .await
     {
         Ok(e) => Ok(accepted(&e)),
         // A concurrent request with the same key won the insert: answer as a replay.
@@ -957,7 +960,22 @@ async fn current_calibration(state: web::Data<AppState>) -> Result<HttpResponse,
         .map(CalibrationWeightDto::from)
         .collect();
     items.sort_by(|a, b| (&a.series_class, &a.model).cmp(&(&b.series_class, &b.model)));
-    Ok(json_ok(&CalibrationList { items }))
+    let mut interval_scales: Vec<IntervalScaleDto> = state
+        .store
+        .interval_scales(None, true, 1_000)
+        .await?
+        .iter()
+        .map(IntervalScaleDto::from)
+        .collect();
+    interval_scales.sort_by(|a, b| {
+        (&a.series_class, a.level)
+            .partial_cmp(&(&b.series_class, b.level))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    Ok(json_ok(&CalibrationList {
+        items,
+        interval_scales,
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -984,8 +1002,10 @@ async fn calibration_history(
         .map(|c| c.parse::<SeriesClass>())
         .transpose()?;
     let items = state.store.calibration_history(class, limit).await?;
+    let scales = state.store.interval_scales(class, false, limit).await?;
     Ok(json_ok(&CalibrationList {
         items: items.iter().map(CalibrationWeightDto::from).collect(),
+        interval_scales: scales.iter().map(IntervalScaleDto::from).collect(),
     }))
 }
 
@@ -1025,7 +1045,7 @@ async fn list_keys(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
         list_series_forecasts, latest_forecast, list_executions, get_execution, train, predict,
         backtest, generate, model_families, list_models, post_outcomes, list_outcomes,
         current_calibration, calibration_history, list_forecast_metrics, list_keys),
-    components(schemas(Problem)),
+    components(schemas(Problem, Bucket, Agg)),
     modifiers(&SecurityAddon)
 )]
 pub struct ApiDoc;

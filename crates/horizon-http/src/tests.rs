@@ -27,6 +27,10 @@ async fn start_with(db: &TestDb, overrides: &[(&str, Value)]) -> Running {
     let store = Store::connect_with(&db.url, &PoolOptions::default())
         .await
         .unwrap();
+    // As horizon-api does at start: jobs are queued on PostgreSQL.
+    horizon_services::pipeline::queue::install(&store)
+        .await
+        .unwrap();
     use figment::providers::Serialized;
     let mut figment =
         Settings::figment_defaults().merge(Serialized::default("api_key_cache_secs", 0));
@@ -159,6 +163,7 @@ async fn seed(store: &Store) -> (Series, Uuid) {
                 any_step: 0.6,
             }],
             warnings: vec![],
+            member_forecasts: vec![],
         }])
         .await
         .unwrap();
@@ -443,6 +448,7 @@ async fn resources(db: TestDb) {
             calibration: json!({}),
             thresholds: vec![],
             warnings: vec![],
+            member_forecasts: vec![],
         }])
         .await
         .unwrap();

@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod ingest;
+pub mod jobs;
 pub mod pipeline;
 pub mod telemetry;
 

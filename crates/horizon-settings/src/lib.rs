@@ -102,6 +102,24 @@ pub struct Settings {
     pub forecast_horizon: usize,
     /// Series per pipeline partition.
     pub pipeline_partition_size: usize,
+    /// Partitions one worker process works at once.
+    pub pipeline_concurrency: usize,
+    /// Seconds without a heartbeat after which a worker is deemed dead and its partitions are redone by others (PostgreSQL queue).
+    pub pipeline_lease_secs: u64,
+    /// Attempts per partition or job before it fails for good.
+    pub pipeline_max_attempts: i32,
+    /// Whether runs learn ensemble weights and interval scales from scored outcomes.
+    pub pipeline_calibration: bool,
+    /// Hedge learning rate `η` of the calibration weights.
+    pub pipeline_hedge_rate: f64,
+    /// Share `λ` of a model's past loss kept per calibration update.
+    pub pipeline_hedge_forgetting: f64,
+    /// Damping `γ` of each interval-scale update, in (0, 1].
+    pub pipeline_interval_step: f64,
+    /// Days back from the as-of date within which forecasts are still scored.
+    pub pipeline_outcome_days: u32,
+    /// Whether the API process also works jobs (all-in-one deployments and the demo).
+    pub api_worker: bool,
     /// Longest record a source may send, in bytes.
     pub ingest_max_record_bytes: usize,
     /// Sources the ingest daemon watches and polls.
@@ -135,6 +153,15 @@ struct Defaults {
     log_level: String,
     forecast_horizon: usize,
     pipeline_partition_size: usize,
+    pipeline_concurrency: usize,
+    pipeline_lease_secs: u64,
+    pipeline_max_attempts: i32,
+    pipeline_calibration: bool,
+    pipeline_hedge_rate: f64,
+    pipeline_hedge_forgetting: f64,
+    pipeline_interval_step: f64,
+    pipeline_outcome_days: u32,
+    api_worker: bool,
     ingest_max_record_bytes: usize,
     ingest_sources: Vec<IngestSource>,
     ingest_poll_interval_ms: u64,
@@ -163,6 +190,15 @@ impl Default for Defaults {
             log_level: "info".into(),
             forecast_horizon: 14,
             pipeline_partition_size: 500,
+            pipeline_concurrency: 1,
+            pipeline_lease_secs: 60,
+            pipeline_max_attempts: 3,
+            pipeline_calibration: true,
+            pipeline_hedge_rate: 4.0,
+            pipeline_hedge_forgetting: 0.7,
+            pipeline_interval_step: 0.5,
+            pipeline_outcome_days: 400,
+            api_worker: false,
             ingest_max_record_bytes: 64 * 1024,
             ingest_sources: Vec::new(),
             ingest_poll_interval_ms: 1_000,
@@ -198,6 +234,15 @@ struct Raw {
     log_level: String,
     forecast_horizon: usize,
     pipeline_partition_size: usize,
+    pipeline_concurrency: usize,
+    pipeline_lease_secs: u64,
+    pipeline_max_attempts: i32,
+    pipeline_calibration: bool,
+    pipeline_hedge_rate: f64,
+    pipeline_hedge_forgetting: f64,
+    pipeline_interval_step: f64,
+    pipeline_outcome_days: u32,
+    api_worker: bool,
     ingest_max_record_bytes: usize,
     ingest_sources: Vec<IngestSource>,
     ingest_poll_interval_ms: u64,
@@ -283,6 +328,15 @@ impl Settings {
             log_level: raw.log_level,
             forecast_horizon: raw.forecast_horizon,
             pipeline_partition_size: raw.pipeline_partition_size,
+            pipeline_concurrency: raw.pipeline_concurrency,
+            pipeline_lease_secs: raw.pipeline_lease_secs,
+            pipeline_max_attempts: raw.pipeline_max_attempts,
+            pipeline_calibration: raw.pipeline_calibration,
+            pipeline_hedge_rate: raw.pipeline_hedge_rate,
+            pipeline_hedge_forgetting: raw.pipeline_hedge_forgetting,
+            pipeline_interval_step: raw.pipeline_interval_step,
+            pipeline_outcome_days: raw.pipeline_outcome_days,
+            api_worker: raw.api_worker,
             ingest_max_record_bytes: raw.ingest_max_record_bytes,
             ingest_sources: raw.ingest_sources,
             ingest_poll_interval_ms: raw.ingest_poll_interval_ms,
@@ -384,6 +438,48 @@ impl Settings {
                 "HORIZON_PIPELINE_PARTITION_SIZE",
                 "0".into(),
                 "must be at least 1",
+            );
+        }
+        if self.pipeline_concurrency == 0 || self.pipeline_concurrency > 256 {
+            return invalid(
+                "HORIZON_PIPELINE_CONCURRENCY",
+                self.pipeline_concurrency.to_string(),
+                "must be between 1 and 256",
+            );
+        }
+        if self.pipeline_lease_secs < 2 {
+            return invalid(
+                "HORIZON_PIPELINE_LEASE_SECS",
+                self.pipeline_lease_secs.to_string(),
+                "must be at least 2",
+            );
+        }
+        if self.pipeline_max_attempts < 1 {
+            return invalid(
+                "HORIZON_PIPELINE_MAX_ATTEMPTS",
+                self.pipeline_max_attempts.to_string(),
+                "must be at least 1",
+            );
+        }
+        if !(self.pipeline_hedge_rate.is_finite() && self.pipeline_hedge_rate > 0.0) {
+            return invalid(
+                "HORIZON_PIPELINE_HEDGE_RATE",
+                self.pipeline_hedge_rate.to_string(),
+                "must be a positive number",
+            );
+        }
+        if !(0.0..1.0).contains(&self.pipeline_hedge_forgetting) {
+            return invalid(
+                "HORIZON_PIPELINE_HEDGE_FORGETTING",
+                self.pipeline_hedge_forgetting.to_string(),
+                "must be in [0, 1)",
+            );
+        }
+        if !(self.pipeline_interval_step > 0.0 && self.pipeline_interval_step <= 1.0) {
+            return invalid(
+                "HORIZON_PIPELINE_INTERVAL_STEP",
+                self.pipeline_interval_step.to_string(),
+                "must be in (0, 1]",
             );
         }
         if self.ingest_max_record_bytes < 64 {

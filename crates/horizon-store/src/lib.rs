@@ -25,6 +25,7 @@ pub use repo::{
     api_keys::NewApiKey,
     executions::NewStep,
     observations::ObservationRow,
+    partitions::{JobQueue, QueuedJob},
     predictions::{NewPrediction, PredictionFilter},
     series::SeriesPage,
 };

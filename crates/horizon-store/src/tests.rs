@@ -158,6 +158,13 @@ fn new_prediction(series: &Series, execution_id: Option<Uuid>, level: f64) -> Ne
             any_step: 0.25,
         }],
         warnings: vec!["none".into()],
+        member_forecasts: vec![
+            ForecastMatrix::from_paths(
+                &[level, level],
+                &[vec![level - 2.0; 2], vec![level; 2], vec![level + 2.0; 2]],
+            )
+            .unwrap(),
+        ],
     }
 }
 
@@ -211,6 +218,9 @@ async fn predictions_round_trip(db: TestDb) {
     assert_eq!(latest.matrix.mean(0), 20.0);
     assert_eq!(latest.quantile_levels.levels(), &[0.1, 0.5, 0.9]);
     assert_eq!(latest.members[0].model, "ets");
+    assert_eq!(latest.member_forecasts.len(), 1);
+    assert_eq!(latest.member_forecasts[0].quantile(1, 2), 22.0);
+    assert_eq!(latest.steps_scored, 0);
     assert_eq!(latest.thresholds[0].any_step, 0.25);
     assert_eq!(latest.target_at(2), t0() + Duration::minutes(30));
     let again = store.prediction(latest.id).await.unwrap();

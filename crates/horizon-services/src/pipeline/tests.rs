@@ -51,10 +51,19 @@ async fn forecasts_every_series_once_per_run(db: TestDb) {
     assert_eq!(exec.progress, 1.0);
     let steps = store.execution_steps(exec.id).await.unwrap();
     let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
-    // one plan step, then load/fit/write for each of the two partitions
+    // scoring (nothing yet), the plan, then load/fit/write for each of the two partitions
     assert_eq!(
         names,
-        ["plan", "load", "fit", "write", "load", "fit", "write"]
+        [
+            "score", "plan", "load", "fit", "write", "load", "fit", "write"
+        ]
+    );
+    let parts = store.partitions(exec.id).await.unwrap();
+    assert_eq!(parts.len(), 2);
+    assert!(
+        parts
+            .iter()
+            .all(|p| p.status == ExecutionStatus::Succeeded && p.attempts == 1)
     );
 
     let capped = store
@@ -106,8 +115,6 @@ async fn forecasts_every_series_once_per_run(db: TestDb) {
     assert_eq!(store.count_predictions(None).await.unwrap(), 6);
 }
 
-both_backends!(forecasts_every_series_once_per_run);
-
 #[test]
 fn grid_places_gaps_as_missing() {
     let t0 = chrono::DateTime::parse_from_rfc3339("2026-01-31T00:00:00Z")
@@ -128,3 +135,245 @@ fn grid_places_gaps_as_missing() {
     assert_eq!(default_horizon(Frequency::Minutes(15), 7), 96);
     assert_eq!(default_horizon(Frequency::Days(3), 7), 7);
 }
+
+/// Deterministic standard normal draws (xorshift and Box–Muller), so the synthetic data is
+/// the same on every run and backend.
+struct Noise(u64);
+
+impl Noise {
+    fn uniform(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        ((self.0 >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    fn normal(&mut self) -> f64 {
+        let (u, v) = (self.uniform(), self.uniform());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+}
+
+fn day(d: i64) -> Timestamp {
+    chrono::NaiveDate::from_ymd_opt(2025, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        + chrono::Duration::days(d)
+}
+
+async fn store_and_settings(db: &TestDb) -> (Store, Settings) {
+    let store = Store::connect_with(&db.url, &PoolOptions::default())
+        .await
+        .unwrap();
+    let mut settings = Settings::from_figment(Settings::figment_defaults()).unwrap();
+    settings.event_store_path = db.path("events.db");
+    (store, settings)
+}
+
+async fn add_series(store: &Store, key: &str, values: &[f64]) -> Uuid {
+    let mut meta = horizon_domain::SeriesMeta::first_sight(SeriesKey::parse(key).unwrap());
+    meta.frequency = Some(Frequency::Days(1));
+    let s = store.upsert_series(&meta).await.unwrap();
+    let rows: Vec<horizon_store::ObservationRow> = values
+        .iter()
+        .enumerate()
+        .map(|(d, v)| horizon_store::ObservationRow {
+            series_id: s.id,
+            ts: day(d as i64),
+            value: *v,
+        })
+        .collect();
+    store.upsert_observations(&rows).await.unwrap();
+    s.id
+}
+
+/// CRPS of the members' quantiles combined with `weights` (Vincentization).
+fn combined_crps(p: &horizon_domain::Prediction, step: usize, y: f64, weights: &[f64]) -> f64 {
+    let levels = p.quantile_levels.levels();
+    let total: f64 = weights.iter().sum();
+    let mut q: Vec<f64> = (0..levels.len())
+        .map(|j| {
+            p.member_forecasts
+                .iter()
+                .zip(weights)
+                .map(|(m, w)| w / total * m.quantile(step, j))
+                .sum()
+        })
+        .collect();
+    q.sort_by(f64::total_cmp);
+    horizon_engine::metrics::crps_from_quantiles(y, levels, &q)
+}
+
+/// The closed loop: series whose best model changes halfway (a weekly cycle without trend,
+/// then a trend without cycle). Runs every week score the last run's forecasts and
+/// recalibrate; on the later runs the calibrated combination beats the uniform one, and the
+/// adaptive interval scales bring coverage to within 3 points of nominal.
+async fn calibration_follows_a_regime_shift(db: TestDb) {
+    let (store, mut settings) = store_and_settings(&db).await;
+    settings.pipeline_partition_size = 16;
+    const SERIES: usize = 40;
+    const START: i64 = 140;
+    const RUNS: i64 = 20;
+    const SHIFT_RUN: i64 = 6;
+    const H: i64 = 7;
+    let shift = START + SHIFT_RUN * H;
+    let end = START + RUNS * H + H;
+    let mut noise = Noise(0x9e37_79b9_7f4a_7c15);
+    for k in 0..SERIES {
+        let amplitude = 15.0 + k as f64;
+        let slope = 1.5 + 0.05 * k as f64;
+        let pattern = [1.0, 0.6, -0.2, -1.0, -0.7, 0.1, 0.9];
+        let values: Vec<f64> = (0..end)
+            .map(|d| {
+                let base = if d < shift {
+                    200.0 + amplitude * pattern[(d % 7) as usize]
+                } else {
+                    200.0 + slope * (d - shift) as f64
+                };
+                base + 4.0 * noise.normal()
+            })
+            .collect();
+        add_series(&store, &format!("shift-{k:02}"), &values).await;
+    }
+    let options = |run: i64| PipelineOptions {
+        as_of: Some(day(START + run * H)),
+        horizon: Some(H as usize),
+        models: Some(vec![
+            "naive".into(),
+            "snaive".into(),
+            "drift".into(),
+            "theta".into(),
+        ]),
+        ..Default::default()
+    };
+    let mut runs = Vec::new();
+    for run in 0..=RUNS {
+        let report = run_pipeline(&store, &settings, &options(run))
+            .await
+            .unwrap();
+        assert_eq!(report.forecasts_written, SERIES as u64, "run {run}");
+        runs.push(report.execution_id);
+    }
+
+    // The weights moved: the model weighted most before the shift is not the one after it.
+    let history = store.calibration_history(None, 10_000).await.unwrap();
+    let weights_at = |exec: Uuid| {
+        let mut w: Vec<(String, f64)> = history
+            .iter()
+            .filter(|w| w.execution_id == Some(exec))
+            .map(|w| (w.model.clone(), w.weight))
+            .collect();
+        w.sort_by(|a, b| b.1.total_cmp(&a.1));
+        w
+    };
+    for (i, exec) in runs.iter().enumerate() {
+        println!("run {i} weights: {:.2?}", weights_at(*exec));
+    }
+    let before = weights_at(runs[SHIFT_RUN as usize]);
+    let after = weights_at(runs[RUNS as usize]);
+    assert_ne!(before[0].0, after[0].0, "{before:?} -> {after:?}");
+
+    // Later runs: predictions issued from the fourth run after the shift on, all scored now.
+    let first_late = (SHIFT_RUN + 4) as usize;
+    let (mut calibrated, mut uniform, mut stored, mut n) = (0.0, 0.0, 0.0, 0usize);
+    let (mut in80, mut in95, mut m) = (0usize, 0usize, 0usize);
+    let outcomes = store.list_outcomes(None, 1_000_000).await.unwrap();
+    for exec in &runs[first_late..RUNS as usize] {
+        let filter = horizon_store::PredictionFilter {
+            execution_id: Some(*exec),
+            ..Default::default()
+        };
+        for p in store.list_predictions(&filter, 1_000).await.unwrap() {
+            assert_eq!(p.steps_scored, H as u32, "every step scored");
+            let weights: Vec<f64> = p.members.iter().map(|m| m.weight).collect();
+            let equal = vec![1.0; p.members.len()];
+            for o in outcomes.iter().filter(|o| o.prediction_id == p.id) {
+                let s = o.step as usize - 1;
+                calibrated += combined_crps(&p, s, o.actual, &weights);
+                uniform += combined_crps(&p, s, o.actual, &equal);
+                stored += o.crps;
+                n += 1;
+                in80 += usize::from(o.covered_80.unwrap());
+                in95 += usize::from(o.covered_95.unwrap());
+                m += 1;
+            }
+        }
+    }
+    assert_eq!(n, (RUNS as usize - first_late) * SERIES * H as usize);
+    let (calibrated, uniform, stored) =
+        (calibrated / n as f64, uniform / n as f64, stored / n as f64);
+    let (cov80, cov95) = (in80 as f64 / m as f64, in95 as f64 / m as f64);
+    println!(
+        "closed loop ({:?} backend, {n} outcomes of runs {first_late}..{RUNS}): mean CRPS \
+         calibrated {calibrated:.3}, uniform {uniform:.3} (ratio {:.3}); stored ensemble \
+         {stored:.3}; coverage 80% {cov80:.3}, 95% {cov95:.3}",
+        db.backend,
+        calibrated / uniform
+    );
+    assert!(
+        calibrated < 0.9 * uniform,
+        "calibrated {calibrated} vs uniform {uniform}"
+    );
+    assert!((cov80 - 0.80).abs() <= 0.03, "80% coverage {cov80}");
+    assert!((cov95 - 0.95).abs() <= 0.03, "95% coverage {cov95}");
+    let scales = store.interval_scales(None, true, 100).await.unwrap();
+    assert!(!scales.is_empty());
+}
+
+/// A worker dies mid-partition: the next attempt takes the lease over (logged), writes each
+/// prediction once, and the run succeeds; a partition already done is not redone.
+async fn redone_partitions_write_once(db: TestDb) {
+    let (store, mut settings) = store_and_settings(&db).await;
+    settings.pipeline_partition_size = 2;
+    for k in 0..4 {
+        let values: Vec<f64> = (0..60).map(|d| 10.0 + (d % 7) as f64 + k as f64).collect();
+        add_series(&store, &format!("redo-{k}"), &values).await;
+    }
+    let planned = plan_run(&store, &settings, &PipelineOptions::default(), false)
+        .await
+        .unwrap();
+    let [first, second] = &planned.partitions[..] else {
+        panic!("two partitions expected")
+    };
+    // A worker takes the first partition and dies before finishing.
+    store
+        .start_partition(first.id, "dead-worker")
+        .await
+        .unwrap();
+    let outcome = work_partition(&store, &settings, first.id, "w2")
+        .await
+        .unwrap();
+    assert_eq!(outcome.written, 2);
+    // The queue delivers the finished partition again: nothing is redone.
+    let again = work_partition(&store, &settings, first.id, "w3")
+        .await
+        .unwrap();
+    assert_eq!(again.written, 0);
+    work_partition(&store, &settings, second.id, "w2")
+        .await
+        .unwrap();
+
+    let exec = store.execution(planned.execution_id).await.unwrap();
+    assert_eq!(exec.status, ExecutionStatus::Succeeded);
+    assert_eq!(store.count_predictions(Some(exec.id)).await.unwrap(), 4);
+    let p = store.partition(first.id).await.unwrap();
+    assert_eq!(p.attempts, 2);
+    assert_eq!(p.workers, ["dead-worker", "w2"]);
+    let steps = store.execution_steps(exec.id).await.unwrap();
+    assert!(
+        steps.iter().any(|s| s.name == "lease"
+            && s.message
+                .as_deref()
+                .unwrap_or("")
+                .contains("from dead-worker")),
+        "{steps:?}"
+    );
+}
+
+both_backends!(
+    forecasts_every_series_once_per_run,
+    calibration_follows_a_regime_shift,
+    redone_partitions_write_once
+);

@@ -43,6 +43,11 @@ pub struct Model {
     /// Column `warnings`.
     #[sea_orm(column_type = "JsonBinary")]
     pub warnings: Json,
+    /// Column `member_matrices`: each member's forecast ([`horizon_domain::ForecastMatrix::list_to_bytes`]).
+    #[sea_orm(column_type = "Blob", nullable)]
+    pub member_matrices: Option<Vec<u8>>,
+    /// Column `steps_scored`.
+    pub steps_scored: i32,
 }
 
 /// No relations are declared: queries join explicitly where needed.

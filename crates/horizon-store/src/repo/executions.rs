@@ -71,8 +71,38 @@ impl Store {
         request_hash: Option<String>,
         requested_by: Option<Uuid>,
     ) -> Result<Execution, StoreError> {
+        self.create_execution_queued(
+            kind,
+            request,
+            idempotency_key,
+            request_hash,
+            requested_by,
+            None,
+        )
+        .await
+    }
+
+    /// Creates a queued execution and, with `job` (PostgreSQL only), queues the job that will
+    /// run it, in the same transaction: a stored execution always has its job. The job's
+    /// payload is `{"execution_id": id}` and its key `execution:{id}`.
+    pub async fn create_execution_queued(
+        &self,
+        kind: ExecutionKind,
+        request: serde_json::Value,
+        idempotency_key: Option<String>,
+        request_hash: Option<String>,
+        requested_by: Option<Uuid>,
+        job: Option<(&str, &'static str, i32)>,
+    ) -> Result<Execution, StoreError> {
+        use sea_orm::TransactionTrait;
+        let txn = self
+            .db
+            .begin()
+            .await
+            .map_err(|e| StoreError::db("creating an execution", e))?;
+        let id = Uuid::now_v7();
         let row = e::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(id),
             kind: Set(kind.to_string()),
             status: Set(ExecutionStatus::Queued.to_string()),
             request: Set(request),
@@ -86,9 +116,25 @@ impl Store {
             heartbeat_at: Set(None),
             finished_at: Set(None),
         }
-        .insert(&self.db)
+        .insert(&txn)
         .await
         .map_err(|e| StoreError::db("creating an execution", e))?;
+        if let Some((schema, task, max_attempts)) = job {
+            crate::repo::partitions::add_job(
+                &txn,
+                schema,
+                &crate::QueuedJob {
+                    task,
+                    payload: serde_json::json!({ "execution_id": id }),
+                    key: format!("execution:{id}"),
+                    max_attempts,
+                },
+            )
+            .await?;
+        }
+        txn.commit()
+            .await
+            .map_err(|e| StoreError::db("creating an execution", e))?;
         to_domain(row)
     }
 

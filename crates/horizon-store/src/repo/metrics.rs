@@ -11,7 +11,7 @@ use crate::{
 };
 
 impl Store {
-    /// Stores backtest metrics.
+    /// Stores backtest metrics; a row whose id is already stored is left as it is.
     pub async fn insert_forecast_metrics(
         &self,
         items: &[ForecastMetric],
@@ -27,6 +27,7 @@ impl Store {
                 created_at: Set(micros(m.created_at)),
             });
             e::Entity::insert_many(rows)
+                .on_conflict_do_nothing_on([e::Column::Id])
                 .exec_without_returning(&self.db)
                 .await
                 .map_err(|e| StoreError::db("writing forecast metrics", e))?;

@@ -11,5 +11,6 @@ pub mod models;
 pub mod observations;
 pub mod observations_bulk;
 pub mod outcomes;
+pub mod partitions;
 pub mod predictions;
 pub mod series;

@@ -1,9 +1,7 @@
 //! The registry of fitted models.
 
 use horizon_domain::ModelRecord;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
 use crate::{Store, StoreError, codec::micros, entities::models as e};
@@ -22,9 +20,10 @@ fn to_domain(r: e::Model) -> ModelRecord {
 }
 
 impl Store {
-    /// Registers a fitted model; the record's id is kept.
+    /// Registers a fitted model; the record's id is kept, and registering the same id again
+    /// changes nothing (a redone job derives the same ids).
     pub async fn register_model(&self, m: &ModelRecord) -> Result<(), StoreError> {
-        e::ActiveModel {
+        let row = e::ActiveModel {
             id: Set(m.id),
             series_id: Set(m.series_id),
             execution_id: Set(m.execution_id),
@@ -33,10 +32,12 @@ impl Store {
             params: Set(m.params.clone()),
             metrics: Set(m.metrics.clone()),
             fitted_at: Set(micros(m.fitted_at)),
-        }
-        .insert(&self.db)
-        .await
-        .map_err(|e| StoreError::db("registering a model", e))?;
+        };
+        e::Entity::insert_many([row])
+            .on_conflict_do_nothing_on([e::Column::Id])
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(|e| StoreError::db("registering a model", e))?;
         Ok(())
     }
 

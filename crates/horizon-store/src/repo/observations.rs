@@ -104,6 +104,34 @@ impl Store {
         Ok(out)
     }
 
+    /// Observations of many series in `[from, to]`, each oldest first (for scoring outcomes).
+    pub async fn load_windows(
+        &self,
+        series_ids: &[Uuid],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<HashMap<Uuid, Vec<Observation>>, StoreError> {
+        let mut out: HashMap<Uuid, Vec<Observation>> = HashMap::with_capacity(series_ids.len());
+        for chunk in series_ids.chunks(500) {
+            let rows = e::Entity::find()
+                .filter(e::Column::SeriesId.is_in(chunk.iter().copied()))
+                .filter(e::Column::Ts.gte(micros(from)))
+                .filter(e::Column::Ts.lte(micros(to)))
+                .order_by_asc(e::Column::SeriesId)
+                .order_by_asc(e::Column::Ts)
+                .all(&self.db)
+                .await
+                .map_err(|e| StoreError::db("loading observation windows", e))?;
+            for r in rows {
+                out.entry(r.series_id).or_default().push(Observation {
+                    ts: r.ts,
+                    value: r.value,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// Number of observations of a series (all series when `None`).
     pub async fn count_observations(&self, series_id: Option<Uuid>) -> Result<u64, StoreError> {
         use sea_orm::PaginatorTrait;

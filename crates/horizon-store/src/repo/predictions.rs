@@ -40,6 +40,8 @@ pub struct NewPrediction {
     pub thresholds: Vec<ThresholdProbability>,
     /// Engine warnings.
     pub warnings: Vec<String>,
+    /// Each member's own forecast, in the order of `members`; empty to keep none.
+    pub member_forecasts: Vec<ForecastMatrix>,
 }
 
 /// Which predictions to list.
@@ -59,7 +61,7 @@ pub struct PredictionFilter {
     pub before_id: Option<Uuid>,
 }
 
-// 15 bound parameters per row.
+// 17 bound parameters per row, under SQLite's and PostgreSQL's limits per statement.
 const WRITE_BATCH: usize = 1_000;
 
 fn to_domain(row: e::Model) -> Result<Prediction, StoreError> {
@@ -78,6 +80,11 @@ fn to_domain(row: e::Model) -> Result<Prediction, StoreError> {
         calibration: row.calibration,
         thresholds: from_json("threshold probabilities", row.thresholds)?,
         warnings: from_json("warnings", row.warnings)?,
+        member_forecasts: match row.member_matrices {
+            Some(bytes) => ForecastMatrix::list_from_bytes(&bytes)?,
+            None => Vec::new(),
+        },
+        steps_scored: row.steps_scored.max(0) as u32,
     })
 }
 
@@ -104,6 +111,9 @@ impl Store {
                 calibration: Set(p.calibration.clone()),
                 thresholds: Set(to_json(&p.thresholds)),
                 warnings: Set(to_json(&p.warnings)),
+                member_matrices: Set((!p.member_forecasts.is_empty())
+                    .then(|| ForecastMatrix::list_to_bytes(&p.member_forecasts))),
+                steps_scored: Set(0),
             });
             let n = e::Entity::insert_many(rows)
                 .on_conflict_do_nothing_on([e::Column::SeriesId, e::Column::ExecutionId])
@@ -190,5 +200,45 @@ impl Store {
         q.count(&self.db)
             .await
             .map_err(|e| StoreError::db("counting predictions", e))
+    }
+
+    /// Predictions with steps still to be scored whose first target lies in `[since, as_of]`,
+    /// oldest first, `limit` at most.
+    pub async fn predictions_to_score(
+        &self,
+        since: Timestamp,
+        as_of: Timestamp,
+        limit: u64,
+    ) -> Result<Vec<Prediction>, StoreError> {
+        use sea_orm::sea_query::{Expr, ExprTrait};
+        e::Entity::find()
+            .filter(e::Column::FirstTargetAt.lte(micros(as_of)))
+            .filter(e::Column::FirstTargetAt.gte(micros(since)))
+            .filter(Expr::col(e::Column::StepsScored).lt(Expr::col(e::Column::Horizon)))
+            .order_by_asc(e::Column::FirstTargetAt)
+            .order_by_asc(e::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(|e| StoreError::db("finding predictions to score", e))?
+            .into_iter()
+            .map(to_domain)
+            .collect()
+    }
+
+    /// Records how many steps of each prediction are scored. Only ever moves forward, so a
+    /// replayed scoring pass cannot undo a later one.
+    pub async fn set_steps_scored(&self, updates: &[(Uuid, u32)]) -> Result<(), StoreError> {
+        use sea_orm::sea_query::Expr;
+        for (id, steps) in updates {
+            e::Entity::update_many()
+                .col_expr(e::Column::StepsScored, Expr::value(*steps as i32))
+                .filter(e::Column::Id.eq(*id))
+                .filter(e::Column::StepsScored.lt(*steps as i32))
+                .exec(&self.db)
+                .await
+                .map_err(|e| StoreError::db("recording scored steps", e))?;
+        }
+        Ok(())
     }
 }

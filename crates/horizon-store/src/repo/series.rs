@@ -187,4 +187,21 @@ impl Store {
             .map(to_domain)
             .collect()
     }
+
+    /// The series with these ids, in key order; unknown ids are left out.
+    pub async fn series_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Series>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let rows = e::Entity::find()
+                .filter(e::Column::Id.is_in(chunk.iter().copied()))
+                .all(&self.db)
+                .await
+                .map_err(|e| StoreError::db("reading series", e))?;
+            for r in rows {
+                out.push(to_domain(r)?);
+            }
+        }
+        out.sort_by(|a, b| a.meta.key.as_str().cmp(b.meta.key.as_str()));
+        Ok(out)
+    }
 }

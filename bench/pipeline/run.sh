@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Pipeline scale benchmark (release build, PostgreSQL): SERIES series at 15-minute resolution
+# with DAYS days of history each, horizon 96 (one day), quantiles 0.1..0.9, end to end from
+# observations in PostgreSQL to persisted predictions — planned with `horizon-pipeline run`
+# and worked by 1, then 2 `horizon-pipeline worker` processes. Prints series/s, total seconds
+# (execution created → finished) and the peak RSS of each worker; then the peak RSS of one
+# worker on a quarter of the series, to show memory does not grow with the number of series.
+#
+# usage: bench/pipeline/run.sh                 (SERIES=10000 DAYS=60 by default)
+#        SERIES=1000 bench/pipeline/run.sh     (a quick look)
+# needs: PostgreSQL at BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres),
+#        psql, jq, GNU time (installed with apt-get when missing).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SERIES=${SERIES:-10000}
+DAYS=${DAYS:-60}
+PARTITION=${PARTITION:-250}
+PG=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+
+if [ ! -x /usr/bin/time ]; then
+    apt-get install -y -qq time >/dev/null
+fi
+cargo build --release --quiet -p horizon -p horizon-pipeline
+TARGET=${CARGO_TARGET_DIR:-$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)}
+BIN="$TARGET/release"
+WORK=$(mktemp -d /tmp/horizon-bench-pipeline.XXXXXX)
+DB="horizon_bench_pipeline_$$"
+cleanup() {
+    jobs -p | xargs -r kill 2>/dev/null || true
+    psql "$PG" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+psql "$PG" -qc "CREATE DATABASE $DB"
+export DATABASE_URL="${PG%/*}/$DB"
+export HORIZON_DATA_DIR="$WORK/data" HORIZON_LOG_FORMAT=json HORIZON_LOG_LEVEL=warn
+export HORIZON_PIPELINE_PARTITION_SIZE=$PARTITION HORIZON_PIPELINE_CALIBRATION=false
+"$BIN/horizon" migrate >/dev/null
+
+# Solar-like 15-minute output: a daily cycle, day-to-day weather noise, zero at night.
+generate() {
+    local n=$1 prefix=$2
+    echo "generating $n series x $DAYS days x 96 steps in PostgreSQL ($prefix)"
+    psql "$DATABASE_URL" -q <<SQL
+INSERT INTO series (id, key, entity, metric, frequency, unit, lower_bound, upper_bound, tags, created_at, updated_at)
+SELECT gen_random_uuid(), '$prefix-' || lpad(i::text, 5, '0'), 'plant-' || i, 'power', '15min', 'kW',
+       0, 100, '{}'::jsonb, now(), now()
+FROM generate_series(1, $n) AS i;
+INSERT INTO observations (series_id, ts, value)
+SELECT s.id, t, greatest(0, 80 * sin(pi() * ((extract(epoch FROM t)::bigint % 86400) / 86400.0 * 2 - 0.5))
+             * (0.7 + 0.3 * random()))
+FROM series s
+CROSS JOIN generate_series(timestamptz '2026-01-01', timestamptz '2026-01-01' + interval '$DAYS days' - interval '15 minutes', interval '15 minutes') AS t
+WHERE s.key LIKE '$prefix-%';
+ANALYZE observations;
+SQL
+}
+
+# run WORKERS PREFIX → "seconds series_per_s rss_mb..." on stdout
+run() {
+    local workers=$1 prefix=$2 count=$3
+    local out exec
+    out=$("$BIN/horizon-pipeline" run --series "$prefix-" --as-of 2026-03-10 --horizon 96)
+    exec=$(echo "$out" | awk '{print $2}' | tr -d ':')
+    local pids=()
+    for w in $(seq 1 "$workers"); do
+        /usr/bin/time -f "%M" -o "$WORK/rss-$prefix-$w" "$BIN/horizon-pipeline" worker 2>"$WORK/worker-$prefix-$w.log" &
+        pids+=($!)
+    done
+    local status=""
+    while true; do
+        status=$(psql "$DATABASE_URL" -Atc "SELECT status FROM executions WHERE id = '$exec'")
+        case "$status" in succeeded|failed) break ;; esac
+        sleep 0.5
+    done
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    wait "${pids[@]}" 2>/dev/null || true
+    local secs written
+    secs=$(psql "$DATABASE_URL" -Atc "SELECT round(extract(epoch FROM finished_at - created_at)::numeric, 1) FROM executions WHERE id = '$exec'")
+    written=$(psql "$DATABASE_URL" -Atc "SELECT count(*) FROM predictions WHERE execution_id = '$exec'")
+    local rss=""
+    for w in $(seq 1 "$workers"); do
+        rss+=" $(( $(cat "$WORK/rss-$prefix-$w") / 1024 ))"
+    done
+    if [ "$status" != succeeded ] || [ "$written" != "$count" ]; then
+        echo "run with $workers worker(s) ended $status with $written of $count predictions" >&2
+        tail -5 "$WORK/worker-$prefix-1.log" >&2
+    fi
+    echo "$secs $(awk -v n="$count" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')$rss"
+}
+
+generate "$SERIES" big
+QUARTER=$(( SERIES / 4 ))
+generate "$QUARTER" small
+
+echo
+echo "pipeline: $SERIES series x $((DAYS * 96)) steps, horizon 96, partitions of $PARTITION"
+for workers in 1 2; do
+    read -r secs rate rss <<<"$(run "$workers" big "$SERIES")"
+    echo "  $workers worker(s): ${secs} s end to end, ${rate} series/s, peak RSS per worker (MiB): $rss"
+done
+read -r secs rate rss <<<"$(run 1 small "$QUARTER")"
+echo "  1 worker on $QUARTER series: ${secs} s, ${rate} series/s, peak RSS (MiB): $rss"
+echo "target: under 60 s end to end for $SERIES series; peak RSS independent of the series count"

@@ -1,0 +1,418 @@
+//! The API's jobs — `train`, `predict`, `backtest`, `generate` — as the workers execute them.
+//!
+//! [`submit`] stores the execution and (on PostgreSQL) queues its job in one transaction;
+//! [`execute`] does the work on whichever worker takes it. Every write is idempotent (ids are
+//! derived from the execution, predictions are unique per series per run), so a job redone
+//! after a crash duplicates nothing.
+
+use std::collections::BTreeMap;
+
+use horizon_domain::{Execution, ExecutionKind, ExecutionStatus, ForecastMetric, ModelRecord};
+use horizon_engine::{BacktestConfig, ForecastRequest, ModelKind};
+use horizon_settings::Settings;
+use horizon_store::Store;
+use uuid::Uuid;
+
+use crate::{
+    ServiceError,
+    pipeline::{
+        self, EXECUTION_TASK, PipelineOptions, QUEUE_SCHEMA, log_step, options_of, prepare, queue,
+        work_partition,
+    },
+};
+
+/// Kinds the API submits.
+pub const API_KINDS: [ExecutionKind; 4] = [
+    ExecutionKind::Train,
+    ExecutionKind::Predict,
+    ExecutionKind::Backtest,
+    ExecutionKind::Generate,
+];
+
+/// Stores a queued execution of an API job and, on PostgreSQL, queues its job for the workers
+/// in the same transaction. On SQLite the execution waits for an in-process worker
+/// ([`work_queued`]).
+pub async fn submit(
+    store: &Store,
+    settings: &Settings,
+    kind: ExecutionKind,
+    request: serde_json::Value,
+    idempotency_key: Option<String>,
+    request_hash: Option<String>,
+    requested_by: Option<Uuid>,
+) -> Result<Execution, ServiceError> {
+    let job = queue::available(store).then_some((
+        QUEUE_SCHEMA,
+        EXECUTION_TASK,
+        settings.pipeline_max_attempts,
+    ));
+    Ok(store
+        .create_execution_queued(
+            kind,
+            request,
+            idempotency_key,
+            request_hash,
+            requested_by,
+            job,
+        )
+        .await?)
+}
+
+/// Works queued API jobs in this process until none is left (SQLite and all-in-one
+/// deployments, where no queue worker runs). Returns the number executed.
+pub async fn work_queued(
+    store: &Store,
+    settings: &Settings,
+    worker: &str,
+) -> Result<usize, ServiceError> {
+    let mut n = 0;
+    while let Some(e) = store.take_queued_execution(&API_KINDS).await? {
+        execute(store, settings, e.id, worker).await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Executes an API job. A job already ended is left alone (the queue may deliver it again);
+/// a job that fails marks its execution failed with the reason and is not retried, since the
+/// same input would fail again.
+pub async fn execute(
+    store: &Store,
+    settings: &Settings,
+    execution_id: Uuid,
+    worker: &str,
+) -> Result<(), ServiceError> {
+    let execution = store.execution(execution_id).await?;
+    if execution.status.is_terminal() {
+        return Ok(());
+    }
+    if execution.status == ExecutionStatus::Queued {
+        store
+            .set_execution_status(execution_id, ExecutionStatus::Running, 0.0, None)
+            .await?;
+    }
+    tracing::info!(%execution_id, kind = %execution.kind, worker, "job started");
+    let result = match execution.kind {
+        ExecutionKind::Generate | ExecutionKind::Predict => {
+            forecast_job(store, settings, &execution, worker).await
+        }
+        ExecutionKind::Train => train_job(store, settings, &execution).await,
+        ExecutionKind::Backtest => backtest_job(store, settings, &execution).await,
+        other => Err(ServiceError::Internal(format!(
+            "{other} executions are not API jobs"
+        ))),
+    };
+    match result {
+        Ok(()) => {
+            let status = store.execution(execution_id).await?.status;
+            if !status.is_terminal() {
+                store
+                    .set_execution_status(execution_id, ExecutionStatus::Succeeded, 1.0, None)
+                    .await?;
+            }
+            tracing::info!(%execution_id, "job succeeded");
+        }
+        Err(e) => {
+            tracing::warn!(%execution_id, error = %e, "job failed");
+            store
+                .set_execution_status(
+                    execution_id,
+                    ExecutionStatus::Failed,
+                    0.0,
+                    Some(e.to_string()),
+                )
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The series a job selects; an unknown key is an error naming it.
+async fn select_series(
+    store: &Store,
+    options: &PipelineOptions,
+) -> Result<Vec<horizon_domain::Series>, ServiceError> {
+    let mut series = store.all_series().await?;
+    if let Some(prefix) = &options.series_prefix {
+        series.retain(|s| s.meta.key.as_str().starts_with(prefix.as_str()));
+    }
+    if let Some(keys) = &options.series_keys {
+        if let Some(missing) = keys
+            .iter()
+            .find(|k| !series.iter().any(|s| s.meta.key.as_str() == k.as_str()))
+        {
+            return Err(ServiceError::Input {
+                path: "series".into(),
+                reason: format!("unknown series {missing:?}"),
+            });
+        }
+        series.retain(|s| keys.iter().any(|k| k == s.meta.key.as_str()));
+    }
+    Ok(series)
+}
+
+/// `generate` forecasts the selection now; `predict` does the same with the model families
+/// last registered by `train` for each series' class of models, when the request names none.
+async fn forecast_job(
+    store: &Store,
+    settings: &Settings,
+    execution: &Execution,
+    worker: &str,
+) -> Result<(), ServiceError> {
+    let mut options = options_of(execution)?;
+    let series = select_series(store, &options).await?;
+    if execution.kind == ExecutionKind::Predict && options.models.is_none() {
+        let mut families: Vec<String> = Vec::new();
+        for s in &series {
+            for m in store.list_models(Some(s.id), 50).await? {
+                if !families.contains(&m.family) {
+                    families.push(m.family);
+                }
+            }
+        }
+        if !families.is_empty() {
+            options.models = Some(families);
+        }
+    }
+    // Partitions of an API job are worked by the worker that took the job, in order.
+    let parts: Vec<Vec<Uuid>> = series
+        .chunks(settings.pipeline_partition_size)
+        .map(|c| c.iter().map(|s| s.id).collect())
+        .collect();
+    let existing = store.partitions(execution.id).await?;
+    let partitions = if existing.is_empty() {
+        store.plan_partitions(execution.id, &parts, None).await?
+    } else {
+        existing
+    };
+    if let Some(models) = &options.models {
+        log_step(
+            store,
+            execution.id,
+            "plan",
+            pipeline::now(),
+            Some(series.len() as i64),
+            format!(
+                "{} series in {} partitions; models {}",
+                series.len(),
+                partitions.len(),
+                models.join(", ")
+            ),
+        )
+        .await?;
+    }
+    for p in &partitions {
+        work_partition(store, settings, p.id, worker).await?;
+    }
+    if partitions.is_empty() {
+        store
+            .set_execution_status(execution.id, ExecutionStatus::Succeeded, 1.0, None)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Fits the ensemble of each selected series and registers its members (family, why it was
+/// chosen, its weight) in the model registry.
+async fn train_job(
+    store: &Store,
+    settings: &Settings,
+    execution: &Execution,
+) -> Result<(), ServiceError> {
+    let options = options_of(execution)?;
+    let series = select_series(store, &options).await?;
+    let started = pipeline::now();
+    let ids: Vec<Uuid> = series.iter().map(|s| s.id).collect();
+    let mut histories = store.load_histories(&ids, options.as_of).await?;
+    let models = parse_models(&options)?;
+    let prepared: Vec<_> = series
+        .iter()
+        .filter_map(|s| {
+            let h = histories.remove(&s.id).unwrap_or_default();
+            prepare(s.clone(), &h, &options, settings.forecast_horizon).ok()
+        })
+        .collect();
+    let results = tokio::task::spawn_blocking(move || {
+        let requests: Vec<ForecastRequest<'_>> = prepared
+            .iter()
+            .map(|p| {
+                let mut r = ForecastRequest::new(&p.values, p.horizon);
+                r.season_lengths = p.frequency.season_lengths();
+                r.bounds = p.bounds;
+                r.models = models.clone();
+                r
+            })
+            .collect();
+        let out = horizon_engine::forecast_many(&requests, |_| {});
+        drop(requests);
+        (prepared, out)
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(format!("fit task: {e}")))?;
+    let mut registered = 0;
+    for (p, result) in results.0.iter().zip(results.1) {
+        let Ok(f) = result else { continue };
+        for m in &f.members {
+            let family = m.kind.to_string();
+            store
+                .register_model(&ModelRecord {
+                    id: Uuid::new_v5(
+                        &execution.id,
+                        format!("{}:{family}", p.series.id).as_bytes(),
+                    ),
+                    series_id: Some(p.series.id),
+                    execution_id: Some(execution.id),
+                    family,
+                    spec: m.reason.clone(),
+                    params: serde_json::json!({ "weight": m.weight, "class": f.profile.class }),
+                    metrics: None,
+                    fitted_at: pipeline::now(),
+                })
+                .await?;
+            registered += 1;
+        }
+    }
+    log_step(
+        store,
+        execution.id,
+        "fit",
+        started,
+        Some(registered),
+        format!("registered {registered} models for {} series", series.len()),
+    )
+    .await?;
+    Ok(())
+}
+
+fn parse_models(options: &PipelineOptions) -> Result<Option<Vec<ModelKind>>, ServiceError> {
+    Ok(options
+        .models
+        .as_ref()
+        .map(|list| {
+            list.iter()
+                .map(|m| m.parse::<ModelKind>())
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?)
+}
+
+/// Rolling-origin backtests of the selection: the ensemble, or each requested family on its
+/// own; metrics per series and model in `forecast_metrics`.
+async fn backtest_job(
+    store: &Store,
+    settings: &Settings,
+    execution: &Execution,
+) -> Result<(), ServiceError> {
+    let options = options_of(execution)?;
+    let folds = execution
+        .request
+        .get("params")
+        .and_then(|p| p.get("folds"))
+        .and_then(|f| f.as_u64())
+        .unwrap_or(3)
+        .clamp(1, 50) as usize;
+    let series = select_series(store, &options).await?;
+    let started = pipeline::now();
+    let ids: Vec<Uuid> = series.iter().map(|s| s.id).collect();
+    let mut histories = store.load_histories(&ids, options.as_of).await?;
+    let models = parse_models(&options)?;
+    let prepared: Vec<_> = series
+        .iter()
+        .filter_map(|s| {
+            let h = histories.remove(&s.id).unwrap_or_default();
+            prepare(s.clone(), &h, &options, settings.forecast_horizon).ok()
+        })
+        .collect();
+    let execution_id = execution.id;
+    let metrics = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        for p in &prepared {
+            let arms: Vec<(String, Option<Vec<ModelKind>>)> = match &models {
+                Some(list) => list
+                    .iter()
+                    .map(|m| (m.to_string(), Some(vec![*m])))
+                    .collect(),
+                None => vec![("ensemble".to_owned(), None)],
+            };
+            let season = p.frequency.season_lengths().first().copied().unwrap_or(1);
+            for (name, only) in arms {
+                let mut r = ForecastRequest::new(&p.values, p.horizon);
+                r.season_lengths = p.frequency.season_lengths();
+                r.bounds = p.bounds;
+                r.models = only;
+                let config = BacktestConfig {
+                    horizon: p.horizon,
+                    windows: folds,
+                    step: p.horizon,
+                    gap: 0,
+                };
+                let Ok(report) = horizon_engine::backtest(&r, &config, season) else {
+                    continue;
+                };
+                let m = &report.metrics;
+                let mut map = BTreeMap::from([
+                    ("mae".to_owned(), m.mae),
+                    ("rmse".to_owned(), m.rmse),
+                    ("smape".to_owned(), m.smape),
+                    ("mase".to_owned(), m.mase),
+                    ("wql".to_owned(), m.wql),
+                    ("scaled_crps".to_owned(), m.scaled_crps),
+                ]);
+                for (level, c) in &m.coverage {
+                    map.insert(format!("coverage_{level}"), *c);
+                }
+                map.retain(|_, v| v.is_finite());
+                out.push(ForecastMetric {
+                    id: Uuid::new_v5(&execution_id, format!("{}:{name}", p.series.id).as_bytes()),
+                    execution_id: Some(execution_id),
+                    series_id: p.series.id,
+                    model: name,
+                    horizon_step: None,
+                    metrics: map,
+                    created_at: chrono::Utc::now(),
+                });
+            }
+        }
+        out
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(format!("backtest task: {e}")))?;
+    store.insert_forecast_metrics(&metrics).await?;
+    log_step(
+        store,
+        execution.id,
+        "backtest",
+        started,
+        Some(metrics.len() as i64),
+        format!(
+            "{} backtests of {} series, {folds} folds each",
+            metrics.len(),
+            series.len()
+        ),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Works jobs in this process for as long as it runs (the all-in-one API and the demo): a
+/// queue worker on PostgreSQL, a poll of queued API jobs every second on SQLite.
+pub async fn work_in_process(store: Store, settings: Settings) {
+    let worker = pipeline::worker_name("api");
+    if queue::available(&store) {
+        if let Err(e) =
+            queue::run_worker(&store, &settings, &worker, std::future::pending::<()>()).await
+        {
+            tracing::error!(error = %e, "in-process queue worker stopped");
+        }
+        return;
+    }
+    loop {
+        if let Err(e) = work_queued(&store, &settings, &worker).await {
+            tracing::error!(error = %e, "in-process job worker");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests;
