@@ -77,6 +77,29 @@ pub struct GdeltAggregate {
     pub mentions: i64,
 }
 
+/// One stored event as [`EventStore::gdelt_scan`] visits it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GdeltScanned<'a> {
+    /// SQLDATE as days since 1970-01-01.
+    pub day: i64,
+    /// DATEADDED as a 15-minute slot (GDELT 2.0 only).
+    pub slot: Option<i64>,
+    /// Actor1CountryCode, empty when none.
+    pub actor1_country: &'a str,
+    /// Actor2CountryCode, empty when none.
+    pub actor2_country: &'a str,
+    /// EventRootCode.
+    pub root_code: u8,
+    /// QuadClass.
+    pub quad_class: u8,
+    /// GoldsteinScale.
+    pub goldstein: f64,
+    /// NumMentions.
+    pub mentions: i64,
+    /// AvgTone.
+    pub tone: f64,
+}
+
 /// An open event store.
 pub struct EventStore {
     conn: Connection,
@@ -88,7 +111,7 @@ fn err(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
 
 impl EventStore {
     /// Opens (creating if needed) the store at `path`: WAL journal, `synchronous=NORMAL`, a 30 s
-    /// busy timeout, and the schema.
+    /// busy timeout, a 64 MiB page cache, and the schema.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
@@ -108,6 +131,10 @@ impl EventStore {
             .map_err(err("enabling WAL"))?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(err("setting synchronous"))?;
+        // 64 MiB of page cache (the default is 2 MiB): the event and bucket indexes of a
+        // backfill stay in memory while landing and rolling up.
+        conn.pragma_update(None, "cache_size", -65_536)
+            .map_err(err("setting the cache size"))?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS observations (
                  series_key TEXT NOT NULL,
@@ -356,6 +383,56 @@ impl EventStore {
             }
         }
         Ok(out.into_iter().collect())
+    }
+
+    /// Visits every stored event whose day is in `days` or whose 15-minute slot is in `slots`,
+    /// in one pass per list (the roll-up aggregates a whole batch of buckets at once). The
+    /// country codes are borrowed for the call only.
+    pub fn gdelt_scan(
+        &self,
+        days: &[i64],
+        slots: &[i64],
+        mut visit: impl FnMut(GdeltScanned<'_>),
+    ) -> Result<(), StoreError> {
+        for (column, keys) in [("day", days), ("slot", slots)] {
+            if keys.is_empty() {
+                continue;
+            }
+            let list = keys
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let sql = format!(
+                "SELECT day, slot, actor1_country, actor2_country, root_code, quad_class,
+                        goldstein, mentions, tone
+                 FROM gdelt_events WHERE {column} IN (SELECT value FROM json_each(?1))"
+            );
+            let mut stmt = self
+                .conn
+                .prepare_cached(&sql)
+                .map_err(err("scanning events"))?;
+            let mut rows = stmt
+                .query(params![format!("[{list}]")])
+                .map_err(err("scanning events"))?;
+            while let Some(r) = rows.next().map_err(err("scanning events"))? {
+                let text = |i: usize| -> Result<&str, rusqlite::Error> {
+                    r.get_ref(i)?.as_str().map_err(rusqlite::Error::from)
+                };
+                visit(GdeltScanned {
+                    day: r.get(0).map_err(err("scanning events"))?,
+                    slot: r.get(1).map_err(err("scanning events"))?,
+                    actor1_country: text(2).map_err(err("scanning events"))?,
+                    actor2_country: text(3).map_err(err("scanning events"))?,
+                    root_code: r.get(4).map_err(err("scanning events"))?,
+                    quad_class: r.get(5).map_err(err("scanning events"))?,
+                    goldstein: r.get(6).map_err(err("scanning events"))?,
+                    mentions: r.get(7).map_err(err("scanning events"))?,
+                    tone: r.get(8).map_err(err("scanning events"))?,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Aggregates of all stored events in `bucket`, by actor country, root code and quad class.

@@ -54,11 +54,16 @@ pub struct Ingestor {
     next_poll: HashMap<String, Instant>,
     http: reqwest::Client,
     last_retention: Option<Instant>,
+    /// Progress bars, when stderr is a terminal (interactive backfills).
+    progress: Option<indicatif::MultiProgress>,
 }
 
 impl Ingestor {
-    /// Opens the event store and checks every source's pattern.
+    /// Opens the event store, checks every source's pattern and closes the runs of these
+    /// sources that a stopped process left running (a source belongs to one ingest process,
+    /// the one whose event store holds its cursor).
     pub async fn new(store: Store, settings: Settings) -> Result<Self, ServiceError> {
+        let started = chrono::Utc::now();
         for s in &settings.ingest_sources {
             glob::Pattern::new(&s.glob).map_err(|e| ServiceError::Input {
                 path: format!("source {}", s.name),
@@ -66,6 +71,18 @@ impl Ingestor {
             })?;
         }
         let events = open_event_store(settings.event_store_path.clone()).await?;
+        let names: Vec<String> = settings
+            .ingest_sources
+            .iter()
+            .map(|s| s.name.clone())
+            .collect();
+        let abandoned = store.abandon_ingest_runs(&names, started).await?;
+        if abandoned > 0 {
+            tracing::warn!(
+                runs = abandoned,
+                "closed ingest runs left running by a stopped process"
+            );
+        }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(300))
             .build()
@@ -80,6 +97,9 @@ impl Ingestor {
             next_poll: HashMap::new(),
             http,
             last_retention: None,
+            progress: std::io::stderr()
+                .is_terminal()
+                .then(indicatif::MultiProgress::new),
         })
     }
 
@@ -146,7 +166,15 @@ impl Ingestor {
         let cutoff = self.cutoff_day();
         let started = Instant::now();
         let obs = roll_up(&self.store, &self.events).await?;
-        let gdelt = roll_up_gdelt(&self.store, &self.events, &mut self.ids, cutoff).await?;
+        let gdelt = roll_up_gdelt(
+            &self.store,
+            &self.events,
+            &mut self.ids,
+            cutoff,
+            &self.stop,
+            self.progress.as_ref(),
+        )
+        .await?;
         if obs + gdelt > 0 {
             tracing::info!(
                 observations = obs,
@@ -211,10 +239,10 @@ impl Ingestor {
         source: &IngestSource,
     ) -> Result<Landed, ServiceError> {
         let format = source.format;
-        let progress = std::io::stderr().is_terminal();
+        let progress = self.progress.clone();
         tokio::task::spawn_blocking(move || {
             let mut ctx = ctx;
-            ctx.progress = progress.then(|| progress_bar(&path));
+            ctx.progress = progress.map(|m| m.add(progress_bar(&path)));
             let out = land_file(&ctx, &path, format);
             if let Some(bar) = &ctx.progress {
                 bar.finish_and_clear();
@@ -238,7 +266,16 @@ impl Ingestor {
         tracing::info!(source = %source.name, run_id = %run.id, files = files.len(), "ingest cycle started");
         let mut failures = Vec::new();
         let mut outcome: Result<(), ServiceError> = Ok(());
+        // A backfill of many files shows how far it got, next to the bar of the current file.
+        let files_bar = self
+            .progress
+            .as_ref()
+            .filter(|_| files.len() > 1)
+            .map(|m| m.add(new_files_bar(&source.name, files.len())));
         for path in files {
+            if let Some(bar) = &files_bar {
+                bar.inc(1);
+            }
             if self.stopping() {
                 break;
             }
@@ -290,6 +327,9 @@ impl Ingestor {
                     break;
                 }
             }
+        }
+        if let Some(bar) = files_bar {
+            bar.finish_and_clear();
         }
         self.finish(run, outcome, failures).await.map(Some)
     }
@@ -576,5 +616,17 @@ fn progress_bar(path: &Path) -> indicatif::ProgressBar {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar.set_message(file_name(path));
+    bar
+}
+
+fn new_files_bar(source: &str, files: usize) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(files as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix} [{bar:30}] file {pos}/{len} ({elapsed}, {eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_prefix(source.to_owned());
     bar
 }

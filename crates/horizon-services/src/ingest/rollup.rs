@@ -8,7 +8,10 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use chrono::DateTime;
@@ -100,44 +103,80 @@ fn meta(key: SeriesKey, country: &str, bucket: GdeltBucket, metric: Metric) -> S
     m
 }
 
-/// Sums of one country in one bucket: events, per root code, per quad class, Goldstein, tone,
-/// mentions.
-type CountrySums = (i64, [i64; 21], [i64; 5], f64, f64, i64);
+/// Sums of the events of one country in one bucket: events in total, per root code, per quad
+/// class, Goldstein scale, tone, mentions. An event with two different actor countries counts
+/// once for each.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CountrySums {
+    events: i64,
+    roots: [i64; 21],
+    quads: [i64; 5],
+    goldstein: f64,
+    tone: f64,
+    mentions: i64,
+}
+
+impl CountrySums {
+    /// Adds `events` events of one root code and quad class with the given sums.
+    pub fn add(
+        &mut self,
+        events: i64,
+        root_code: u8,
+        quad_class: u8,
+        goldstein: f64,
+        tone: f64,
+        mentions: i64,
+    ) {
+        self.events += events;
+        if let Some(c) = self.roots.get_mut(root_code as usize) {
+            *c += events;
+        }
+        if let Some(c) = self.quads.get_mut(quad_class as usize) {
+            *c += events;
+        }
+        self.goldstein += goldstein;
+        self.tone += tone;
+        self.mentions += mentions;
+    }
+
+    /// The value of every metric, in the order of [`metric_names`].
+    pub fn values(&self) -> impl Iterator<Item = f64> + '_ {
+        let n = self.events as f64;
+        Metric::all().map(move |metric| match metric {
+            Metric::Events => n,
+            Metric::Root(r) => self.roots[r as usize] as f64,
+            Metric::Quad(q) => self.quads[q as usize] as f64,
+            Metric::GoldsteinMean => self.goldstein / n,
+            Metric::ToneMean => self.tone / n,
+            Metric::Mentions => self.mentions as f64,
+        })
+    }
+}
+
+/// The metric names of every country and bucket, in the order of [`CountrySums::values`].
+pub fn metric_names() -> impl Iterator<Item = &'static str> {
+    Metric::all().map(metric_name_static)
+}
 
 /// The value of every metric of every country in one bucket.
 pub fn bucket_values(aggs: &[GdeltAggregate]) -> BTreeMap<String, Vec<(&'static str, f64)>> {
     let mut per: BTreeMap<&str, CountrySums> = BTreeMap::new();
     for a in aggs {
-        let e = per
-            .entry(a.country.as_str())
-            .or_insert((0, [0; 21], [0; 5], 0.0, 0.0, 0));
-        e.0 += a.events;
-        if let Some(c) = e.1.get_mut(a.root_code as usize) {
-            *c += a.events;
-        }
-        if let Some(c) = e.2.get_mut(a.quad_class as usize) {
-            *c += a.events;
-        }
-        e.3 += a.goldstein_sum;
-        e.4 += a.tone_sum;
-        e.5 += a.mentions;
+        per.entry(a.country.as_str()).or_default().add(
+            a.events,
+            a.root_code,
+            a.quad_class,
+            a.goldstein_sum,
+            a.tone_sum,
+            a.mentions,
+        );
     }
     per.into_iter()
-        .map(|(country, (n, roots, quads, g, t, m))| {
-            let values = Metric::all()
-                .map(|metric| {
-                    let v = match metric {
-                        Metric::Events => n as f64,
-                        Metric::Root(r) => roots[r as usize] as f64,
-                        Metric::Quad(q) => quads[q as usize] as f64,
-                        Metric::GoldsteinMean => g / n as f64,
-                        Metric::ToneMean => t / n as f64,
-                        Metric::Mentions => m as f64,
-                    };
-                    (metric_name_static(metric), v)
-                })
-                .collect();
-            (country.to_owned(), values)
+        .map(|(country, sums)| {
+            (
+                country.to_owned(),
+                metric_names().zip(sums.values()).collect(),
+            )
         })
         .collect()
 }
@@ -181,15 +220,64 @@ fn metric_name_static(metric: Metric) -> &'static str {
     }
 }
 
-fn metric_of(name: &str) -> Metric {
-    Metric::all()
-        .find(|m| metric_name_static(*m) == name)
-        .unwrap_or(Metric::Events)
-}
-
-/// Series ids known to this process, so each series is looked up once.
+/// Series ids known to this process, per country and bucket frequency (daily or not), in
+/// the order of [`metric_names`]; each series is looked up once.
 #[derive(Debug, Default)]
-pub struct SeriesIds(HashMap<String, Uuid>);
+pub struct SeriesIds(HashMap<(String, bool), Vec<Uuid>>);
+
+impl SeriesIds {
+    /// Creates (on first sight) and learns the series of every country and frequency in
+    /// `wanted` that is not known yet.
+    async fn learn(
+        &mut self,
+        store: &Store,
+        wanted: impl Iterator<Item = (&str, GdeltBucket)>,
+    ) -> Result<(), ServiceError> {
+        let mut new: BTreeMap<(String, bool), GdeltBucket> = BTreeMap::new();
+        for (country, bucket) in wanted {
+            let known = (country.to_owned(), matches!(bucket, GdeltBucket::Day(_)));
+            if !self.0.contains_key(&known) {
+                new.entry(known).or_insert(bucket);
+            }
+        }
+        if new.is_empty() {
+            return Ok(());
+        }
+        let key_of = |country: &str, bucket, metric| {
+            let key = series_key(country, bucket, metric);
+            SeriesKey::parse(&key).map_err(|e| ServiceError::Input {
+                path: "gdelt roll-up".into(),
+                reason: format!("series key {key:?}: {e}"),
+            })
+        };
+        let mut metas = Vec::with_capacity(new.len() * 28);
+        for ((country, _), bucket) in &new {
+            for metric in Metric::all() {
+                let key = key_of(country, *bucket, metric_name_static(metric))?;
+                metas.push(meta(key, country, *bucket, metric));
+            }
+        }
+        let found = store.ensure_series(&metas).await?;
+        for ((country, daily), bucket) in new {
+            let ids = metric_names()
+                .map(|m| {
+                    let key = key_of(&country, bucket, m)?;
+                    found.get(&key).copied().ok_or_else(|| {
+                        ServiceError::Internal(format!("series {key} was not created"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            self.0.insert((country, daily), ids);
+        }
+        Ok(())
+    }
+
+    fn get(&self, country: &str, bucket: GdeltBucket) -> Option<&[Uuid]> {
+        self.0
+            .get(&(country.to_owned(), matches!(bucket, GdeltBucket::Day(_))))
+            .map(Vec::as_slice)
+    }
+}
 
 async fn blocking<T: Send + 'static>(
     events: &Arc<Mutex<EventStore>>,
@@ -206,14 +294,74 @@ async fn blocking<T: Send + 'static>(
     .map_err(|e| ServiceError::Internal(format!("roll-up task: {e}")))?
 }
 
+/// The sums of every country in every bucket of one batch.
+type BatchSums = Vec<(GdeltBucket, String, CountrySums)>;
+
+/// Aggregates the buckets of one batch (all days or all slots) in one pass over their events.
+fn aggregate(es: &EventStore, batch: &[GdeltBucket]) -> Result<BatchSums, ServiceError> {
+    let mut days = Vec::new();
+    let mut slots = Vec::new();
+    for b in batch {
+        match b {
+            GdeltBucket::Day(d) => days.push(*d),
+            GdeltBucket::Slot(s) => slots.push(*s),
+        }
+    }
+    let mut per: HashMap<GdeltBucket, HashMap<String, CountrySums>> = HashMap::new();
+    let mut add = |bucket: GdeltBucket, e: &horizon_store::event_store::GdeltScanned<'_>| {
+        let countries = per.entry(bucket).or_default();
+        for (i, country) in [e.actor1_country, e.actor2_country].into_iter().enumerate() {
+            if country.is_empty() || (i == 1 && country == e.actor1_country) {
+                continue;
+            }
+            let sums = match countries.get_mut(country) {
+                Some(s) => s,
+                None => countries.entry(country.to_owned()).or_default(),
+            };
+            sums.add(
+                1,
+                e.root_code,
+                e.quad_class,
+                e.goldstein,
+                e.tone,
+                e.mentions,
+            );
+        }
+    };
+    es.gdelt_scan(&days, &[], |e| add(GdeltBucket::Day(e.day), &e))?;
+    es.gdelt_scan(&[], &slots, |e| {
+        if let Some(slot) = e.slot {
+            add(GdeltBucket::Slot(slot), &e);
+        }
+    })?;
+    let mut out: BatchSums = per
+        .into_iter()
+        .flat_map(|(bucket, countries)| {
+            countries
+                .into_iter()
+                .map(move |(country, sums)| (bucket, country, sums))
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.1, a.0).cmp(&(&b.1, b.0)));
+    Ok(out)
+}
+
 /// Recomputes every GDELT bucket touched since the watermark and writes its observations;
 /// returns how many observations were written. Buckets before `cutoff_day` (retention) are
 /// skipped, as their events may be gone from the event store.
+///
+/// Batches of buckets are aggregated on a blocking thread one batch ahead of the database
+/// writes, so reading the event store and writing the shared database overlap.
+///
+/// When `stop` is set the roll-up ends after the current batch without moving the watermark
+/// (the next start recomputes, idempotently); `progress` shows batches on interactive runs.
 pub async fn roll_up_gdelt(
     store: &Store,
     events: &Arc<Mutex<EventStore>>,
     ids: &mut SeriesIds,
     cutoff_day: Option<i64>,
+    stop: &AtomicBool,
+    progress: Option<&indicatif::MultiProgress>,
 ) -> Result<i64, ServiceError> {
     let (after, upto) = blocking(events, |es| {
         Ok((es.watermark(GDELT_WATERMARK)?, es.gdelt_max_seq()?))
@@ -232,61 +380,96 @@ pub async fn roll_up_gdelt(
                 (GdeltBucket::Slot(s), Some(c)) => s * SLOT_SECONDS >= c * 86_400,
             })
             .collect();
-    let mut written = 0i64;
-    for chunk in buckets.chunks(BUCKETS_PER_WRITE) {
-        let chunk = chunk.to_vec();
-        let aggs = blocking(events, move |es| {
-            chunk
-                .into_iter()
-                .map(|b| Ok((b, es.gdelt_aggregate(b)?)))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await?;
-        let mut points: Vec<(String, GdeltBucket, &'static str, String, f64)> = Vec::new();
-        for (bucket, aggs) in &aggs {
-            for (country, values) in bucket_values(aggs) {
-                for (metric, v) in values {
-                    points.push((
-                        series_key(&country, *bucket, metric),
-                        *bucket,
-                        metric,
-                        country.clone(),
-                        v,
-                    ));
+    // Days and slots in separate batches: a day is usually touched again by the next file,
+    // a slot rarely, and a batch of only new buckets takes the fast path of the bulk write.
+    let (days, slots): (Vec<GdeltBucket>, Vec<GdeltBucket>) = buckets
+        .into_iter()
+        .partition(|b| matches!(b, GdeltBucket::Day(_)));
+    let batches: Vec<Vec<GdeltBucket>> = days
+        .chunks(BUCKETS_PER_WRITE)
+        .chain(slots.chunks(BUCKETS_PER_WRITE))
+        .map(<[GdeltBucket]>::to_vec)
+        .collect();
+    let bar = progress
+        .filter(|_| batches.len() > 1)
+        .map(|m| m.add(rollup_bar(batches.len())));
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<BatchSums, ServiceError>>(1);
+    let reader = {
+        let events = events.clone();
+        tokio::task::spawn_blocking(move || {
+            for batch in batches {
+                let sums = events
+                    .lock()
+                    .map_err(|_| ServiceError::Internal("event store lock poisoned".into()))
+                    .and_then(|es| aggregate(&es, &batch));
+                let failed = sums.is_err();
+                // The receiver is gone when a write failed; nothing more to do then.
+                if tx.blocking_send(sums).is_err() || failed {
+                    break;
                 }
             }
+        })
+    };
+    let mut written = 0i64;
+    let mut rows: Vec<ObservationRow> = Vec::new();
+    while let Some(sums) = rx.recv().await {
+        let sums = sums?;
+        ids.learn(store, sums.iter().map(|(b, c, _)| (c.as_str(), *b)))
+            .await?;
+        rows.clear();
+        for (bucket, country, s) in &sums {
+            let secs = match bucket {
+                GdeltBucket::Day(d) => d * 86_400,
+                GdeltBucket::Slot(s) => s * SLOT_SECONDS,
+            };
+            let (Some(series), Some(ts)) =
+                (ids.get(country, *bucket), DateTime::from_timestamp(secs, 0))
+            else {
+                continue;
+            };
+            rows.extend(
+                series
+                    .iter()
+                    .zip(s.values())
+                    .map(|(id, value)| ObservationRow {
+                        series_id: *id,
+                        ts,
+                        value,
+                    }),
+            );
         }
-        let new: Vec<SeriesMeta> = points
-            .iter()
-            .filter(|p| !ids.0.contains_key(&p.0))
-            .filter_map(|p| {
-                let key = SeriesKey::parse(&p.0).ok()?;
-                Some((p.0.clone(), meta(key, &p.3, p.1, metric_of(p.2))))
-            })
-            .collect::<BTreeMap<_, _>>()
-            .into_values()
-            .collect();
-        if !new.is_empty() {
-            for (key, id) in store.ensure_series(&new).await? {
-                ids.0.insert(key.to_string(), id);
-            }
-        }
-        let rows: Vec<ObservationRow> = points
-            .iter()
-            .filter_map(|(key, bucket, _, _, v)| {
-                let secs = match bucket {
-                    GdeltBucket::Day(d) => d * 86_400,
-                    GdeltBucket::Slot(s) => s * SLOT_SECONDS,
-                };
-                Some(ObservationRow {
-                    series_id: *ids.0.get(key)?,
-                    ts: DateTime::from_timestamp(secs, 0)?,
-                    value: *v,
-                })
-            })
-            .collect();
         written += store.upsert_observations_bulk(&rows).await? as i64;
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+        if stop.load(Ordering::Relaxed) {
+            tracing::info!(
+                written,
+                "gdelt roll-up stopped for shutdown; the rest is rolled up on restart"
+            );
+            // Dropping the receiver ends the reader after its current batch.
+            drop(rx);
+            let _ = reader.await;
+            return Ok(written);
+        }
+    }
+    reader
+        .await
+        .map_err(|e| ServiceError::Internal(format!("roll-up task: {e}")))?;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
     }
     blocking(events, move |es| es.set_watermark(GDELT_WATERMARK, upto)).await?;
     Ok(written)
+}
+
+fn rollup_bar(batches: usize) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(batches as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "gdelt roll-up [{bar:30}] {pos}/{len} batches ({elapsed}, {eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
 }

@@ -1,8 +1,9 @@
 //! Ingest bookkeeping: one run per cycle and source, and the records set aside.
 
-use horizon_domain::{IngestRejection, IngestRun, IngestStatus};
+use horizon_domain::{IngestRejection, IngestRun, IngestStatus, Timestamp};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -11,6 +12,10 @@ use crate::{
     codec::{now, parse},
     entities::{ingest_rejections as rej, ingest_runs as e},
 };
+
+/// The error of a run whose process stopped before finishing it.
+pub const ABANDONED: &str =
+    "the ingest process stopped before finishing this run (found still running at a later start)";
 
 fn to_domain(r: e::Model) -> Result<IngestRun, StoreError> {
     Ok(IngestRun {
@@ -70,6 +75,34 @@ impl Store {
             .await
             .map(|_| ())
             .map_err(|e| StoreError::db("saving an ingest run", e))
+    }
+
+    /// Closes the runs of `sources` still marked running that started before `before`: the
+    /// process that owned them stopped before finishing them (killed, crashed, powered off).
+    /// They become failed with an error saying so; what they landed is kept, as landing is
+    /// committed record by record and re-reading their input is a no-op. Returns how many.
+    pub async fn abandon_ingest_runs(
+        &self,
+        sources: &[String],
+        before: Timestamp,
+    ) -> Result<u64, StoreError> {
+        if sources.is_empty() {
+            return Ok(0);
+        }
+        e::Entity::update_many()
+            .col_expr(
+                e::Column::Status,
+                Expr::value(IngestStatus::Failed.to_string()),
+            )
+            .col_expr(e::Column::Error, Expr::value(ABANDONED))
+            .col_expr(e::Column::FinishedAt, Expr::value(now()))
+            .filter(e::Column::Status.eq(IngestStatus::Running.to_string()))
+            .filter(e::Column::Source.is_in(sources.iter().cloned()))
+            .filter(e::Column::StartedAt.lt(before))
+            .exec(&self.db)
+            .await
+            .map(|r| r.rows_affected)
+            .map_err(|e| StoreError::db("closing abandoned ingest runs", e))
     }
 
     /// Runs, newest first, optionally of one source.
