@@ -355,6 +355,18 @@ async fn ingest_survives_sigkill(db: TestDb) {
             }
         }
     }
+    // the runs the kills interrupted were closed by the next start; none is left running
+    let runs = store.list_ingest_runs(None, 100_000).await.unwrap();
+    let open: Vec<_> = runs.iter().filter(|r| !r.status.is_terminal()).collect();
+    assert!(open.is_empty(), "runs left running: {open:?}");
+    let abandoned = runs
+        .iter()
+        .filter(|r| {
+            r.error
+                .as_deref()
+                .is_some_and(|e| e.contains("stopped before finishing"))
+        })
+        .count();
     let want_rows: usize = inputs.expected.values().map(BTreeMap::len).sum();
     assert_eq!(series.len(), inputs.expected.len(), "series count");
     assert!(
@@ -370,13 +382,14 @@ async fn ingest_survives_sigkill(db: TestDb) {
     eprintln!(
         "ingest crash test ({:?}): {killed} kills, {} files, {} GDELT events and {} \
          observations in the event store, {} series and {} observations in the database, \
-         0 lost, 0 duplicated, {:.1}s",
+         0 lost, 0 duplicated, {} runs ({abandoned} closed as abandoned), {:.1}s",
         db.backend,
         inputs.files.len(),
         landed_events,
         landed_obs,
         series.len(),
         got_rows,
+        runs.len(),
         started.elapsed().as_secs_f64()
     );
 }

@@ -152,6 +152,7 @@ mod daemon_tests {
     use super::super::{
         daemon::Ingestor,
         gdelt::{GdeltVersion, format_line, parse_line},
+        rollup::GDELT_WATERMARK,
     };
     use super::*;
 
@@ -372,7 +373,108 @@ mod daemon_tests {
         assert_eq!(obs_of(&store, "gdelt.USA.daily.events").await, vec![2.0]);
     }
 
-    both_backends!(bad_input_is_set_aside_and_the_daemon_keeps_going);
+    async fn runs_left_running_by_a_stopped_process_are_closed(db: TestDb) {
+        let store = Store::connect_with(&db.url, &PoolOptions::default())
+            .await
+            .unwrap();
+        // a process killed in the middle of a cycle leaves its run running
+        let killed = store.start_ingest_run("gdelt").await.unwrap();
+        let elsewhere = store.start_ingest_run("another-host-source").await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let (mut ing, store, _, gdelt_dir) = ingestor(&db).await;
+        let runs = store.list_ingest_runs(None, 10).await.unwrap();
+        let of = |id| runs.iter().find(|r| r.id == id).unwrap();
+        assert_eq!(of(killed.id).status, IngestStatus::Failed);
+        assert!(of(killed.id).finished_at.is_some());
+        let error = of(killed.id).error.clone().unwrap_or_default();
+        assert!(error.contains("stopped before finishing"), "{error}");
+        assert_eq!(
+            of(elsewhere.id).status,
+            IngestStatus::Running,
+            "runs of sources this process does not own are left alone"
+        );
+        // the new process's own runs are not touched
+        std::fs::write(
+            gdelt_dir.join("1.export.CSV"),
+            format!("{}\n", gline(1, "20260101", "USA", "", 1, 1, 1.0)),
+        )
+        .unwrap();
+        let report = ing.cycle().await.unwrap();
+        assert_eq!(report.runs[0].status, IngestStatus::Succeeded);
+    }
+
+    async fn retention_removes_old_rolled_up_events_and_keeps_the_rest(db: TestDb) {
+        let today = chrono::Utc::now().date_naive();
+        let day = |ago: i64| today - chrono::Duration::days(ago);
+        let gday = |ago: i64| day(ago).format("%Y%m%d").to_string();
+        let (mut ing, store, csv_dir, gdelt_dir) = ingestor(&db).await;
+        std::fs::write(
+            csv_dir.join("a.csv"),
+            format!("unique_id,ds,y\nold,{},1\nnew,{},2\n", day(40), day(1)),
+        )
+        .unwrap();
+        std::fs::write(
+            gdelt_dir.join("1.export.CSV"),
+            format!(
+                "{}\n{}\n",
+                gline(1, &gday(40), "USA", "", 1, 1, 1.0),
+                gline(2, &gday(1), "USA", "", 1, 1, 1.0)
+            ),
+        )
+        .unwrap();
+        ing.cycle().await.unwrap();
+        drop(ing);
+        assert_eq!(
+            obs_of(&store, "gdelt.USA.daily.events").await,
+            vec![1.0, 1.0]
+        );
+
+        // landed by a process killed before its roll-up: old, but not rolled up yet
+        let path = db.path("events.db");
+        let mut es = EventStore::open(&path).unwrap();
+        let late = gline(3, &gday(40), "FRA", "", 1, 1, 1.0);
+        es.land_gdelt(&[parse_line(late.as_bytes(), GdeltVersion::V2).unwrap()])
+            .unwrap();
+        es.land_observations(&[("late".into(), format!("{}T00:00:00Z", day(40)), 3.0)])
+            .unwrap();
+        let cutoff = (day(30) - chrono::NaiveDate::default()).num_days();
+        let deleted = es
+            .apply_retention(cutoff, ROLLUP_WATERMARK, GDELT_WATERMARK)
+            .unwrap();
+        assert_eq!(deleted, 2, "the old rolled-up event and observation");
+        assert_eq!(
+            es.count_gdelt().unwrap(),
+            2,
+            "the recent and the un-rolled-up event"
+        );
+        assert_eq!(es.count_observations().unwrap(), 2);
+        drop(es);
+
+        // a daemon with 30 days of retention rolls the late records up first (an old bucket
+        // is not recomputed from a partial event store), then removes them
+        let mut settings = Settings::from_figment(Settings::figment_defaults()).unwrap();
+        settings.event_store_path = path.clone();
+        settings.data_dir = db.path("data");
+        settings.ingest_retention_days = 30;
+        let mut ing = Ingestor::new(store.clone(), settings).await.unwrap();
+        ing.cycle().await.unwrap();
+        drop(ing);
+        let es = EventStore::open(&path).unwrap();
+        assert_eq!(es.count_gdelt().unwrap(), 1);
+        assert_eq!(es.count_observations().unwrap(), 1);
+        assert_eq!(
+            obs_of(&store, "gdelt.USA.daily.events").await,
+            vec![1.0, 1.0]
+        );
+        assert_eq!(obs_of(&store, "late").await, vec![3.0]);
+        assert_eq!(obs_of(&store, "new").await, vec![2.0]);
+    }
+
+    both_backends!(
+        bad_input_is_set_aside_and_the_daemon_keeps_going,
+        runs_left_running_by_a_stopped_process_are_closed,
+        retention_removes_old_rolled_up_events_and_keeps_the_rest
+    );
 
     #[test]
     fn gdelt_fields_are_read_by_documented_index() {
@@ -522,5 +624,52 @@ mod feed_tests {
         assert_eq!(full.load(Ordering::SeqCst), 1);
     }
 
-    both_backends!(a_feed_is_landed_once_per_version);
+    async fn a_feed_is_fetched_over_https(db: TestDb) {
+        // a loopback server that records the first bytes of the connection: a TLS client
+        // opens with a handshake record (0x16, version 3.x)
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            if let Ok((mut sock, _)) = listener.accept().await {
+                let mut head = [0u8; 3];
+                let _ = sock.read_exact(&mut head).await;
+                let _ = tx.send(head);
+            }
+        });
+        let store = Store::connect_with(&db.url, &PoolOptions::default())
+            .await
+            .unwrap();
+        let mut settings = Settings::from_figment(Settings::figment_defaults()).unwrap();
+        settings.event_store_path = db.path("events.db");
+        settings.data_dir = db.path("data");
+        settings.ingest_sources = vec![IngestSource {
+            name: "secure".into(),
+            format: IngestFormat::Jsonl,
+            dir: None,
+            glob: "*".into(),
+            url: Some(format!("https://{addr}/feed.jsonl")),
+            interval_secs: 60,
+        }];
+        let mut ing = Ingestor::new(store.clone(), settings).await.unwrap();
+        let report = ing.cycle().await.unwrap();
+        let head = rx.await.unwrap();
+        assert_eq!(head[..2], [0x16, 0x03], "a TLS handshake, got {head:?}");
+        // the handshake fails (the server speaks no TLS): the run says so, the daemon goes on
+        let run = &report.runs[0];
+        assert_eq!(run.status, IngestStatus::Failed);
+        assert!(
+            run.error
+                .as_deref()
+                .unwrap_or("")
+                .contains("request failed"),
+            "{:?}",
+            run.error
+        );
+    }
+
+    both_backends!(
+        a_feed_is_landed_once_per_version,
+        a_feed_is_fetched_over_https
+    );
 }
