@@ -172,12 +172,12 @@ pub fn apply_interval_scales(forecast: &mut Forecast, scales: &[(f64, f64)], bou
         .collect();
     let mut col = vec![0.0; levels.len()];
     let mut medians = vec![0.0; h];
-    for s in 0..h {
+    for (s, median_slot) in medians.iter_mut().enumerate() {
         for (j, c) in col.iter_mut().enumerate() {
             *c = forecast.quantiles[j][s];
         }
         let median = interp(&levels, &col, 0.5);
-        medians[s] = median;
+        *median_slot = median;
         for (j, c) in col.iter_mut().enumerate() {
             *c = bounds.clamp(median + factors[j] * (*c - median));
         }
