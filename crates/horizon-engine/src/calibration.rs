@@ -17,7 +17,11 @@ use std::collections::HashMap;
 
 use horizon_domain::Bounds;
 
-use crate::{ModelKind, ensemble::Forecast, util};
+use crate::{
+    ModelKind,
+    ensemble::{Forecast, interp},
+    util,
+};
 
 /// How Hedge turns losses into weights.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -165,6 +169,9 @@ pub fn apply_interval_scales(forecast: &mut Forecast, scales: &[(f64, f64)], bou
     }
     anchors.sort_by(|a, b| a.0.total_cmp(&b.0));
     let levels = forecast.quantile_levels.clone();
+    if levels.is_empty() {
+        return;
+    }
     let h = forecast.mean.len();
     let factors: Vec<f64> = levels
         .iter()
@@ -195,27 +202,6 @@ pub fn apply_interval_scales(forecast: &mut Forecast, scales: &[(f64, f64)], bou
             interval.lo[s] = lo.min(hi);
             interval.hi[s] = hi.max(lo);
         }
-    }
-}
-
-/// The quantile function through `(levels[j], values[j])` at `p`, linear in between and flat
-/// beyond the ends.
-fn interp(levels: &[f64], values: &[f64], p: f64) -> f64 {
-    if levels.is_empty() {
-        return f64::NAN;
-    }
-    let j = levels.partition_point(|l| *l < p);
-    if j == 0 {
-        return values[0];
-    }
-    if j >= levels.len() {
-        return values[levels.len() - 1];
-    }
-    let (l0, l1) = (levels[j - 1], levels[j]);
-    if l1 > l0 {
-        values[j - 1] + (values[j] - values[j - 1]) * (p - l0) / (l1 - l0)
-    } else {
-        values[j]
     }
 }
 

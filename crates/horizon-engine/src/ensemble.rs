@@ -837,8 +837,8 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
 }
 
 /// The quantile function through `(levels[j], values[j])` at `p`, linear in between and flat
-/// beyond the ends.
-fn interp(levels: &[f64], values: &[f64], p: f64) -> f64 {
+/// beyond the ends. `levels` must not be empty.
+pub(crate) fn interp(levels: &[f64], values: &[f64], p: f64) -> f64 {
     let j = levels.partition_point(|l| *l < p);
     if j == 0 {
         return values[0];

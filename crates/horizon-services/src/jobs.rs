@@ -222,16 +222,8 @@ async fn train_job(
     let options = options_of(execution)?;
     let series = select_series(store, &options).await?;
     let started = pipeline::now();
-    let ids: Vec<Uuid> = series.iter().map(|s| s.id).collect();
-    let mut histories = store.load_histories(&ids, options.as_of).await?;
+    let prepared = prepare_all(store, settings, &options, &series).await?;
     let models = parse_models(&options)?;
-    let prepared: Vec<_> = series
-        .iter()
-        .filter_map(|s| {
-            let h = histories.remove(&s.id).unwrap_or_default();
-            prepare(s.clone(), &h, &options, settings.forecast_horizon).ok()
-        })
-        .collect();
     let results = tokio::task::spawn_blocking(move || {
         let requests: Vec<ForecastRequest<'_>> = prepared
             .iter()
@@ -284,6 +276,24 @@ async fn train_job(
     Ok(())
 }
 
+/// The selection's histories, laid on their grids; series too short to forecast are left out.
+async fn prepare_all(
+    store: &Store,
+    settings: &Settings,
+    options: &PipelineOptions,
+    series: &[horizon_domain::Series],
+) -> Result<Vec<pipeline::Prepared>, ServiceError> {
+    let ids: Vec<Uuid> = series.iter().map(|s| s.id).collect();
+    let mut histories = store.load_histories(&ids, options.as_of).await?;
+    Ok(series
+        .iter()
+        .filter_map(|s| {
+            let h = histories.remove(&s.id).unwrap_or_default();
+            prepare(s.clone(), &h, options, settings.forecast_horizon).ok()
+        })
+        .collect())
+}
+
 fn parse_models(options: &PipelineOptions) -> Result<Option<Vec<ModelKind>>, ServiceError> {
     Ok(options
         .models
@@ -313,16 +323,8 @@ async fn backtest_job(
         .clamp(1, 50) as usize;
     let series = select_series(store, &options).await?;
     let started = pipeline::now();
-    let ids: Vec<Uuid> = series.iter().map(|s| s.id).collect();
-    let mut histories = store.load_histories(&ids, options.as_of).await?;
+    let prepared = prepare_all(store, settings, &options, &series).await?;
     let models = parse_models(&options)?;
-    let prepared: Vec<_> = series
-        .iter()
-        .filter_map(|s| {
-            let h = histories.remove(&s.id).unwrap_or_default();
-            prepare(s.clone(), &h, &options, settings.forecast_horizon).ok()
-        })
-        .collect();
     let execution_id = execution.id;
     let metrics = tokio::task::spawn_blocking(move || {
         let mut out = Vec::new();
