@@ -84,18 +84,21 @@ pub(crate) fn normal_quantile(p: f64) -> f64 {
     let plow = 0.02425;
     if p < plow {
         let q = (-2.0 * p.ln()).sqrt();
-        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
-            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+        horner(&C, q) / (horner(&D, q) * q + 1.0)
     } else if p <= 1.0 - plow {
         let q = p - 0.5;
         let r = q * q;
-        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
-            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+        horner(&A, r) * q / (horner(&B, r) * r + 1.0)
     } else {
         let q = (-2.0 * (1.0 - p).ln()).sqrt();
-        -(((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
-            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+        -horner(&C, q) / (horner(&D, q) * q + 1.0)
     }
+}
+
+/// `((c[0]·x + c[1])·x + …)·x + c[n−1]`, the same operations as the nested form written out
+/// (kept as a loop: deeply nested arithmetic makes rustfmt take tens of seconds).
+fn horner(c: &[f64], x: f64) -> f64 {
+    c[1..].iter().fold(c[0], |acc, k| acc * x + k)
 }
 
 /// The standard normal distribution function.
@@ -107,17 +110,19 @@ pub(crate) fn normal_cdf(x: f64) -> f64 {
 pub(crate) fn erfc(x: f64) -> f64 {
     let z = x.abs();
     let t = 1.0 / (1.0 + 0.5 * z);
-    let r = t
-        * (-z * z - 1.265_512_23
-            + t * (1.000_023_68
-                + t * (0.374_091_96
-                    + t * (0.096_784_18
-                        + t * (-0.186_288_06
-                            + t * (0.278_868_07
-                                + t * (-1.135_203_98
-                                    + t * (1.488_515_87
-                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
-            .exp();
+    // Innermost coefficient first: `k + t·(…)` from the inside out.
+    const K: [f64; 8] = [
+        -0.822_152_23,
+        1.488_515_87,
+        -1.135_203_98,
+        0.278_868_07,
+        -0.186_288_06,
+        0.096_784_18,
+        0.374_091_96,
+        1.000_023_68,
+    ];
+    let poly = K.iter().fold(0.170_872_77, |acc, k| k + t * acc);
+    let r = t * (-z * z - 1.265_512_23 + t * poly).exp();
     if x >= 0.0 { r } else { 2.0 - r }
 }
 
