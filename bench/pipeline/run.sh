@@ -8,6 +8,8 @@
 #
 # usage: bench/pipeline/run.sh                 (SERIES=10000 DAYS=60 by default)
 #        SERIES=1000 bench/pipeline/run.sh     (a quick look)
+#        KEEP_DB=1 bench/pipeline/run.sh       (keep the generated database for the next run,
+#                                               which then skips the generation)
 # needs: PostgreSQL at BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres),
 #        psql, jq, GNU time (installed with apt-get when missing).
 set -euo pipefail
@@ -24,15 +26,28 @@ cargo build --release --quiet -p horizon -p horizon-pipeline
 TARGET=${CARGO_TARGET_DIR:-$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)}
 BIN="$TARGET/release"
 WORK=$(mktemp -d /tmp/horizon-bench-pipeline.XXXXXX)
-DB="horizon_bench_pipeline_$$"
+KEEP_DB=${KEEP_DB:-0}
+if [ "$KEEP_DB" = 1 ]; then
+    DB="horizon_bench_pipeline_${SERIES}_${DAYS}"
+else
+    DB="horizon_bench_pipeline_$$"
+fi
 cleanup() {
     jobs -p | xargs -r kill 2>/dev/null || true
-    psql "$PG" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+    if [ "$KEEP_DB" != 1 ]; then
+        psql "$PG" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+    fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-psql "$PG" -qc "CREATE DATABASE $DB"
+FRESH=1
+if psql "$PG" -Atc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1; then
+    FRESH=0
+    echo "reusing database $DB (KEEP_DB=1)"
+else
+    psql "$PG" -qc "CREATE DATABASE $DB"
+fi
 export DATABASE_URL="${PG%/*}/$DB"
 export HORIZON_DATA_DIR="$WORK/data" HORIZON_LOG_FORMAT=json HORIZON_LOG_LEVEL=warn
 export HORIZON_PIPELINE_PARTITION_SIZE=$PARTITION HORIZON_PIPELINE_CALIBRATION=false
@@ -53,7 +68,9 @@ SELECT s.id, t, greatest(0, 80 * sin(pi() * ((extract(epoch FROM t)::bigint % 86
 FROM series s
 CROSS JOIN generate_series(timestamptz '2026-01-01', timestamptz '2026-01-01' + interval '$DAYS days' - interval '15 minutes', interval '15 minutes') AS t
 WHERE s.key LIKE '$prefix-%';
-ANALYZE observations;
+-- What autovacuum does to an insert-only table in production: sets the visibility map, so
+-- histories are read by index-only scans.
+VACUUM ANALYZE observations;
 SQL
 }
 
@@ -62,7 +79,11 @@ run() {
     local workers=$1 prefix=$2 count=$3
     local out exec
     out=$("$BIN/horizon-pipeline" run --series "$prefix-" --as-of 2026-03-10 --horizon 96)
-    exec=$(echo "$out" | awk '{print $2}' | tr -d ':')
+    exec=$(echo "$out" | grep -o 'execution [0-9a-f-]*' | head -1 | awk '{print $2}')
+    if [ -z "$exec" ]; then
+        echo "horizon-pipeline run printed no execution id: $out" >&2
+        exit 1
+    fi
     local pids=()
     for w in $(seq 1 "$workers"); do
         /usr/bin/time -f "%M" -o "$WORK/rss-$prefix-$w" "$BIN/horizon-pipeline" worker 2>"$WORK/worker-$prefix-$w.log" &
@@ -74,7 +95,8 @@ run() {
         case "$status" in succeeded|failed) break ;; esac
         sleep 0.5
     done
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    # $! is GNU time: stop the worker under it, so that time reports its peak RSS.
+    for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; done
     wait "${pids[@]}" 2>/dev/null || true
     local secs written
     secs=$(psql "$DATABASE_URL" -Atc "SELECT round(extract(epoch FROM finished_at - created_at)::numeric, 1) FROM executions WHERE id = '$exec'")
@@ -90,9 +112,11 @@ run() {
     echo "$secs $(awk -v n="$count" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')$rss"
 }
 
-generate "$SERIES" big
 QUARTER=$(( SERIES / 4 ))
-generate "$QUARTER" small
+if [ "$FRESH" = 1 ]; then
+    generate "$SERIES" big
+    generate "$QUARTER" small
+fi
 
 echo
 echo "pipeline: $SERIES series x $((DAYS * 96)) steps, horizon 96, partitions of $PARTITION"

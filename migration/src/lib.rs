@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_initial;
 mod m20261122_000001_pipeline;
+mod m20261122_000002_observations_covering;
 
 /// Every migration this build knows, oldest first.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261121_000001_initial::Migration),
             Box::new(m20261122_000001_pipeline::Migration),
+            Box::new(m20261122_000002_observations_covering::Migration),
         ]
     }
 }

@@ -56,13 +56,28 @@ use crate::{
 
 /// Number of rolling origins used to validate and calibrate the members.
 pub const VALIDATION_WINDOWS: usize = 4;
+/// From this many values on, validation windows keep the full fit's parameters and only
+/// re-run its filter up to each origin ([`FittedModel::forecast_from`]), as cross-validation
+/// without refitting does; shorter histories are refitted per window. Re-estimating on a few
+/// hundred fewer values of a long history hardly moves the parameters, and each refit costs a
+/// full optimisation.
+pub const LONG_HISTORY: usize = 500;
 /// Number of sample paths drawn for "exceeds at least once" probabilities.
 pub const SAMPLE_PATHS: usize = 1000;
 /// Longest horizon accepted.
 pub const MAX_HORIZON: usize = 100_000;
-/// The most recent observations used for fitting (the longer of this and eight cycles of the
-/// longest candidate period); older ones are ignored to bound time and memory.
+/// The most recent observations used for fitting (the longer of this and three cycles of the
+/// longest candidate period, see [`history_length`]); older ones are ignored to bound time and
+/// memory.
 pub const MAX_HISTORY: usize = 2_000;
+
+/// How many of the most recent values [`forecast`] uses for the given candidate periods: the
+/// longer of [`MAX_HISTORY`] and three cycles of the longest period (what the seasonality test
+/// needs to see it). A caller loading histories from storage needs no more than this.
+pub fn history_length(season_lengths: &[usize]) -> usize {
+    let longest = season_lengths.iter().copied().max().unwrap_or(1);
+    MAX_HISTORY.max(longest.saturating_mul(3))
+}
 
 /// What to forecast and how. Build it with [`ForecastRequest::new`] and set the fields needed.
 #[derive(Debug, Clone)]
@@ -232,6 +247,8 @@ struct FitContext {
     periods: Vec<usize>,
     /// The ETS form chosen on the full history, refitted as is on validation windows.
     ets_spec: Option<String>,
+    /// The MSTL trend's form chosen on the full history, likewise refitted as is.
+    mstl_trend: Option<String>,
     /// Season length offered to ETS, which selects seasonal forms by AICc rather than by the
     /// seasonality test.
     ets_season: Option<usize>,
@@ -269,17 +286,13 @@ fn fit_kind(
         ModelKind::Tsb => Box::new(intermittent::tsb(y, 0.1, 0.1)?),
         ModelKind::Adida => Box::new(intermittent::adida(y)?),
         ModelKind::Imapa => Box::new(intermittent::imapa(y)?),
-        ModelKind::Mstl => Box::new(mstl::mstl(y, &ctx.periods)?),
+        ModelKind::Mstl => Box::new(mstl::mstl_with_trend(
+            y,
+            &ctx.periods,
+            ctx.mstl_trend.as_deref(),
+        )?),
         ModelKind::DampedTrend => Box::new(damped::damped_trend(y, m)?),
     })
-}
-
-/// `ETS(M,Ad,M)` → `M,Ad,M`, the form `ets::fit_spec` reads.
-fn spec_of(label: &str) -> String {
-    label
-        .trim_start_matches("ETS(")
-        .trim_end_matches(')')
-        .to_owned()
 }
 
 /// A fitted member with its validation errors.
@@ -298,21 +311,37 @@ struct Spread {
     scale: Vec<f64>,
     /// Sorted normalised errors.
     z: Vec<f64>,
+    /// Mean and standard deviation of `z`.
+    z_mean: f64,
+    z_sd: f64,
 }
 
 impl Spread {
-    fn quantile(&self, step: usize, level: f64) -> f64 {
-        let s = self.scale.get(step).copied().unwrap_or(0.0);
+    fn new(scale: Vec<f64>, z: Vec<f64>) -> Self {
+        let (z_mean, z_sd) = if z.is_empty() {
+            (0.0, 1.0)
+        } else {
+            (util::mean(&z), util::variance(&z).sqrt())
+        };
+        Self {
+            scale,
+            z,
+            z_mean,
+            z_sd,
+        }
+    }
+
+    /// The normalised error at `level`: the empirical quantile of `z` shrunk toward a normal
+    /// with its moments while few errors are known. The same for every step.
+    fn standard_quantile(&self, level: f64) -> f64 {
         if self.z.is_empty() {
-            return s * util::normal_quantile(level);
+            return util::normal_quantile(level);
         }
         let n = self.z.len() as f64;
         let emp = util::quantile_sorted(&self.z, level);
-        let mean = util::mean(&self.z);
-        let sd = util::variance(&self.z).sqrt();
-        let normal = mean + sd * util::normal_quantile(level);
+        let normal = self.z_mean + self.z_sd * util::normal_quantile(level);
         let w = n / (n + 50.0);
-        s * (w * emp + (1.0 - w) * normal)
+        w * emp + (1.0 - w) * normal
     }
 }
 
@@ -360,7 +389,7 @@ fn conformal_spread(errors: &[Vec<f64>], horizon: usize) -> Option<Spread> {
         }
     }
     util::sort_floats(&mut z);
-    Some(Spread { scale, z })
+    Some(Spread::new(scale, z))
 }
 
 /// Spread from in-sample one-step residuals grown by `sqrt(step)`, normal shape.
@@ -373,10 +402,10 @@ fn residual_spread(model: &dyn FittedModel, y: &[f64], horizon: usize) -> Spread
         }
     }
     let sigma = if c > 0 { (ss / c as f64).sqrt() } else { 0.0 };
-    Spread {
-        scale: (1..=horizon).map(|s| sigma * (s as f64).sqrt()).collect(),
-        z: Vec::new(),
-    }
+    Spread::new(
+        (1..=horizon).map(|s| sigma * (s as f64).sqrt()).collect(),
+        Vec::new(),
+    )
 }
 
 /// The rolling origins for validation: training lengths, and the steps validated.
@@ -412,16 +441,24 @@ fn default_models(profile: &SeriesProfile, periods: &[usize]) -> Vec<ModelKind> 
             ModelKind::WindowAverage,
         ]
     } else {
-        let mut m = vec![
-            ModelKind::AutoEts,
-            ModelKind::Theta,
-            ModelKind::DynamicOptimizedTheta,
-        ];
         // ETS takes seasons up to 24 steps; longer cycles (e.g. 96 per day at 15 minutes) are
-        // carried by MSTL and the seasonal naive.
+        // carried by MSTL (ETS on the seasonally adjusted series) and the seasonal naive. A
+        // plain ETS there can only draw a flat or trending line through the cycle, so it is
+        // left out rather than fitted and out-weighted; of the Theta family the classical one
+        // stays (the optimised variants differ from it in the trend, which a long-cycle
+        // series' tail hardly shows, at many times the cost).
         let long_cycle = periods
             .first()
             .is_some_and(|&p| p > crate::ets::MAX_SEASON_LENGTH);
+        let mut m = if long_cycle {
+            vec![ModelKind::Theta]
+        } else {
+            vec![
+                ModelKind::AutoEts,
+                ModelKind::Theta,
+                ModelKind::DynamicOptimizedTheta,
+            ]
+        };
         if periods.len() >= 2 || long_cycle {
             m.push(ModelKind::Mstl);
         }
@@ -472,8 +509,7 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
     if imputed > 0 {
         warnings.push(format!("{imputed} missing values imputed"));
     }
-    let longest = request.season_lengths.iter().copied().max().unwrap_or(1);
-    let keep = MAX_HISTORY.max(8 * longest);
+    let keep = history_length(&request.season_lengths);
     if y.len() > keep {
         warnings.push(format!("only the last {keep} of {} values used", y.len()));
         y.drain(..y.len() - keep);
@@ -504,6 +540,7 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
         season: profile.season_length,
         periods: periods.clone(),
         ets_spec: None,
+        mstl_trend: None,
         ets_season: profile.season_length.or_else(|| {
             request
                 .season_lengths
@@ -528,14 +565,17 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
     let mut candidates: Vec<Candidate> = Vec::with_capacity(kinds.len());
     for kind in kinds {
         let mut ctx_k = ctx.clone();
-        let fitted = if kind == ModelKind::AutoEts {
-            // Validation windows refit the form selected here: much cheaper than a new search.
-            ets::fit_auto(&y, ctx.ets_season).map(|f| {
-                ctx_k.ets_spec = Some(spec_of(&f.spec()));
+        // Validation windows refit the form selected here: much cheaper than a new search.
+        let fitted = match kind {
+            ModelKind::AutoEts => ets::fit_auto(&y, ctx.ets_season).map(|f| {
+                ctx_k.ets_spec = Some(ets::form_of(&f.spec()));
                 Box::new(f) as Box<dyn FittedModel>
-            })
-        } else {
-            fit_kind(kind, &y, &ctx)
+            }),
+            ModelKind::Mstl => mstl::mstl(&y, &ctx.periods).map(|f| {
+                ctx_k.mstl_trend = f.trend_form().map(str::to_owned);
+                Box::new(f) as Box<dyn FittedModel>
+            }),
+            _ => fit_kind(kind, &y, &ctx),
         };
         let model = match fitted {
             Ok(m) => m,
@@ -554,12 +594,22 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
         let mut errors = Vec::with_capacity(origins.len());
         for &o in &origins {
             let steps = hv.min(n - o);
-            let Ok(m) = fit_kind(kind, &y[..o], &ctx_k) else {
-                // Keep windows aligned across members: a failed refit is a window of NaN.
-                errors.push(vec![f64::NAN; steps]);
-                continue;
+            let kept = if n >= LONG_HISTORY {
+                model.forecast_from(o, steps)
+            } else {
+                None
             };
-            let f = m.forecast_mean(steps);
+            let f = match kept {
+                Some(f) => f,
+                None => match fit_kind(kind, &y[..o], &ctx_k) {
+                    Ok(m) => m.forecast_mean(steps),
+                    // Keep windows aligned across members: a failed refit is a window of NaN.
+                    Err(_) => {
+                        errors.push(vec![f64::NAN; steps]);
+                        continue;
+                    }
+                },
+            };
             errors.push(
                 (0..steps)
                     .map(|s| {
@@ -741,7 +791,12 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
             Source::Model(q) => q,
             Source::Spread(sp) => grid
                 .iter()
-                .map(|l| (0..h).map(|s| c.mean[s] + sp.quantile(s, *l)).collect())
+                .map(|l| {
+                    let z = sp.standard_quantile(*l);
+                    (0..h)
+                        .map(|s| c.mean[s] + sp.scale.get(s).copied().unwrap_or(0.0) * z)
+                        .collect()
+                })
                 .collect(),
         })
         .collect();

@@ -33,6 +33,10 @@ pub(crate) mod tests_data;
 const MODEL: &str = "ets";
 /// Longest seasonal period the seasonal forms accept, as R.
 pub const MAX_SEASON_LENGTH: usize = 24;
+/// Most recent values a fit estimates on. Exponential smoothing forgets geometrically, so older
+/// values barely move the parameters, while each one costs a filter step per optimiser
+/// iteration; a high-frequency history (thousands of 15-minute values) is fitted on its tail.
+pub const MAX_FIT_LENGTH: usize = 1_000;
 const TOL: f64 = 1e-10;
 const HUGEN: f64 = 1e10;
 const LOWER: [f64; 4] = [1e-4, 1e-4, 1e-4, 0.8];
@@ -756,6 +760,9 @@ pub struct EtsFit {
     aicc: f64,
     /// Fitted values on the data scale, aligned with the input (NaN before the stretch used).
     fitted: Vec<f64>,
+    /// Position in the input of the first value used, and the values used (scaled).
+    start: usize,
+    used: Vec<f64>,
 }
 
 impl EtsFit {
@@ -801,6 +808,12 @@ impl EtsFit {
     /// Point forecasts on the internal (scaled) data.
     fn mean_scaled(&self, horizon: usize) -> Vec<f64> {
         let f = &self.inner;
+        Self::project(f, f.level, f.growth, &f.seas, horizon)
+    }
+
+    /// Mean forecasts (scaled) of `f`'s form and parameters from the given final states
+    /// (`seas[i]` applies to step `i + 1`).
+    fn project(f: &Fitted, level: f64, growth: f64, seas: &[f64], horizon: usize) -> Vec<f64> {
         let mut out = Vec::with_capacity(horizon);
         let mut phi_h = 0.0;
         let mut pw = 1.0;
@@ -812,12 +825,12 @@ impl EtsFit {
                 phi_h = h as f64;
             }
             let base = if f.spec.has_trend() {
-                f.level + phi_h * f.growth
+                level + phi_h * growth
             } else {
-                f.level
+                level
             };
-            let v = if f.spec.seasonal() && !f.seas.is_empty() {
-                let s = f.seas[(h - 1) % f.seas.len()];
+            let v = if f.spec.seasonal() && !seas.is_empty() {
+                let s = seas[(h - 1) % seas.len()];
                 if f.spec.season == Comp::M {
                     base * s
                 } else {
@@ -962,6 +975,30 @@ impl FittedModel for EtsFit {
         ModelKind::AutoEts
     }
 
+    fn forecast_from(&self, origin: usize, horizon: usize) -> Option<Vec<f64>> {
+        let local = origin.checked_sub(self.start)?;
+        let f = &self.inner;
+        if local < 4 || local > self.used.len() || f.x.is_empty() {
+            return None;
+        }
+        let mut seas = vec![0.0; if f.spec.seasonal() { f.m } else { 0 }];
+        let (params, l0, b0) = unpack(&f.x, f.spec, f.m, &mut seas)?;
+        let (_, level, growth, k) = filter(
+            &self.used[..local],
+            f.spec,
+            &params,
+            l0,
+            b0,
+            &mut seas,
+            None,
+        );
+        seas.rotate_left(k);
+        let mean = Self::project(f, level, growth, &seas, horizon);
+        mean.iter()
+            .all(|v| v.is_finite())
+            .then(|| mean.into_iter().map(|v| v * self.scale).collect())
+    }
+
     fn forecast_mean(&self, horizon: usize) -> Vec<f64> {
         self.mean_scaled(horizon)
             .into_iter()
@@ -1043,6 +1080,8 @@ struct Prepared {
 
 fn prepare(y: &[f64]) -> Result<Prepared, EngineError> {
     let (start, used) = trailing_finite(y);
+    let skip = used.len().saturating_sub(MAX_FIT_LENGTH);
+    let (start, used) = (start + skip, &used[skip..]);
     if used.len() < 4 {
         return Err(cannot(format!(
             "needs at least 4 consecutive finite values, has {}",
@@ -1075,6 +1114,8 @@ fn finish(prep: &Prepared, inner: Fitted) -> EtsFit {
         scale: prep.scale,
         aicc,
         fitted,
+        start: prep.start,
+        used: prep.y.clone(),
     }
 }
 
@@ -1157,7 +1198,7 @@ fn warm_start(done: &[(Spec, Vec<f64>)], spec: Spec) -> Option<Vec<f64>> {
 /// the state-space likelihood with R's "both" bounds, selection by AICc. Multiplicative forms
 /// only for strictly positive data; additive error with multiplicative season is excluded.
 ///
-/// Uses the last run of finite values (at least 4). A constant series gives simple exponential
+/// Uses the last run of finite values (at least 4, at most [`MAX_FIT_LENGTH`]). A constant series gives simple exponential
 /// smoothing with zero variance. Fails with [`EngineError::CannotFit`] when no form can be
 /// fitted.
 pub fn fit_auto(y: &[f64], m: Option<usize>) -> Result<EtsFit, EngineError> {
@@ -1223,6 +1264,14 @@ pub fn fit_auto(y: &[f64], m: Option<usize>) -> Result<EtsFit, EngineError> {
 /// few values).
 pub fn fit_spec(y: &[f64], m: Option<usize>, spec: &str) -> Result<EtsFit, EngineError> {
     fit_spec_with(y, m, spec, SEASONAL_STAGE_TWO_ITER)
+}
+
+/// `ETS(M,Ad,M)` → `M,Ad,M`: a fit's [`EtsFit::spec`] label as the form [`fit_spec`] reads.
+pub(crate) fn form_of(label: &str) -> String {
+    label
+        .trim_start_matches("ETS(")
+        .trim_end_matches(')')
+        .to_owned()
 }
 
 /// [`fit_spec`] with the shorter search budget, for refits on validation windows.

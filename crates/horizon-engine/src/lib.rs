@@ -57,6 +57,7 @@ pub use backtest::{BacktestConfig, BacktestReport, Metrics, backtest};
 pub use classify::classify;
 pub use ensemble::{
     Forecast, ForecastRequest, Interval, Member, ThresholdProbability, forecast, forecast_many,
+    history_length,
 };
 pub use error::EngineError;
 pub use model::{FittedModel, ModelKind};

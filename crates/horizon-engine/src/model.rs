@@ -131,4 +131,14 @@ pub trait FittedModel: Send + Sync {
     fn aicc(&self) -> Option<f64> {
         None
     }
+
+    /// The mean forecast for steps `1..=horizon` this fit makes standing at `origin` (a
+    /// position in its history: the first `origin` values seen), its parameters and initial
+    /// states kept. A validation window of a long history then costs one filter pass instead
+    /// of a new fit. `None` when the model does not support it or `origin` lies outside the
+    /// stretch it was fitted on; the caller refits then.
+    fn forecast_from(&self, origin: usize, horizon: usize) -> Option<Vec<f64>> {
+        let _ = (origin, horizon);
+        None
+    }
 }

@@ -11,10 +11,20 @@ use crate::{EngineError, FittedModel, ModelKind, baseline, ets};
 
 /// Number of most recent cycles whose per-phase means form a seasonal component.
 pub const RECENT_CYCLES: usize = 8;
+/// The trend is fitted on this many of the most recent cycles of the shortest period (at least
+/// [`MIN_TREND_FIT`] values): the level and slope of a seasonally adjusted high-frequency series
+/// are local, and every value costs a filter step per optimiser iteration.
+pub const TREND_FIT_CYCLES: usize = 2;
+/// Fewest values the trend is fitted on when the history has them.
+pub const MIN_TREND_FIT: usize = 200;
 
 /// A fitted MSTL model.
 pub struct MstlFit {
+    /// Fitted on the seasonally adjusted values from position `trend_from` on.
     trend: Box<dyn FittedModel>,
+    trend_from: usize,
+    /// The trend's exponential smoothing form (`None` when it fell back to naive).
+    trend_form: Option<String>,
     /// Per period: the seasonal index by phase, where phase `i` belongs to positions
     /// `t % period == i` counted from the first observation.
     components: Vec<(usize, Vec<f64>)>,
@@ -36,6 +46,12 @@ impl MstlFit {
     /// The seasonal periods that were extracted.
     pub fn periods(&self) -> Vec<usize> {
         self.components.iter().map(|(p, _)| *p).collect()
+    }
+
+    /// The exponential smoothing form of the trend, e.g. `"AAdN"`; `None` when the trend fell
+    /// back to the naive forecast.
+    pub fn trend_form(&self) -> Option<&str> {
+        self.trend_form.as_deref()
     }
 
     fn seasonal_at(&self, t: usize) -> f64 {
@@ -98,6 +114,17 @@ fn seasonal_indices(x: &[f64], p: usize, trend: &mut Vec<f64>) -> Vec<f64> {
 /// cycles in the history; others are ignored) and fits the trend. With no usable period it is
 /// a plain trend model.
 pub fn mstl(y: &[f64], periods: &[usize]) -> Result<MstlFit, EngineError> {
+    mstl_with_trend(y, periods, None)
+}
+
+/// [`mstl`] with the trend's exponential smoothing form given (e.g. `"AAdN"`, as
+/// [`MstlFit::trend_form`] reports it) instead of selected: the ensemble refits the form chosen
+/// on the whole history on its validation windows, with a shorter search.
+pub(crate) fn mstl_with_trend(
+    y: &[f64],
+    periods: &[usize],
+    trend_form: Option<&str>,
+) -> Result<MstlFit, EngineError> {
     baseline::check(y, ModelKind::Mstl, 2)?;
     let n = y.len();
     let mut ps: Vec<usize> = periods
@@ -128,26 +155,39 @@ pub fn mstl(y: &[f64], periods: &[usize]) -> Result<MstlFit, EngineError> {
     for (t, w) in work.iter_mut().enumerate() {
         *w = y[t] - components.iter().map(|(p, idx)| idx[t % p]).sum::<f64>();
     }
-    let trend_model: Box<dyn FittedModel> = match ets::fit_auto(&work, None) {
-        Ok(f) => Box::new(f),
-        Err(_) => match ets::fit_spec(&work, None, "AAdN") {
-            Ok(f) => Box::new(f),
-            Err(_) => Box::new(baseline::naive(&work)?),
+    let shortest = components.first().map_or(1, |(p, _)| *p);
+    let trend_from = n.saturating_sub(MIN_TREND_FIT.max(TREND_FIT_CYCLES * shortest));
+    let work = &work[trend_from..];
+    let selected = match trend_form {
+        Some(form) => ets::fit_spec_quick(work, None, form).or_else(|_| ets::fit_auto(work, None)),
+        None => ets::fit_auto(work, None),
+    };
+    let (trend_model, trend_form): (Box<dyn FittedModel>, Option<String>) = match selected {
+        Ok(f) => {
+            let form = ets::form_of(&f.spec());
+            (Box::new(f), Some(form))
+        }
+        Err(_) => match ets::fit_spec(work, None, "AAdN") {
+            Ok(f) => (Box::new(f), Some("AAdN".to_owned())),
+            Err(_) => (Box::new(baseline::naive(work)?), None),
         },
     };
     let mut out = MstlFit {
         trend: trend_model,
+        trend_from,
+        trend_form,
         components,
         n,
         fitted: Vec::new(),
     };
-    let fitted: Vec<f64> = out
-        .trend
-        .fitted()
-        .iter()
-        .enumerate()
-        .map(|(t, f)| f + out.seasonal_at(t))
-        .collect();
+    let mut fitted = vec![f64::NAN; trend_from];
+    fitted.extend(
+        out.trend
+            .fitted()
+            .iter()
+            .enumerate()
+            .map(|(t, f)| f + out.seasonal_at(trend_from + t)),
+    );
     out.fitted = fitted;
     Ok(out)
 }
@@ -155,6 +195,16 @@ pub fn mstl(y: &[f64], periods: &[usize]) -> Result<MstlFit, EngineError> {
 impl FittedModel for MstlFit {
     fn kind(&self) -> ModelKind {
         ModelKind::Mstl
+    }
+
+    fn forecast_from(&self, origin: usize, horizon: usize) -> Option<Vec<f64>> {
+        let mut f = self
+            .trend
+            .forecast_from(origin.checked_sub(self.trend_from)?, horizon)?;
+        for (i, v) in f.iter_mut().enumerate() {
+            *v += self.seasonal_at(origin + i);
+        }
+        Some(f)
     }
 
     fn forecast_mean(&self, horizon: usize) -> Vec<f64> {

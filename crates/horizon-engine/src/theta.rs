@@ -72,6 +72,8 @@ pub struct ThetaFit {
     states: Vec<State>,
     scale: f64,
     fitted: Vec<f64>,
+    /// Position in the input of the first value used.
+    start: usize,
 }
 
 /// Advances the state by one observation `y`, the `i`-th (0-based), returning the one-step
@@ -202,6 +204,9 @@ struct Prepared {
 
 fn prepare(y: &[f64], m: Option<usize>, model: &'static str) -> Result<Prepared, EngineError> {
     let (start, used) = trailing_finite(y);
+    // As exponential smoothing: a long (high-frequency) history is fitted on its tail.
+    let skip = used.len().saturating_sub(crate::ets::MAX_FIT_LENGTH);
+    let (start, used) = (start + skip, &used[skip..]);
     let n = used.len();
     if n < 4 {
         return Err(cannot(
@@ -289,6 +294,7 @@ fn finish(
         states,
         scale: prep.scale,
         fitted,
+        start: prep.start,
     }
 }
 
@@ -515,6 +521,20 @@ impl ThetaFit {
 impl FittedModel for ThetaFit {
     fn kind(&self) -> ModelKind {
         self.kind
+    }
+
+    fn forecast_from(&self, origin: usize, horizon: usize) -> Option<Vec<f64>> {
+        let local = origin.checked_sub(self.start)?;
+        if local < 4 || local > self.states.len() {
+            return None;
+        }
+        let mean: Vec<f64> = self
+            .path(local, horizon, None)
+            .into_iter()
+            .enumerate()
+            .map(|(h, v)| self.reseason(local + h, v) * self.scale)
+            .collect();
+        mean.iter().all(|v| v.is_finite()).then_some(mean)
     }
 
     fn forecast_mean(&self, horizon: usize) -> Vec<f64> {

@@ -483,8 +483,8 @@ async fn run_partition(
 ) -> Result<PartitionOutcome, ServiceError> {
     let started = now();
     let t = Instant::now();
-    let ids: Vec<Uuid> = part.iter().map(|s| s.id).collect();
-    let mut histories = store.load_histories(&ids, options.as_of).await?;
+    let spans: Vec<_> = part.iter().map(|s| (s.id, history_span(s))).collect();
+    let mut histories = store.load_recent_histories(&spans, options.as_of).await?;
     let points: usize = histories.values().map(Vec::len).sum();
     log_step(
         store,
@@ -656,6 +656,15 @@ async fn run_partition(
         tracing::warn!(series = %key, %reason, "series skipped");
     }
     Ok(PartitionOutcome { written, skipped })
+}
+
+/// How far back from its latest observation a series' history is worth loading: the values
+/// the engine uses at its declared frequency ([`horizon_engine::history_length`]), plus one
+/// step. `None` (everything) when the frequency is not declared but inferred from the data.
+fn history_span(series: &Series) -> Option<chrono::Duration> {
+    let frequency = series.meta.frequency?;
+    let steps = horizon_engine::history_length(&frequency.season_lengths()) as i64 + 1;
+    chrono::Duration::try_seconds(frequency.nominal_seconds().max(1).checked_mul(steps)?)
 }
 
 pub(crate) fn prepare(

@@ -144,7 +144,11 @@ impl Store {
     /// Applies pending migrations. Refuses when the database has migrations this build does not
     /// know (a newer binary migrated it).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        self.check_schema().await?;
+        // Pending migrations are what this applies; only a schema newer than this build stops it.
+        match self.check_schema().await {
+            Ok(()) | Err(StoreError::SchemaBehind { .. }) => {}
+            Err(e) => return Err(e),
+        }
         Migrator::up(&self.db, None)
             .await
             .map_err(|e| StoreError::db("applying migrations", e))

@@ -125,6 +125,55 @@ async fn observations_round_trip(db: TestDb) {
         .unwrap();
     assert_eq!(histories[&s.id].len(), 100);
     assert!(histories[&s.id].windows(2).all(|w| w[0].ts < w[1].ts));
+    // A half-open window, and everything from an instant on.
+    let between = store
+        .load_histories_between(&[s.id], Some(rows[10].ts), Some(rows[20].ts))
+        .await
+        .unwrap();
+    assert_eq!(
+        between[&s.id].iter().map(|o| o.value).collect::<Vec<_>>(),
+        (10..20).map(f64::from).collect::<Vec<_>>()
+    );
+    let tail = store
+        .load_histories_between(&[s.id], Some(rows[6990].ts), None)
+        .await
+        .unwrap();
+    assert_eq!(tail[&s.id].len(), 10);
+
+    // Recent histories count back from each series' own latest observation before `until`:
+    // 150 minutes back from rows[99] are rows[90..100]; no span keeps all 100.
+    let other = store.upsert_series(&meta("solar-02")).await.unwrap();
+    let other_rows: Vec<ObservationRow> = (0..50)
+        .map(|i| ObservationRow {
+            series_id: other.id,
+            ts: t0() + Duration::minutes(15 * i),
+            value: 1000.0 + i as f64,
+        })
+        .collect();
+    store.upsert_observations(&other_rows).await.unwrap();
+    let recent = store
+        .load_recent_histories(
+            &[
+                (s.id, Some(Duration::minutes(150))),
+                (other.id, None),
+                (Uuid::now_v7(), Some(Duration::minutes(150))),
+            ],
+            Some(rows[100].ts),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        recent[&s.id].iter().map(|o| o.value).collect::<Vec<_>>(),
+        (90..100).map(f64::from).collect::<Vec<_>>()
+    );
+    assert_eq!(recent[&s.id][0].ts, rows[90].ts);
+    assert_eq!(recent[&other.id].len(), 50);
+    assert_eq!(recent[&other.id][49].value, 1049.0);
+    assert_eq!(
+        recent.len(),
+        2,
+        "a series without observations has no entry"
+    );
 }
 
 fn new_prediction(series: &Series, execution_id: Option<Uuid>, level: f64) -> NewPrediction {
@@ -540,6 +589,20 @@ async fn schema_checks(db: TestDb) {
     assert_eq!(applied, horizon_migration::known_migrations());
     // migrating again is a no-op
     store.migrate().await.unwrap();
+    // a database one migration behind is reported as such, and `migrate` brings it up
+    {
+        use sea_orm_migration::MigratorTrait;
+        horizon_migration::Migrator::down(store.connection(), Some(1))
+            .await
+            .unwrap();
+    }
+    let err = store.check_schema().await.unwrap_err();
+    assert!(matches!(err, StoreError::SchemaBehind { .. }), "{err}");
+    store.migrate().await.unwrap();
+    assert_eq!(
+        store.applied_migrations().await.unwrap(),
+        horizon_migration::known_migrations()
+    );
     // a migration from a newer build makes this build refuse the database
     let backend = store.connection().get_database_backend();
     use sea_orm::ConnectionTrait;

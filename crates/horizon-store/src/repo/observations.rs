@@ -74,19 +74,39 @@ impl Store {
             .collect())
     }
 
-    /// Histories of many series in one query per 500 series, each oldest first, up to (and
-    /// excluding) `until` when given.
+    /// Histories of many series, each oldest first, up to (and excluding) `until` when given.
+    /// Same as [`Store::load_histories_between`] without a start.
     pub async fn load_histories(
         &self,
         series_ids: &[Uuid],
         until: Option<Timestamp>,
     ) -> Result<HashMap<Uuid, Vec<Observation>>, StoreError> {
+        self.load_histories_between(series_ids, None, until).await
+    }
+
+    /// Histories of many series in `[from, until)` (either end open when `None`), each oldest
+    /// first; a series without observations there has no entry. On PostgreSQL one binary
+    /// `COPY` per 500 series streams the rows (several times faster than row decoding); on
+    /// SQLite one query per 500 series.
+    pub async fn load_histories_between(
+        &self,
+        series_ids: &[Uuid],
+        from: Option<Timestamp>,
+        until: Option<Timestamp>,
+    ) -> Result<HashMap<Uuid, Vec<Observation>>, StoreError> {
         let mut out: HashMap<Uuid, Vec<Observation>> = HashMap::with_capacity(series_ids.len());
         for chunk in series_ids.chunks(500) {
+            if self.backend() == horizon_settings::DatabaseKind::Postgres {
+                self.copy_histories_pg(chunk, from, until, &mut out).await?;
+                continue;
+            }
             let mut q = e::Entity::find()
                 .filter(e::Column::SeriesId.is_in(chunk.iter().copied()))
                 .order_by_asc(e::Column::SeriesId)
                 .order_by_asc(e::Column::Ts);
+            if let Some(from) = from {
+                q = q.filter(e::Column::Ts.gte(micros(from)));
+            }
             if let Some(until) = until {
                 q = q.filter(e::Column::Ts.lt(micros(until)));
             }
@@ -100,6 +120,39 @@ impl Store {
                     value: r.value,
                 });
             }
+        }
+        Ok(out)
+    }
+
+    /// The recent histories of many series: for each `(series, span)`, its observations within
+    /// `span` up to and including its latest one before `until` (when given), oldest first; all
+    /// of them when `span` is `None`. What a forecast needs of a long high-frequency history,
+    /// wherever the series' data end. On PostgreSQL one binary `COPY` per 500 series; on
+    /// SQLite the histories are read whole and cut.
+    pub async fn load_recent_histories(
+        &self,
+        series: &[(Uuid, Option<chrono::Duration>)],
+        until: Option<Timestamp>,
+    ) -> Result<HashMap<Uuid, Vec<Observation>>, StoreError> {
+        let mut out: HashMap<Uuid, Vec<Observation>> = HashMap::with_capacity(series.len());
+        if self.backend() == horizon_settings::DatabaseKind::Postgres {
+            for chunk in series.chunks(500) {
+                self.copy_recent_histories_pg(chunk, until, &mut out)
+                    .await?;
+            }
+            return Ok(out);
+        }
+        let ids: Vec<Uuid> = series.iter().map(|(id, _)| *id).collect();
+        let mut all = self.load_histories_between(&ids, None, until).await?;
+        for (id, span) in series {
+            let Some(mut history) = all.remove(id) else {
+                continue;
+            };
+            if let (Some(span), Some(last)) = (span, history.last().map(|o| o.ts)) {
+                let keep_from = history.partition_point(|o| last - o.ts >= *span);
+                history.drain(..keep_from);
+            }
+            out.insert(*id, history);
         }
         Ok(out)
     }

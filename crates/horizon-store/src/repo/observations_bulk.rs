@@ -1,11 +1,18 @@
-//! Bulk observation writes for the ingest roll-up. On PostgreSQL a batch whose (series,
+//! Bulk observation reads and writes. Reads: on PostgreSQL histories stream out with binary
+//! `COPY … TO STDOUT`, decoded straight into observations.
+//!
+//! Writes, for the ingest roll-up: on PostgreSQL a batch whose (series,
 //! instant) range holds no stored row yet — new buckets, the usual case — streams straight
 //! into `observations` with binary `COPY`; any other batch is merged with one
 //! `INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE` that leaves equal values alone. On
 //! SQLite the rows go in as multi-row upserts. Both are idempotent, so replaying a batch
 //! changes nothing.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
+use horizon_domain::{Observation, Timestamp};
 use sea_orm::{
     DbErr, RuntimeErr,
     sqlx::{self, Acquire, PgConnection},
@@ -42,6 +49,108 @@ impl Store {
             horizon_settings::DatabaseKind::Sqlite => self.upsert_observations(rows).await,
             horizon_settings::DatabaseKind::Postgres => self.write_observations_pg(rows).await,
         }
+    }
+
+    /// Streams the observations of `series_ids` in `[from, until)` with one binary `COPY` and
+    /// appends them, oldest first, to `out`.
+    pub(crate) async fn copy_histories_pg(
+        &self,
+        series_ids: &[Uuid],
+        from: Option<Timestamp>,
+        until: Option<Timestamp>,
+        out: &mut HashMap<Uuid, Vec<Observation>>,
+    ) -> Result<(), StoreError> {
+        if series_ids.is_empty() {
+            return Ok(());
+        }
+        // COPY takes no bind parameters; every literal below is formatted from typed values
+        // (uuids, instants), so nothing from outside reaches the statement text.
+        let ids: Vec<String> = series_ids.iter().map(Uuid::to_string).collect();
+        let mut filter = format!("series_id = ANY('{{{}}}'::uuid[])", ids.join(","));
+        if let Some(from) = from {
+            filter.push_str(&format!(" AND ts >= '{}'", from.to_rfc3339()));
+        }
+        if let Some(until) = until {
+            filter.push_str(&format!(" AND ts < '{}'", until.to_rfc3339()));
+        }
+        self.copy_out_observations(
+            &format!("SELECT series_id, ts, value FROM observations WHERE {filter}"),
+            out,
+        )
+        .await
+    }
+
+    /// Streams, for each `(series, span)`, the observations within `span` up to and including
+    /// the series' latest observation before `until` (all of them when `span` is `None`) with
+    /// one binary `COPY`, and appends them, oldest first, to `out`.
+    pub(crate) async fn copy_recent_histories_pg(
+        &self,
+        series: &[(Uuid, Option<chrono::Duration>)],
+        until: Option<Timestamp>,
+        out: &mut HashMap<Uuid, Vec<Observation>>,
+    ) -> Result<(), StoreError> {
+        if series.is_empty() {
+            return Ok(());
+        }
+        // As above: only typed values are formatted into the statement.
+        let ids: Vec<String> = series.iter().map(|(id, _)| id.to_string()).collect();
+        let spans: Vec<String> = series
+            .iter()
+            .map(|(_, span)| {
+                span.and_then(|d| d.num_microseconds())
+                    .map_or_else(|| "NULL".to_owned(), |us| us.to_string())
+            })
+            .collect();
+        let before = until
+            .map(|u| format!(" AND ts < '{}'", u.to_rfc3339()))
+            .unwrap_or_default();
+        // One index probe per series finds its latest instant; the range scan follows it.
+        let query = format!(
+            "SELECT o.series_id, o.ts, o.value \
+             FROM unnest('{{{}}}'::uuid[], '{{{}}}'::bigint[]) AS w(id, span_us) \
+             CROSS JOIN LATERAL (SELECT max(ts) AS last FROM observations \
+                                 WHERE series_id = w.id{before}) AS l \
+             JOIN observations o ON o.series_id = w.id AND o.ts <= l.last \
+              AND o.ts > COALESCE(l.last - w.span_us * interval '1 microsecond', '-infinity')",
+            ids.join(","),
+            spans.join(","),
+        );
+        self.copy_out_observations(&query, out).await
+    }
+
+    /// Runs `COPY (query) TO STDOUT (FORMAT binary)` for a query of `(series_id, ts, value)`
+    /// rows and appends them to `out`, each series sorted by instant.
+    async fn copy_out_observations(
+        &self,
+        query: &str,
+        out: &mut HashMap<Uuid, Vec<Observation>>,
+    ) -> Result<(), StoreError> {
+        let statement = format!("COPY ({query}) TO STDOUT (FORMAT binary)");
+        let pool = self.db.get_postgres_connection_pool();
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(sqlx_err("acquiring a connection for a history load"))?;
+        let mut stream = conn
+            .copy_out_raw(&statement)
+            .await
+            .map_err(sqlx_err("loading histories"))?;
+        let mut decoder = CopyOutDecoder::default();
+        while let Some(bytes) = stream
+            .try_next()
+            .await
+            .map_err(sqlx_err("loading histories"))?
+        {
+            decoder.feed(&bytes, out)?;
+        }
+        decoder.finish()?;
+        // Rows come in index order per series in practice; sorting is the guarantee.
+        for history in out.values_mut() {
+            if !history.is_sorted_by_key(|o| o.ts) {
+                history.sort_by_key(|o| o.ts);
+            }
+        }
+        Ok(())
     }
 
     async fn write_observations_pg(&self, rows: &[ObservationRow]) -> Result<u64, StoreError> {
@@ -145,4 +254,106 @@ async fn merge(conn: &mut PgConnection, rows: &[(Uuid, i64, f64)]) -> Result<(),
     .await
     .map(|_| ())
     .map_err(sqlx_err("merging observations"))
+}
+
+/// Decodes a binary `COPY` stream of `(uuid, timestamptz, float8)` rows arriving in chunks of
+/// any size: whole rows are decoded as they complete, a partial one waits for the next chunk.
+#[derive(Default)]
+struct CopyOutDecoder {
+    pending: Vec<u8>,
+    header_read: bool,
+    ended: bool,
+    // The series of the last row and where its vector is, to skip a hash lookup per row.
+    current: Option<Uuid>,
+}
+
+/// Signature, flags and header-extension length of a binary `COPY` stream.
+const COPY_HEADER: usize = 19;
+/// A row: field count, then three length-prefixed fields (16 + 8 + 8 bytes).
+const COPY_ROW: usize = 2 + 4 + 16 + 4 + 8 + 4 + 8;
+
+fn malformed(what: &str) -> StoreError {
+    StoreError::db(
+        "loading histories",
+        DbErr::Custom(format!("malformed COPY stream: {what}")),
+    )
+}
+
+impl CopyOutDecoder {
+    fn feed(
+        &mut self,
+        chunk: &[u8],
+        out: &mut HashMap<Uuid, Vec<Observation>>,
+    ) -> Result<(), StoreError> {
+        let owned;
+        let mut data: &[u8] = if self.pending.is_empty() {
+            chunk
+        } else {
+            self.pending.extend_from_slice(chunk);
+            owned = std::mem::take(&mut self.pending);
+            &owned
+        };
+        if !self.header_read {
+            if data.len() < COPY_HEADER {
+                self.pending = data.to_vec();
+                return Ok(());
+            }
+            if &data[..11] != b"PGCOPY\n\xff\r\n\0" {
+                return Err(malformed("bad signature"));
+            }
+            let ext = i32::from_be_bytes(data[15..19].try_into().expect("4 bytes")) as usize;
+            if data.len() < COPY_HEADER + ext {
+                self.pending = data.to_vec();
+                return Ok(());
+            }
+            data = &data[COPY_HEADER + ext..];
+            self.header_read = true;
+        }
+        let mut vec: Option<&mut Vec<Observation>> = None;
+        while data.len() >= 2 {
+            let fields = i16::from_be_bytes([data[0], data[1]]);
+            if fields == -1 {
+                self.ended = true;
+                data = &data[2..];
+                break;
+            }
+            if data.len() < COPY_ROW {
+                break;
+            }
+            let row = &data[..COPY_ROW];
+            let lengths = [
+                i32::from_be_bytes(row[2..6].try_into().expect("4 bytes")),
+                i32::from_be_bytes(row[22..26].try_into().expect("4 bytes")),
+                i32::from_be_bytes(row[34..38].try_into().expect("4 bytes")),
+            ];
+            if fields != 3 || lengths != [16, 8, 8] {
+                return Err(malformed("unexpected row layout"));
+            }
+            let series = Uuid::from_bytes(row[6..22].try_into().expect("16 bytes"));
+            let micros = i64::from_be_bytes(row[26..34].try_into().expect("8 bytes"));
+            let value = f64::from_be_bytes(row[38..46].try_into().expect("8 bytes"));
+            let ts = DateTime::<Utc>::from_timestamp_micros(micros + PG_EPOCH_MICROS)
+                .ok_or_else(|| malformed("instant out of range"))?;
+            if self.current != Some(series) || vec.is_none() {
+                self.current = Some(series);
+                vec = Some(out.entry(series).or_default());
+            }
+            if let Some(v) = vec.as_deref_mut() {
+                v.push(Observation { ts, value });
+            }
+            data = &data[COPY_ROW..];
+        }
+        if !data.is_empty() && !self.ended {
+            self.pending = data.to_vec();
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(), StoreError> {
+        if self.ended && self.pending.is_empty() {
+            Ok(())
+        } else {
+            Err(malformed("ended without its trailer"))
+        }
+    }
 }
