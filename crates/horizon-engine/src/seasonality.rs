@@ -241,7 +241,10 @@ mod tests {
     #[test]
     fn fft_and_direct_autocorrelations_agree() {
         let y: Vec<f64> = (0..3_000)
-            .map(|t| ((t % 96) as f64 / 96.0 * 6.283).sin() + ((t * 7919) % 101) as f64 / 100.0)
+            .map(|t| {
+                ((t % 96) as f64 / 96.0 * std::f64::consts::TAU).sin()
+                    + ((t * 7919) % 101) as f64 / 100.0
+            })
             .collect();
         let mean = y.iter().sum::<f64>() / y.len() as f64;
         let denom: f64 = y.iter().map(|v| (v - mean).powi(2)).sum();
