@@ -15,33 +15,28 @@ use sea_orm_migration::{
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
+/// Redefines `observations_pkey` with the given tail (PostgreSQL only; SQLite is left alone).
+async fn redefine_key(manager: &SchemaManager<'_>, definition: &str) -> Result<(), DbErr> {
+    if manager.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    manager
+        .get_connection()
+        .execute_unprepared(&format!(
+            "ALTER TABLE observations DROP CONSTRAINT observations_pkey, \
+             ADD CONSTRAINT observations_pkey {definition}"
+        ))
+        .await
+        .map(|_| ())
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        manager
-            .get_connection()
-            .execute_unprepared(
-                "ALTER TABLE observations DROP CONSTRAINT observations_pkey, \
-                 ADD CONSTRAINT observations_pkey PRIMARY KEY (series_id, ts) INCLUDE (value)",
-            )
-            .await
-            .map(|_| ())
+        redefine_key(manager, "PRIMARY KEY (series_id, ts) INCLUDE (value)").await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        manager
-            .get_connection()
-            .execute_unprepared(
-                "ALTER TABLE observations DROP CONSTRAINT observations_pkey, \
-                 ADD CONSTRAINT observations_pkey PRIMARY KEY (series_id, ts)",
-            )
-            .await
-            .map(|_| ())
+        redefine_key(manager, "PRIMARY KEY (series_id, ts)").await
     }
 }

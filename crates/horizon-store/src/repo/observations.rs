@@ -121,6 +121,7 @@ impl Store {
                 });
             }
         }
+        crate::repo::observations_bulk::sort_histories(&mut out);
         Ok(out)
     }
 
@@ -140,6 +141,7 @@ impl Store {
                 self.copy_recent_histories_pg(chunk, until, &mut out)
                     .await?;
             }
+            crate::repo::observations_bulk::sort_histories(&mut out);
             return Ok(out);
         }
         let ids: Vec<Uuid> = series.iter().map(|(id, _)| *id).collect();

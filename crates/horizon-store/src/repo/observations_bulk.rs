@@ -119,7 +119,7 @@ impl Store {
     }
 
     /// Runs `COPY (query) TO STDOUT (FORMAT binary)` for a query of `(series_id, ts, value)`
-    /// rows and appends them to `out`, each series sorted by instant.
+    /// rows and appends them to `out` in the order they come; see [`sort_histories`].
     async fn copy_out_observations(
         &self,
         query: &str,
@@ -143,14 +143,7 @@ impl Store {
         {
             decoder.feed(&bytes, out)?;
         }
-        decoder.finish()?;
-        // Rows come in index order per series in practice; sorting is the guarantee.
-        for history in out.values_mut() {
-            if !history.is_sorted_by_key(|o| o.ts) {
-                history.sort_by_key(|o| o.ts);
-            }
-        }
-        Ok(())
+        decoder.finish()
     }
 
     async fn write_observations_pg(&self, rows: &[ObservationRow]) -> Result<u64, StoreError> {
@@ -354,6 +347,16 @@ impl CopyOutDecoder {
             Ok(())
         } else {
             Err(malformed("ended without its trailer"))
+        }
+    }
+}
+
+/// Sorts each history by instant. `COPY` rows come in index order per series in practice;
+/// this is the guarantee, run once after all of a load's chunks.
+pub(crate) fn sort_histories(out: &mut HashMap<Uuid, Vec<Observation>>) {
+    for history in out.values_mut() {
+        if !history.is_sorted_by_key(|o| o.ts) {
+            history.sort_by_key(|o| o.ts);
         }
     }
 }
