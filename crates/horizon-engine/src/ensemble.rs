@@ -44,7 +44,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use horizon_domain::{Bounds, QuantileLevels, SeriesProfile, interval_quantiles};
+use horizon_domain::{Bounds, QuantileLevels, SeriesClass, SeriesProfile, interval_quantiles};
 use rand::{SeedableRng, rngs::SmallRng};
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
@@ -100,6 +100,11 @@ pub struct ForecastRequest<'a> {
     /// Calibration weights per model from the caller; they replace validation weights. Models
     /// without an entry get weight 0.
     pub model_weights: Option<&'a HashMap<ModelKind, f64>>,
+    /// Calibration weights per series class: when `model_weights` is `None`, the table of the
+    /// class this forecast classifies the series into is used as `model_weights` would be. A
+    /// caller that learns weights per class passes them all and needs no classification of
+    /// its own.
+    pub class_weights: Option<&'a HashMap<SeriesClass, HashMap<ModelKind, f64>>>,
     /// Restrict the ensemble to these models (one model: a single-model forecast). `None`: the
     /// models the series class routes to.
     pub models: Option<Vec<ModelKind>>,
@@ -120,6 +125,7 @@ impl<'a> ForecastRequest<'a> {
             bounds: Bounds::UNBOUNDED,
             thresholds: Vec::new(),
             model_weights: None,
+            class_weights: None,
             models: None,
             seed: 0,
         }
@@ -650,7 +656,12 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
     // Weights.
     let mut weights = vec![1.0 / candidates.len() as f64; candidates.len()];
     let mut weight_notes = vec![String::new(); candidates.len()];
-    if let Some(table) = request.model_weights {
+    let table = request.model_weights.or_else(|| {
+        request
+            .class_weights
+            .and_then(|by_class| by_class.get(&profile.class))
+    });
+    if let Some(table) = table {
         let raw: Vec<f64> = candidates
             .iter()
             .map(|c| {

@@ -4,8 +4,9 @@
 //! loess, each seasonal component is extracted by a centred moving-average detrending followed
 //! by per-phase means over the most recent cycles (at most [`RECENT_CYCLES`]), centred to sum
 //! zero; the components are re-estimated in two back-fitting passes, shortest period first.
-//! The seasonally adjusted series is forecast by `ets::fit_auto` (non-seasonal), falling back
-//! to a damped-trend ETS and then to naive; each seasonal component repeats its last cycle.
+//! The seasonally adjusted series is forecast by a non-seasonal additive-error ETS chosen by
+//! AICc (`ets::fit_auto_additive_trend`), falling back to a damped-trend ETS and then to
+//! naive; each seasonal component repeats its last cycle.
 
 use crate::{EngineError, FittedModel, ModelKind, baseline, ets};
 
@@ -159,8 +160,10 @@ pub(crate) fn mstl_with_trend(
     let trend_from = n.saturating_sub(MIN_TREND_FIT.max(TREND_FIT_CYCLES * shortest));
     let work = &work[trend_from..];
     let selected = match trend_form {
-        Some(form) => ets::fit_spec_quick(work, None, form).or_else(|_| ets::fit_auto(work, None)),
-        None => ets::fit_auto(work, None),
+        Some(form) => {
+            ets::fit_spec_quick(work, None, form).or_else(|_| ets::fit_auto_additive_trend(work))
+        }
+        None => ets::fit_auto_additive_trend(work),
     };
     let (trend_model, trend_form): (Box<dyn FittedModel>, Option<String>) = match selected {
         Ok(f) => {

@@ -525,20 +525,15 @@ async fn run_partition(
         .transpose()?;
     let progress = done.clone();
     let (prepared, results) = tokio::task::spawn_blocking(move || {
-        let profiles: Vec<_> = prepared
-            .iter()
-            .map(|p| horizon_engine::classify(&p.values, &p.frequency.season_lengths()))
-            .collect();
         let requests: Vec<ForecastRequest<'_>> = prepared
             .iter()
-            .zip(&profiles)
-            .map(|(p, profile)| {
+            .map(|p| {
                 let mut r = ForecastRequest::new(&p.values, p.horizon);
                 r.season_lengths = p.frequency.season_lengths();
                 r.quantile_levels = quantiles.clone();
                 r.bounds = p.bounds;
                 r.thresholds = p.thresholds.clone();
-                r.model_weights = task_weights.get(&profile.class);
+                r.class_weights = Some(&task_weights);
                 r.models = models.clone();
                 r.seed = seed_of(p.series.id);
                 r
