@@ -4,8 +4,8 @@
 # admin key, no rate limit in the way), generates requests for every operation and fails on
 # any 5xx or any response that breaks the spec.
 #
-#   bench/api/schemathesis.sh            # default: 30 examples per operation
-#   MAX_EXAMPLES=100 bench/api/schemathesis.sh
+#   tests/schemathesis.sh                # default: 30 examples per operation (CI runs this)
+#   MAX_EXAMPLES=100 tests/schemathesis.sh
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"

@@ -21,7 +21,7 @@ pub enum HttpProblem {
 }
 
 /// An error on its way to the client.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{detail}")]
 pub struct ApiError {
     /// Its kind.

@@ -4,6 +4,7 @@
 
 mod auth;
 mod cache;
+mod coalesce;
 mod error;
 mod limit;
 mod metrics;
@@ -38,6 +39,8 @@ pub struct AppState {
     keys: Arc<auth::KeyCache>,
     limiter: Arc<limit::Limiter>,
     metrics: Arc<metrics::Metrics>,
+    forecasts: Arc<cache::MemoryTier>,
+    reads: Arc<coalesce::ForecastReads>,
 }
 
 impl AppState {
@@ -64,6 +67,8 @@ impl AppState {
                 redis.clone(),
             )),
             metrics: Arc::new(metrics::Metrics::default()),
+            forecasts: Arc::new(cache::MemoryTier::new(settings.api_forecast_cache_mb)),
+            reads: Arc::default(),
             store,
             settings,
             redis,

@@ -546,7 +546,7 @@ async fn list_series_forecasts(
     ))
 }
 
-fn json_text(json: String) -> HttpResponse {
+fn json_text(json: impl actix_web::body::MessageBody + 'static) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(json)

@@ -774,7 +774,104 @@ async fn operations(db: TestDb) {
     app.handle.stop(true).await;
 }
 
-both_backends!(auth_rules, resources, jobs, rate_limit, operations);
+/// Many concurrent reads of forecasts in no cache share database round trips; each still
+/// gets its own forecast, and an unknown id in the same batch its own 404.
+async fn concurrent_forecast_reads(db: TestDb) {
+    let app = start_with(&db, &[("api_forecast_cache_mb", json!(0))]).await;
+    let (series, _) = seed(&app.store).await;
+    let template = app.store.latest_prediction(series.id).await.unwrap();
+    let levels = template.quantile_levels.clone();
+    let news: Vec<NewPrediction> = (0..40)
+        .map(|i| {
+            let level = f64::from(i);
+            let paths: Vec<Vec<f64>> = (0..levels.len())
+                .map(|q| vec![level + q as f64; 3])
+                .collect();
+            NewPrediction {
+                series_id: series.id,
+                execution_id: None,
+                entity: "USA".into(),
+                issued_at: template.issued_at,
+                first_target_at: template.first_target_at,
+                frequency: template.frequency,
+                quantile_levels: levels.clone(),
+                matrix: ForecastMatrix::from_paths(&[level; 3], &paths).unwrap(),
+                members: vec![],
+                calibration: json!({ "i": i }),
+                thresholds: vec![],
+                warnings: vec![],
+                member_forecasts: vec![],
+            }
+        })
+        .collect();
+    app.store.insert_predictions(&news).await.unwrap();
+    let ids: Vec<(Uuid, i64)> = app
+        .store
+        .list_predictions(
+            &horizon_store::PredictionFilter {
+                series_id: Some(series.id),
+                ..Default::default()
+            },
+            100,
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|p| Some((p.id, p.calibration.get("i")?.as_i64()?)))
+        .collect();
+    assert_eq!(ids.len(), 40);
+    let (_, key) = app.key("read", None).await;
+    let mut reads = tokio::task::JoinSet::new();
+    for (id, i) in ids
+        .iter()
+        .copied()
+        .map(|(id, i)| (id, Some(i)))
+        .chain((0..5).map(|_| (Uuid::now_v7(), None)))
+    {
+        let (http, url, key) = (
+            app.http.clone(),
+            format!("{}/v1/forecasts/{id}", app.base),
+            key.clone(),
+        );
+        reads.spawn(async move {
+            let resp = http.get(url).header("X-API-Key", key).send().await.unwrap();
+            (id, i, resp.status().as_u16(), resp.text().await.unwrap())
+        });
+    }
+    let mut served = 0;
+    while let Some(read) = reads.join_next().await {
+        let (id, i, status, body) = read.unwrap();
+        match i {
+            Some(i) => {
+                assert_eq!(status, 200, "{body}");
+                let f: ForecastDto = serde_json::from_str(&body).unwrap();
+                assert_eq!(f.id, id);
+                assert_eq!(f.series_key, "events-USA");
+                assert_eq!(
+                    f.steps[0].mean, i as f64,
+                    "forecast {id} got another's numbers"
+                );
+                assert_eq!(f.calibration["i"], i);
+                served += 1;
+            }
+            None => {
+                assert_eq!(status, 404, "{body}");
+                assert!(body.contains(&id.to_string()), "{body}");
+            }
+        }
+    }
+    assert_eq!(served, 40);
+    app.handle.stop(true).await;
+}
+
+both_backends!(
+    auth_rules,
+    resources,
+    jobs,
+    rate_limit,
+    operations,
+    concurrent_forecast_reads
+);
 
 /// The served OpenAPI document is the committed snapshot; regenerate it with
 /// `UPDATE_OPENAPI=1 cargo test -p horizon-http openapi_snapshot`.

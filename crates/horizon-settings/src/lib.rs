@@ -94,6 +94,10 @@ pub struct Settings {
     pub api_rate_limit_per_sec: f64,
     /// Requests per API key allowed in a burst above the sustained rate.
     pub api_rate_limit_burst: u32,
+    /// Megabytes of forecast documents the API keeps in its own memory (forecasts never
+    /// change, so this tier needs no invalidation); 0 turns it off. Redis, when configured,
+    /// is the tier behind it, shared by all replicas.
+    pub api_forecast_cache_mb: usize,
     /// `text` or `json`.
     pub log_format: LogFormat,
     /// A tracing filter such as `info` or `horizon=debug,info`.
@@ -149,6 +153,7 @@ struct Defaults {
     api_key_cache_secs: u64,
     api_rate_limit_per_sec: f64,
     api_rate_limit_burst: u32,
+    api_forecast_cache_mb: usize,
     log_format: LogFormat,
     log_level: String,
     forecast_horizon: usize,
@@ -186,6 +191,7 @@ impl Default for Defaults {
             api_key_cache_secs: 5,
             api_rate_limit_per_sec: 50.0,
             api_rate_limit_burst: 100,
+            api_forecast_cache_mb: 64,
             log_format: LogFormat::Text,
             log_level: "info".into(),
             forecast_horizon: 14,
@@ -230,6 +236,7 @@ struct Raw {
     api_key_cache_secs: u64,
     api_rate_limit_per_sec: f64,
     api_rate_limit_burst: u32,
+    api_forecast_cache_mb: usize,
     log_format: LogFormat,
     log_level: String,
     forecast_horizon: usize,
@@ -324,6 +331,7 @@ impl Settings {
             api_key_cache_secs: raw.api_key_cache_secs,
             api_rate_limit_per_sec: raw.api_rate_limit_per_sec,
             api_rate_limit_burst: raw.api_rate_limit_burst,
+            api_forecast_cache_mb: raw.api_forecast_cache_mb,
             log_format: raw.log_format,
             log_level: raw.log_level,
             forecast_horizon: raw.forecast_horizon,

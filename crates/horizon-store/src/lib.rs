@@ -105,6 +105,10 @@ impl Store {
             .min_connections(pool.min_connections)
             .acquire_timeout(pool.acquire_timeout)
             .connect_timeout(pool.acquire_timeout)
+            // A ping on every checkout doubles the round trips of every short query; a
+            // connection only needs one after sitting idle long enough for the server or a
+            // proxy to have dropped it.
+            .test_before_acquire_if_idle_for(Duration::from_secs(30))
             .sqlx_logging(false);
         let busy = pool.sqlite_busy_timeout;
         opts.map_sqlx_sqlite_opts(move |o| {

@@ -138,6 +138,47 @@ impl Store {
         to_domain(row)
     }
 
+    /// Predictions `ids` as readers see them, each with its series' key, in one query:
+    /// everything but the members' own forecasts (`member_forecasts` is empty), which only
+    /// scoring reads. Ids that match nothing are left out; the order is the database's. The
+    /// API's uncached forecast reads go through here, many concurrent ones per round trip.
+    pub async fn predictions_for_reading(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<Vec<(Prediction, String)>, StoreError> {
+        use sea_orm::{FromQueryResult, Iterable, JoinType, sea_query::Expr};
+
+        use crate::entities::series;
+
+        #[derive(FromQueryResult)]
+        struct Row {
+            #[sea_orm(nested)]
+            prediction: e::Model,
+            series_key: String,
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let to_series = e::Entity::belongs_to(series::Entity)
+            .from(e::Column::SeriesId)
+            .to(series::Column::Id)
+            .into();
+        let rows = e::Entity::find()
+            .select_only()
+            .columns(e::Column::iter().filter(|c| !matches!(c, e::Column::MemberMatrices)))
+            .column_as(Expr::cust("NULL"), "member_matrices")
+            .column_as(series::Column::Key, "series_key")
+            .join(JoinType::InnerJoin, to_series)
+            .filter(e::Column::Id.is_in(ids.iter().copied()))
+            .into_model::<Row>()
+            .all(&self.db)
+            .await
+            .map_err(|e| StoreError::db("reading predictions", e))?;
+        rows.into_iter()
+            .map(|r| Ok((to_domain(r.prediction)?, r.series_key)))
+            .collect()
+    }
+
     /// The newest prediction of a series.
     pub async fn latest_prediction(&self, series_id: Uuid) -> Result<Prediction, StoreError> {
         let row = e::Entity::find()
