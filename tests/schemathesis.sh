@@ -8,7 +8,7 @@
 #   MAX_EXAMPLES=100 tests/schemathesis.sh
 set -euo pipefail
 
-root="$(cd "$(dirname "$0")/../.." && pwd)"
+root="$(cd "$(dirname "$0")/.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 venv="${SCHEMATHESIS_VENV:-$target/schemathesis-venv}"
 work="$(mktemp -d)"
@@ -54,9 +54,13 @@ status=0
     --seed 1 \
     --no-color || status=$?
 echo "schemathesis finished in $(( $(date +%s) - started )) s with status $status"
-# JSON logs: only records at level ERROR count (a message merely mentioning "error" does not).
-if grep -q '"level":"ERROR"' "$work/api.log"; then
-    echo "the server logged errors:"; grep '"level":"ERROR"' "$work/api.log" | head -20
+# JSON logs: only records at level ERROR count (a message merely mentioning "error" does not),
+# except actix-http's report of a request it could not parse (schemathesis sends header values
+# no HTTP parser accepts): that request got a 400, and the fault is the client's.
+errors="$(grep '"level":"ERROR"' "$work/api.log" \
+    | awk '!(/"target":"actix_http::h1::dispatcher"/ && /request parse error/)' || true)"
+if [ -n "$errors" ]; then
+    echo "the server logged errors:"; echo "$errors" | head -20
     status=1
 fi
 exit "$status"
