@@ -47,12 +47,13 @@ done
 
 started=$(date +%s)
 status=0
-"$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
+# From the scratch directory: schemathesis keeps its state in ./.schemathesis.
+(cd "$work" && "$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
     --header "X-API-Key: $key" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
     --max-examples "$max_examples" \
     --seed 1 \
-    --no-color || status=$?
+    --no-color) || status=$?
 echo "schemathesis finished in $(( $(date +%s) - started )) s with status $status"
 # JSON logs: only records at level ERROR count (a message merely mentioning "error" does not),
 # except actix-http's report of a request it could not parse (schemathesis sends header values

@@ -68,7 +68,7 @@ impl AppState {
             )),
             metrics: Arc::new(metrics::Metrics::default()),
             forecasts: Arc::new(cache::MemoryTier::new(settings.api_forecast_cache_mb)),
-            reads: Arc::default(),
+            reads: Arc::new(coalesce::ForecastReads::new(settings.db_max_connections)),
             store,
             settings,
             redis,
