@@ -654,11 +654,12 @@ async fn run_partition(
 }
 
 /// How far back from its latest observation a series' history is worth loading: the values
-/// the engine uses at its declared frequency ([`horizon_engine::history_length`]), plus one
-/// step. `None` (everything) when the frequency is not declared but inferred from the data.
+/// the engine uses at its declared frequency ([`horizon_engine::history_length`]); the store
+/// keeps observations less than the span before the latest, so exactly that many steps.
+/// `None` (everything) when the frequency is not declared but inferred from the data.
 fn history_span(series: &Series) -> Option<chrono::Duration> {
     let frequency = series.meta.frequency?;
-    let steps = horizon_engine::history_length(&frequency.season_lengths()) as i64 + 1;
+    let steps = horizon_engine::history_length(&frequency.season_lengths()) as i64;
     chrono::Duration::try_seconds(frequency.nominal_seconds().max(1).checked_mul(steps)?)
 }
 

@@ -372,8 +372,28 @@ async fn redone_partitions_write_once(db: TestDb) {
     );
 }
 
+/// A history longer than the engine uses is loaded only as far back as the engine looks: the
+/// load step counts exactly `history_length` values, and the forecast has no warning about
+/// values it left out.
+async fn long_histories_load_what_the_engine_uses(db: TestDb) {
+    let (store, settings) = store_and_settings(&db).await;
+    let values: Vec<f64> = (0..2_600).map(|d| 50.0 + (d % 7) as f64).collect();
+    let id = add_series(&store, "long", &values).await;
+    let report = run_pipeline(&store, &settings, &PipelineOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(report.forecasts_written, 1, "{:?}", report.skipped);
+    let used = horizon_engine::history_length(&Frequency::Days(1).season_lengths());
+    let steps = store.execution_steps(report.execution_id).await.unwrap();
+    let load = steps.iter().find(|s| s.name == "load").unwrap();
+    assert_eq!(load.items, Some(used as i64), "{load:?}");
+    let p = store.latest_prediction(id).await.unwrap();
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+}
+
 both_backends!(
     forecasts_every_series_once_per_run,
     calibration_follows_a_regime_shift,
-    redone_partitions_write_once
+    redone_partitions_write_once,
+    long_histories_load_what_the_engine_uses
 );
