@@ -140,6 +140,7 @@ struct SeriesQuery {
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u64>,
 }
 
@@ -161,7 +162,7 @@ async fn list_series(
     }))
 }
 
-#[utoipa::path(tag = "series", params(("key" = String, Path, description = "series key")),
+#[utoipa::path(tag = "series", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
     security(("api_key" = [])),
     responses((status = 200, body = SeriesDto), (status = 404, body = Problem)))]
 #[get("/v1/series/{key}")]
@@ -195,7 +196,7 @@ fn bounds_of(lower: Option<f64>, upper: Option<f64>) -> Result<Bounds, ApiError>
     Bounds::new(lower, upper).map_err(|e| ApiError::unprocessable(e.to_string()))
 }
 
-#[utoipa::path(tag = "series", params(("key" = String, Path, description = "series key")),
+#[utoipa::path(tag = "series", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
     request_body = SeriesWrite, security(("api_key" = [])),
     responses((status = 200, description = "updated", body = SeriesDto),
         (status = 201, description = "created", body = SeriesDto),
@@ -235,7 +236,7 @@ async fn put_series(
     })
 }
 
-#[utoipa::path(tag = "series", params(("key" = String, Path, description = "series key")),
+#[utoipa::path(tag = "series", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
     request_body = SeriesPatch, security(("api_key" = [])),
     responses((status = 200, body = SeriesDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[patch("/v1/series/{key}")]
@@ -342,7 +343,7 @@ fn resample(obs: &[Observation], bucket: Bucket, agg: Agg) -> Vec<ObservationDto
         .collect()
 }
 
-#[utoipa::path(tag = "observations", params(("key" = String, Path, description = "series key"), ObservationsQuery),
+#[utoipa::path(tag = "observations", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$"), ObservationsQuery),
     security(("api_key" = [])),
     responses((status = 200, body = ObservationsDto), (status = 400, body = Problem), (status = 404, body = Problem)))]
 #[get("/v1/series/{key}/observations")]
@@ -382,7 +383,7 @@ async fn get_observations(
     }))
 }
 
-#[utoipa::path(tag = "observations", params(("key" = String, Path, description = "series key")),
+#[utoipa::path(tag = "observations", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
     request_body = ObservationsWrite, security(("api_key" = [])),
     responses((status = 200, body = WriteResult), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[post("/v1/series/{key}/observations")]
@@ -424,7 +425,7 @@ async fn post_observations(
     Ok(json_ok(&WriteResult { written }))
 }
 
-#[utoipa::path(tag = "series", params(("key" = String, Path, description = "series key")),
+#[utoipa::path(tag = "series", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
     security(("api_key" = [])),
     responses((status = 200, body = ClassificationDto), (status = 404, body = Problem)))]
 #[get("/v1/series/{key}/classification")]
@@ -461,6 +462,7 @@ struct ForecastQuery {
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u64>,
 }
 
@@ -527,7 +529,7 @@ async fn list_forecasts(
     Ok(json_ok(&forecast_page(&state, &query, series).await?))
 }
 
-#[utoipa::path(tag = "forecasts", params(("key" = String, Path, description = "series key"), ForecastQuery),
+#[utoipa::path(tag = "forecasts", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$"), ForecastQuery),
     security(("api_key" = [])),
     responses((status = 200, body = ForecastPage), (status = 400, body = Problem), (status = 404, body = Problem)))]
 #[get("/v1/series/{key}/forecasts")]
@@ -552,7 +554,7 @@ fn json_text(json: impl actix_web::body::MessageBody + 'static) -> HttpResponse 
         .body(json)
 }
 
-#[utoipa::path(tag = "forecasts", params(("id" = String, Path, description = "forecast id (UUID)")),
+#[utoipa::path(tag = "forecasts", params(("id" = Uuid, Path, description = "forecast id (UUID)")),
     security(("api_key" = [])),
     responses((status = 200, body = ForecastDto), (status = 400, body = Problem), (status = 404, body = Problem)))]
 #[get("/v1/forecasts/{id}")]
@@ -564,7 +566,7 @@ async fn get_forecast(
     Ok(json_text(cache::forecast_json(&state, id).await?))
 }
 
-#[utoipa::path(tag = "forecasts", params(("key" = String, Path, description = "series key")),
+#[utoipa::path(tag = "forecasts", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
     security(("api_key" = [])),
     responses((status = 200, body = ForecastDto), (status = 404, body = Problem)))]
 #[get("/v1/series/{key}/forecasts/latest")]
@@ -589,8 +591,10 @@ async fn latest_forecast(
 #[into_params(parameter_in = Query)]
 struct ExecutionQuery {
     /// Only executions in this status: queued, running, succeeded, failed.
+    #[param(pattern = "^(queued|running|succeeded|failed)$")]
     status: Option<String>,
     /// At most this many, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u64>,
 }
 
@@ -616,7 +620,7 @@ async fn list_executions(
     }))
 }
 
-#[utoipa::path(tag = "executions", params(("id" = String, Path, description = "execution id (UUID)")),
+#[utoipa::path(tag = "executions", params(("id" = Uuid, Path, description = "execution id (UUID)")),
     security(("api_key" = [])),
     responses((status = 200, body = ExecutionDto), (status = 400, body = Problem), (status = 404, body = Problem)))]
 #[get("/v1/executions/{id}")]
@@ -823,6 +827,7 @@ struct BySeriesQuery {
     /// Only this series key.
     series: Option<String>,
     /// At most this many, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u64>,
 }
 
@@ -983,8 +988,10 @@ async fn current_calibration(state: web::Data<AppState>) -> Result<HttpResponse,
 #[into_params(parameter_in = Query)]
 struct CalibrationQuery {
     /// Only this series class: smooth, erratic, intermittent, lumpy.
+    #[param(pattern = "^(smooth|erratic|intermittent|lumpy)$")]
     class: Option<String>,
     /// At most this many, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u64>,
 }
 
