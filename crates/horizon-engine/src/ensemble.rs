@@ -572,9 +572,12 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
     for kind in kinds {
         let mut ctx_k = ctx.clone();
         // Validation windows refit the form selected here: much cheaper than a new search.
+        // ETS windows start from the whole history's solution (`EtsFit::refit_quick`).
+        let mut ets_full: Option<ets::EtsFit> = None;
         let fitted = match kind {
             ModelKind::AutoEts => ets::fit_auto(&y, ctx.ets_season).map(|f| {
                 ctx_k.ets_spec = Some(ets::form_of(&f.spec()));
+                ets_full = Some(f.clone());
                 Box::new(f) as Box<dyn FittedModel>
             }),
             ModelKind::Mstl => mstl::mstl(&y, &ctx.periods).map(|f| {
@@ -605,9 +608,15 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
             } else {
                 None
             };
+            let refit = || match &ets_full {
+                Some(full) => full
+                    .refit_quick(&y[..o], ctx.ets_season)
+                    .map(|f| Box::new(f) as Box<dyn FittedModel>),
+                None => fit_kind(kind, &y[..o], &ctx_k),
+            };
             let f = match kept {
                 Some(f) => f,
-                None => match fit_kind(kind, &y[..o], &ctx_k) {
+                None => match refit() {
                     Ok(m) => m.forecast_mean(steps),
                     // Keep windows aligned across members: a failed refit is a window of NaN.
                     Err(_) => {

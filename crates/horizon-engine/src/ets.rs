@@ -605,7 +605,8 @@ fn fit_form(
     y: &[f64],
     spec: Spec,
     m: usize,
-    fixed_alpha: Option<f64>,
+    // Initial simplex as a share of the usual one, used when the warm start is taken.
+    simplex: f64,
     stage_two_iter: usize,
     warm: Option<&[f64]>,
     restarts: usize,
@@ -614,11 +615,8 @@ fn fit_form(
     let m = if spec.seasonal() { m } else { 1 };
     let states = init_states(y, spec, m);
     let mut x0 = init_params(spec, m);
-    if let Some(a) = fixed_alpha {
-        x0[0] = a;
-    }
     x0.extend(&states);
-    let n_free = x0.len() - usize::from(fixed_alpha.is_some());
+    let n_free = x0.len();
     if n_free + 1 >= n {
         return None;
     }
@@ -642,10 +640,6 @@ fn fit_form(
             set(3);
         }
     }
-    if let Some(a) = fixed_alpha {
-        lower[0] = a;
-        upper[0] = a;
-    }
     let mut seas = vec![0.0; if spec.seasonal() { m } else { 0 }];
     let mut objective = |x: &[f64]| -> f64 {
         let Some((p, l0, b0)) = unpack(x, spec, m, &mut seas) else {
@@ -661,14 +655,21 @@ fn fit_form(
             lik.max(-1e10)
         }
     };
-    // A warm start from a related form replaces the heuristic start when it is at least as good.
+    // A warm start from a related form replaces the heuristic start when it is at least as good;
+    // only then does the search start from a smaller simplex than usual.
+    let mut simplex_share = 1.0;
     if let Some(w) = warm.filter(|w| w.len() == x0.len()) {
         let fw = objective(w);
         if fw.is_finite() && fw <= objective(&x0) {
             x0.copy_from_slice(w);
+            simplex_share = simplex;
         }
     }
-    let opts = nm_options();
+    let opts = NelderMeadOptions {
+        bounded_step: nm_options().bounded_step * simplex_share,
+        relative_step: nm_options().relative_step * simplex_share,
+        ..nm_options()
+    };
     // Stage one: smoothing parameters, level and growth with the heuristic seasonal states held
     // (few dimensions, converges fast); stage two: everything, from there.
     let head = x0.len() - if spec.seasonal() { m - 1 } else { 0 };
@@ -1265,7 +1266,7 @@ fn search(y: &[f64], m: Option<usize>, how: Search) -> Result<EtsFit, EngineErro
                     &prep.y,
                     spec,
                     m,
-                    None,
+                    1.0,
                     SEASONAL_RANK_ITER,
                     warm.as_deref(),
                     restarts,
@@ -1281,7 +1282,7 @@ fn search(y: &[f64], m: Option<usize>, how: Search) -> Result<EtsFit, EngineErro
     }
     // The winner gets the full iteration budget (seasonal forms only differ there).
     if let Some(b) = best.as_ref().filter(|b| b.spec.seasonal())
-        && let Some(f) = fit_form(&prep.y, b.spec, m, None, SEASONAL_STAGE_TWO_ITER, None, 1)
+        && let Some(f) = fit_form(&prep.y, b.spec, m, 1.0, SEASONAL_STAGE_TWO_ITER, None, 1)
         && f.aicc < b.aicc
     {
         best = Some(f);
@@ -1341,9 +1342,63 @@ fn fit_spec_with(
     if is_constant(&prep.y) {
         return Ok(constant_fit(&prep));
     }
-    fit_form(&prep.y, parsed, m, None, stage_two_iter, None, 1)
+    fit_form(&prep.y, parsed, m, 1.0, stage_two_iter, None, 1)
         .map(|f| finish(&prep, f))
         .ok_or_else(|| cannot(format!("{} could not be fitted", parsed.label())))
+}
+
+/// Initial simplex of a warm refit, as a share of the usual one: the optimum of a validation
+/// window lies close to the optimum of the whole history it is a prefix of.
+const WARM_SIMPLEX: f64 = 0.2;
+
+impl EtsFit {
+    /// This fit's form refitted on `y` with the validation budget (as [`fit_spec`] with the
+    /// shorter search), the optimiser started from this fit's solution with a smaller simplex.
+    /// For validation windows, which are prefixes of the history this fit saw; falls back to a
+    /// cold start when the warm one is no better than the usual heuristic start.
+    pub(crate) fn refit_quick(&self, y: &[f64], m: Option<usize>) -> Result<EtsFit, EngineError> {
+        let spec = self.inner.spec;
+        let prep = prepare(y)?;
+        if is_constant(&prep.y) {
+            return Ok(constant_fit(&prep));
+        }
+        let m = usable_season(m, prep.y.len());
+        if (spec.seasonal() && m != self.inner.m)
+            || (!prep.y.iter().all(|v| *v > 0.0)
+                && (spec.error == Comp::M || spec.season == Comp::M))
+        {
+            return fit_spec_quick(y, Some(m), &form_of(&self.spec()));
+        }
+        // The solution is on this fit's scale: states that are in data units move to the
+        // window's scale (multiplicative seasonal states are ratios and stay).
+        let factor = self.scale / prep.scale;
+        let mut warm = self.inner.x.clone();
+        let n_params = 1
+            + usize::from(spec.has_trend())
+            + usize::from(spec.seasonal())
+            + usize::from(spec.damped);
+        let additive_states = 1
+            + usize::from(spec.has_trend())
+            + if spec.season == Comp::A {
+                warm.len()
+            } else {
+                0
+            };
+        for v in warm.iter_mut().skip(n_params).take(additive_states) {
+            *v *= factor;
+        }
+        fit_form(
+            &prep.y,
+            spec,
+            m,
+            WARM_SIMPLEX,
+            SEASONAL_SEARCH_ITER,
+            Some(&warm),
+            1,
+        )
+        .map(|f| finish(&prep, f))
+        .ok_or_else(|| cannot(format!("{} could not be fitted", spec.label())))
+    }
 }
 
 /// Simple exponential smoothing as R's `ses` (ETS(A,N,N) by likelihood) on finite data of at
@@ -1363,7 +1418,7 @@ pub(crate) fn fit_ses(y: &[f64]) -> Option<(f64, f64, f64)> {
         damped: false,
         season: Comp::N,
     };
-    let f = fit_form(&ys, spec, 1, None, SEASONAL_STAGE_TWO_ITER, None, 1)?;
+    let f = fit_form(&ys, spec, 1, 1.0, SEASONAL_STAGE_TWO_ITER, None, 1)?;
     // Initial level: recover from the first fitted value (the one-step forecast of y[0]).
     let l0 = f.fitted[0] * scale;
     Some((f.params.alpha, l0, f.sigma2 * scale * scale))
