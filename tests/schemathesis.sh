@@ -26,7 +26,9 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
     "$venv/bin/pip" install --quiet "schemathesis>=4,<5"
 fi
 
-(cd "$root" && cargo build --quiet -p horizon -p horizon-api)
+# The same packages as the end-to-end tests build (tests/src/lib.rs), so that after
+# `cargo test` this resolves the same features and builds nothing again.
+(cd "$root" && cargo build --quiet --bins -p horizon-api -p horizon-ingest -p horizon-pipeline -p horizon)
 export DATABASE_URL="sqlite://$work/horizon.db?mode=rwc"
 export HORIZON_DATA_DIR="$work"
 export HORIZON_API_BIND="127.0.0.1:$port"
