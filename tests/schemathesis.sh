@@ -26,9 +26,8 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
     "$venv/bin/pip" install --quiet "schemathesis>=4,<5"
 fi
 
-# The same packages as the end-to-end tests build (tests/src/lib.rs). After `cargo test` this
-# still rebuilds them (about 3 minutes here): a build started from inside the test harness and
-# one started from a shell do not share fingerprints, for a reason not found yet.
+# The same packages as the end-to-end tests build (tests/src/lib.rs), so that after
+# `cargo test` this builds nothing again.
 (cd "$root" && cargo build --quiet --bins -p horizon-api -p horizon-ingest -p horizon-pipeline -p horizon)
 export DATABASE_URL="sqlite://$work/horizon.db?mode=rwc"
 export HORIZON_DATA_DIR="$work"

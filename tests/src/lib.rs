@@ -33,6 +33,25 @@ pub fn bin_dir() -> &'static Path {
             .arg("--target-dir")
             .arg(&target_dir)
             .current_dir(env!("CARGO_MANIFEST_DIR"));
+        // cargo gives a test process its package's CARGO_MANIFEST_DIR, CARGO_PKG_* and the
+        // like. A build script that watches one of them (ring's watches CARGO_MANIFEST_DIR)
+        // would see it differ between this build and one started from a shell, and rebuild
+        // everything above it each time the two alternate (3 minutes here).
+        for (name, _) in std::env::vars_os() {
+            if let Some(name) = name.to_str()
+                && (name.starts_with("CARGO_PKG_")
+                    || matches!(
+                        name,
+                        "CARGO_MANIFEST_DIR"
+                            | "CARGO_MANIFEST_PATH"
+                            | "CARGO_CRATE_NAME"
+                            | "CARGO_PRIMARY_PACKAGE"
+                            | "CARGO_TARGET_TMPDIR"
+                    ))
+            {
+                cmd.env_remove(name);
+            }
+        }
         if profile_dir.file_name().and_then(|n| n.to_str()) == Some("release") {
             cmd.arg("--release");
         }
