@@ -251,9 +251,7 @@ pub(crate) fn impute(values: &[f64]) -> (Vec<f64>, usize) {
 struct FitContext {
     season: Option<usize>,
     periods: Vec<usize>,
-    /// The ETS form chosen on the full history, refitted as is on validation windows.
-    ets_spec: Option<String>,
-    /// The MSTL trend's form chosen on the full history, likewise refitted as is.
+    /// The MSTL trend's form chosen on the full history, refitted as is on validation windows.
     mstl_trend: Option<String>,
     /// Season length offered to ETS, which selects seasonal forms by AICc rather than by the
     /// seasonality test.
@@ -275,15 +273,7 @@ fn fit_kind(
         ModelKind::Drift => Box::new(baseline::drift(y)?),
         ModelKind::WindowAverage => Box::new(baseline::window_average(y, m.unwrap_or(4).max(4))?),
         ModelKind::HistoricAverage => Box::new(baseline::historic_average(y)?),
-        ModelKind::AutoEts => {
-            let m = ctx.ets_season;
-            match &ctx.ets_spec {
-                Some(spec) => {
-                    Box::new(ets::fit_spec_quick(y, m, spec).or_else(|_| ets::fit_auto(y, m))?)
-                }
-                None => Box::new(ets::fit_auto(y, m)?),
-            }
-        }
+        ModelKind::AutoEts => Box::new(ets::fit_auto(y, ctx.ets_season)?),
         ModelKind::Theta => Box::new(theta::fit_theta(y, m)?),
         ModelKind::OptimizedTheta => Box::new(theta::fit_optimized_theta(y, m)?),
         ModelKind::DynamicOptimizedTheta => Box::new(theta::fit_dynamic_optimized_theta(y, m)?),
@@ -542,10 +532,9 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
     };
     kinds.sort();
     kinds.dedup();
-    let mut ctx = FitContext {
+    let ctx = FitContext {
         season: profile.season_length,
         periods: periods.clone(),
-        ets_spec: None,
         mstl_trend: None,
         ets_season: profile.season_length.or_else(|| {
             request
@@ -576,7 +565,6 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
         let mut ets_full: Option<ets::EtsFit> = None;
         let fitted = match kind {
             ModelKind::AutoEts => ets::fit_auto(&y, ctx.ets_season).map(|f| {
-                ctx_k.ets_spec = Some(ets::form_of(&f.spec()));
                 ets_full = Some(f.clone());
                 Box::new(f) as Box<dyn FittedModel>
             }),
@@ -611,6 +599,7 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
             let refit = || match &ets_full {
                 Some(full) => full
                     .refit_quick(&y[..o], ctx.ets_season)
+                    .or_else(|_| ets::fit_auto(&y[..o], ctx.ets_season))
                     .map(|f| Box::new(f) as Box<dyn FittedModel>),
                 None => fit_kind(kind, &y[..o], &ctx_k),
             };
@@ -642,7 +631,6 @@ pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> 
             errors,
         });
     }
-    ctx.ets_spec = None;
     if candidates.is_empty() {
         warnings.push("no model could be used; naive forecast instead".to_owned());
         let model = fit_kind(ModelKind::Naive, &y, &ctx)?;
