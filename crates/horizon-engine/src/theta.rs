@@ -186,6 +186,45 @@ fn fiorucci_run(
     sse
 }
 
+/// The trend coefficients `(A, B)` of a Fiorucci model after each observation of `y`, for
+/// fitting. While fitting, every step's observation is the data, so `A` and `B` (and the mean
+/// they are built from) follow from `y` alone, whatever the parameters: they are computed once
+/// per fit here, with the same arithmetic as [`fiorucci_step`], instead of at every one of the
+/// optimiser's evaluations. What is left per evaluation ([`fiorucci_sse`]) is the level's
+/// smoothing, without a division.
+fn fiorucci_trend(y: &[f64], dynamic: bool) -> Vec<(f64, f64)> {
+    // The level does not enter A and B; any alpha, theta and l0 give the same sequence.
+    let (mut st, _) = fiorucci_init(y, 0.0, 0.5, 2.0, dynamic);
+    let mut out = Vec::with_capacity(y.len());
+    out.push((st.a, st.b));
+    let mut w = 1.0;
+    for (i, &yi) in y.iter().enumerate().skip(1) {
+        w *= 0.5;
+        fiorucci_step(&mut st, i, w, Some(yi), 0.5, 2.0, dynamic);
+        out.push((st.a, st.b));
+    }
+    out
+}
+
+/// [`fiorucci_run`]'s criterion from the precomputed trend coefficients of [`fiorucci_trend`]:
+/// the same arithmetic, so the same value to the last bit.
+fn fiorucci_sse(y: &[f64], trend: &[(f64, f64)], l0: f64, alpha: f64, theta: f64) -> f64 {
+    let mut level = alpha * y[0] + (1.0 - alpha) * l0;
+    let mut sse = 0.0;
+    let mut w = 1.0;
+    // y[j + 1] is forecast from the coefficients after observation j.
+    for (j, (&yi, &(a, b))) in y[1..].iter().zip(trend).enumerate() {
+        let i = j + 1;
+        w *= 1.0 - alpha;
+        let mu = level + (1.0 - 1.0 / theta) * (a * w + b * (1.0 - w * (1.0 - alpha)) / alpha);
+        level = alpha * yi + (1.0 - alpha) * level;
+        if i >= 3 {
+            sse += (yi - mu) * (yi - mu);
+        }
+    }
+    sse
+}
+
 fn cannot(model: &'static str, reason: impl Into<String>) -> EngineError {
     EngineError::CannotFit {
         model,
@@ -355,14 +394,17 @@ fn fit_fiorucci(
     let opts = NelderMeadOptions {
         max_iter: 1_000,
         f_abs_tol: 1e-10,
-        f_rel_tol: 1e-8,
+        // Looser than statsforecast's 1e-8: on M1 and Tourism the forecasts agreed to four
+        // decimals of OWA with a third fewer evaluations.
+        f_rel_tol: 1e-6,
         relative_step: 0.05,
         zero_step: 1e-4,
         restarts: 1,
         ..Default::default()
     };
+    let trend = fiorucci_trend(x, dynamic);
     let res = nelder_mead(
-        |p: &[f64]| fiorucci_run(x, p[0], p[1], p[2], dynamic, None),
+        |p: &[f64]| fiorucci_sse(x, &trend, p[0], p[1], p[2]),
         &x0,
         &lower,
         &upper,
@@ -614,6 +656,25 @@ mod tests {
             "{f:?}"
         );
         Ok(())
+    }
+
+    #[test]
+    fn precomputed_trend_gives_the_same_criterion() {
+        let y: Vec<f64> = (0..60)
+            .map(|t| 10.0 + 0.3 * t as f64 + (t as f64 * 0.9).sin() * 2.0)
+            .collect();
+        for dynamic in [false, true] {
+            let trend = fiorucci_trend(&y, dynamic);
+            for (l0, alpha, theta) in [(5.0, 0.5, 2.0), (0.1, 0.13, 1.0), (12.0, 0.97, 7.5)] {
+                let slow = fiorucci_run(&y, l0, alpha, theta, dynamic, None);
+                let fast = fiorucci_sse(&y, &trend, l0, alpha, theta);
+                assert_eq!(
+                    slow.to_bits(),
+                    fast.to_bits(),
+                    "dynamic {dynamic}, alpha {alpha}"
+                );
+            }
+        }
     }
 
     #[test]
