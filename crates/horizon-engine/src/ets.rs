@@ -41,7 +41,7 @@ const TOL: f64 = 1e-10;
 const HUGEN: f64 = 1e10;
 const LOWER: [f64; 4] = [1e-4, 1e-4, 1e-4, 0.8];
 const UPPER: [f64; 4] = [0.9999, 0.9999, 0.9999, 0.98];
-const SIM_PATHS: usize = 2_000;
+const SIM_PATHS: usize = 1_000;
 const SIM_SEED: u64 = 0x5eed_0e75;
 
 /// One component form.
@@ -200,7 +200,26 @@ fn filter_kernel<const MULT_ERR: bool, const TREND: bool, const SEASON: u8>(
         if let Some(fv) = fitted.as_deref_mut() {
             fv[t] = f;
         }
-        let e = if MULT_ERR { (yt - f) / f } else { yt - f };
+        // With a multiplicative season and error, y/q and the relative error both come from
+        // y/f (f = q s): divisions are the slowest operations of the loop. y/s stays a division
+        // of its own, off the chain from one level to the next (s is known m steps ahead).
+        let (e, pp, tt) = match SEASON {
+            SEASON_MUL if MULT_ERR && s_old.abs() >= TOL && q.abs() >= TOL => {
+                let yr = yt / f;
+                (yr - 1.0, yt / s_old, yr * s_old)
+            }
+            SEASON_MUL => (
+                if MULT_ERR { (yt - f) / f } else { yt - f },
+                if s_old.abs() < TOL { HUGEN } else { yt / s_old },
+                if q.abs() < TOL { HUGEN } else { yt / q },
+            ),
+            SEASON_ADD => (
+                if MULT_ERR { (yt - f) / f } else { yt - f },
+                yt - s_old,
+                yt - q,
+            ),
+            _ => (if MULT_ERR { (yt - f) / f } else { yt - f }, yt, 0.0),
+        };
         sse += e * e;
         if MULT_ERR {
             prod *= f.abs();
@@ -209,27 +228,11 @@ fn filter_kernel<const MULT_ERR: bool, const TREND: bool, const SEASON: u8>(
                 prod = 1.0;
             }
         }
-        let pp = match SEASON {
-            SEASON_ADD => yt - s_old,
-            SEASON_MUL => {
-                if s_old.abs() < TOL {
-                    HUGEN
-                } else {
-                    yt / s_old
-                }
-            }
-            _ => yt,
-        };
         let l_new = q + p.alpha * (pp - q);
         if TREND {
             b = phib + ratio * ((l_new - l) - phib);
         }
         if SEASON != SEASON_NONE {
-            let tt = if SEASON == SEASON_MUL {
-                if q.abs() < TOL { HUGEN } else { yt / q }
-            } else {
-                yt - q
-            };
             seas[k] = s_old + p.gamma * (tt - s_old);
             k += 1;
             if k == m {
@@ -596,19 +599,35 @@ const SEASONAL_RANK_ITER: usize = 50;
 const STAGE_ONE_TOL: f64 = 1e-3;
 /// ... or after this many iterations (the damped seasonal forms took up to 1 600 evaluations).
 const STAGE_ONE_ITER: usize = 300;
+/// Initial simplex of the seasonal winner's polish, as a share of the usual one.
+const POLISH_SIMPLEX: f64 = 0.5;
 /// Damping parameter of a damped form started from its undamped fit (just below R's upper
 /// bound 0.98, so that the first simplex explores real damping).
 const WARM_PHI: f64 = 0.97;
 
+/// Where [`fit_form`] starts the optimiser.
+#[derive(Clone, Copy)]
+enum Start<'a> {
+    /// From the heuristic initial states and parameters (`init_states`, `init_params`).
+    Heuristic,
+    /// From a solution of a related fit (same parameter layout), with the initial simplex
+    /// scaled by `simplex`; taken only when it is at least as good as the heuristic start.
+    Warm { x: &'a [f64], simplex: f64 },
+}
+
 /// Fits one form to scaled, finite data; `None` when it cannot be fitted.
+///
+/// Seasonal forms are fitted in two stages from a heuristic start (see below); a warm start
+/// that is taken goes straight to the second: its seasonal states come from a fit already, so
+/// holding them fixed first only spends evaluations (on M1 and Tourism, skipping that stage
+/// for every warm start cut the ensemble's CPU time by a fifth at the same OWA to three
+/// decimals).
 fn fit_form(
     y: &[f64],
     spec: Spec,
     m: usize,
-    // Initial simplex as a share of the usual one, used when the warm start is taken.
-    simplex: f64,
+    start: Start<'_>,
     stage_two_iter: usize,
-    warm: Option<&[f64]>,
     restarts: usize,
 ) -> Option<Fitted> {
     let n = y.len();
@@ -658,11 +677,15 @@ fn fit_form(
     // A warm start from a related form replaces the heuristic start when it is at least as good;
     // only then does the search start from a smaller simplex than usual.
     let mut simplex_share = 1.0;
-    if let Some(w) = warm.filter(|w| w.len() == x0.len()) {
+    let mut warm_taken = false;
+    if let Start::Warm { x: w, simplex } = start
+        && w.len() == x0.len()
+    {
         let fw = objective(w);
         if fw.is_finite() && fw <= objective(&x0) {
             x0.copy_from_slice(w);
             simplex_share = simplex;
+            warm_taken = true;
         }
     }
     let opts = NelderMeadOptions {
@@ -673,7 +696,7 @@ fn fit_form(
     // Stage one: smoothing parameters, level and growth with the heuristic seasonal states held
     // (few dimensions, converges fast); stage two: everything, from there.
     let head = x0.len() - if spec.seasonal() { m - 1 } else { 0 };
-    if spec.seasonal() {
+    if spec.seasonal() && !warm_taken {
         let mut full = x0.clone();
         let stage1 = nelder_mead(
             |sub: &[f64]| {
@@ -901,34 +924,59 @@ impl EtsFit {
 
     /// Sample paths (scaled data) for the multiplicative-season models: `paths[step][path]`,
     /// sorted per step.
+    ///
+    /// The shocks of a step are Latin-hypercube draws: the [`SIM_PATHS`] quantiles of the
+    /// normal at `(i + 1/2) / SIM_PATHS`, in an order shuffled afresh at every step. Each step's
+    /// shocks then have exactly the normal's spread, so the simulated quantiles vary far less
+    /// between seeds than with independent draws of twice as many paths, and there is no
+    /// logarithm or cosine per draw. The paths advance together, step by step (the seasonal
+    /// ring position is the same for all of them), so the inner loop runs over paths.
     fn simulate(&self, horizon: usize) -> Vec<Vec<f64>> {
         let f = &self.inner;
         let sd = f.sigma2.max(0.0).sqrt();
         let mut rng = SplitMix64(SIM_SEED);
-        let mut out = vec![Vec::with_capacity(SIM_PATHS); horizon];
-        let mut seas = f.seas.clone();
+        let n = SIM_PATHS;
+        let mut shocks: Vec<f64> = (0..n)
+            .map(|i| sd * normal_quantile((i as f64 + 0.5) / n as f64))
+            .collect();
         let p = f.params;
         let ratio = p.beta / p.alpha;
-        let m = seas.len();
-        for _ in 0..SIM_PATHS {
-            seas.copy_from_slice(&f.seas);
-            let (mut l, mut b) = (f.level, f.growth);
-            let mut k = 0;
-            for step in out.iter_mut() {
-                let phib = if f.spec.has_trend() { p.phi * b } else { 0.0 };
+        let trend = f.spec.has_trend();
+        let mult_err = f.spec.error == Comp::M;
+        let m = f.seas.len();
+        let mut level = vec![f.level; n];
+        let mut growth = vec![f.growth; n];
+        // seas[k * n + i]: path i's seasonal state k.
+        let mut seas: Vec<f64> = f
+            .seas
+            .iter()
+            .flat_map(|s| std::iter::repeat_n(*s, n))
+            .collect();
+        let mut out = Vec::with_capacity(horizon);
+        let mut k = 0;
+        for _ in 0..horizon {
+            for i in (1..n).rev() {
+                let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+                shocks.swap(i, j);
+            }
+            let ring = if m > 0 {
+                &mut seas[k * n..(k + 1) * n]
+            } else {
+                &mut [][..]
+            };
+            let mut step = Vec::with_capacity(n);
+            for i in 0..n {
+                let (l, b) = (level[i], growth[i]);
+                let phib = if trend { p.phi * b } else { 0.0 };
                 let q = l + phib;
-                let s_old = if m > 0 { seas[k] } else { 1.0 };
+                let s_old = if m > 0 { ring[i] } else { 1.0 };
                 let mu = match f.spec.season {
                     Comp::M => q * s_old,
                     Comp::A => q + s_old,
                     Comp::N => q,
                 };
-                let e = sd * rng.normal();
-                let yt = if f.spec.error == Comp::M {
-                    mu * (1.0 + e)
-                } else {
-                    mu + e
-                };
+                let e = shocks[i];
+                let yt = if mult_err { mu * (1.0 + e) } else { mu + e };
                 step.push(yt);
                 let pp = match f.spec.season {
                     Comp::M => {
@@ -942,8 +990,8 @@ impl EtsFit {
                     Comp::N => yt,
                 };
                 let l_new = q + p.alpha * (pp - q);
-                if f.spec.has_trend() {
-                    b = phib + ratio * ((l_new - l) - phib);
+                if trend {
+                    growth[i] = phib + ratio * ((l_new - l) - phib);
                 }
                 if m > 0 {
                     let tt = match f.spec.season {
@@ -956,14 +1004,15 @@ impl EtsFit {
                         }
                         _ => yt - q,
                     };
-                    seas[k] = s_old + p.gamma * (tt - s_old);
-                    k = (k + 1) % m;
+                    ring[i] = s_old + p.gamma * (tt - s_old);
                 }
-                l = l_new;
+                level[i] = l_new;
             }
-        }
-        for step in out.iter_mut() {
+            if m > 0 {
+                k = (k + 1) % m;
+            }
             step.sort_unstable_by(f64::total_cmp);
+            out.push(step);
         }
         out
     }
@@ -1238,7 +1287,6 @@ fn search(y: &[f64], m: Option<usize>, how: Search) -> Result<EtsFit, EngineErro
     let positive = prep.y.iter().all(|v| *v > 0.0);
     let mut best: Option<Fitted> = None;
     let mut done: Vec<(Spec, Vec<f64>)> = Vec::new();
-    let restarts = usize::from(how == Search::Full);
     let errors: &[Comp] = if positive && how == Search::Full {
         &[Comp::A, Comp::M]
     } else {
@@ -1249,6 +1297,7 @@ fn search(y: &[f64], m: Option<usize>, how: Search) -> Result<EtsFit, EngineErro
         (true, true) => &[Comp::N, Comp::A, Comp::M],
         (true, false) => &[Comp::N, Comp::A],
     };
+    // Ranking: one optimiser start per form, seasonal forms with a short second stage.
     for &error in errors {
         for (trend, damped) in [(Comp::N, false), (Comp::A, false), (Comp::A, true)] {
             for &season in seasons {
@@ -1262,15 +1311,11 @@ fn search(y: &[f64], m: Option<usize>, how: Search) -> Result<EtsFit, EngineErro
                     season,
                 };
                 let warm = warm_start(&done, spec);
-                if let Some(f) = fit_form(
-                    &prep.y,
-                    spec,
-                    m,
-                    1.0,
-                    SEASONAL_RANK_ITER,
-                    warm.as_deref(),
-                    restarts,
-                ) {
+                let start = match warm.as_deref() {
+                    Some(x) => Start::Warm { x, simplex: 1.0 },
+                    None => Start::Heuristic,
+                };
+                if let Some(f) = fit_form(&prep.y, spec, m, start, SEASONAL_RANK_ITER, 0) {
                     let better = best.as_ref().is_none_or(|b| f.aicc < b.aicc);
                     done.push((spec, f.x.clone()));
                     if better {
@@ -1280,12 +1325,32 @@ fn search(y: &[f64], m: Option<usize>, how: Search) -> Result<EtsFit, EngineErro
             }
         }
     }
-    // The winner gets the full iteration budget (seasonal forms only differ there).
-    if let Some(b) = best.as_ref().filter(|b| b.spec.seasonal())
-        && let Some(f) = fit_form(&prep.y, b.spec, m, 1.0, SEASONAL_STAGE_TWO_ITER, None, 1)
-        && f.aicc < b.aicc
-    {
-        best = Some(f);
+    // Polish: only the winner gets what ranking leaves out — a seasonal form the full
+    // second-stage budget, a non-seasonal one (in the full search) a restart with a fresh
+    // simplex. Both continue from the ranking's solution, so they can only improve it. On M1
+    // and Tourism this ranked the same forms as giving every form a restart and the seasonal
+    // winner a new fit from scratch (OWA within 0.001), in a third less time.
+    if let Some(b) = best.as_ref() {
+        let polish = if b.spec.seasonal() {
+            Some((POLISH_SIMPLEX, SEASONAL_STAGE_TWO_ITER))
+        } else if how == Search::Full {
+            Some((1.0, nm_options().max_iter))
+        } else {
+            None
+        };
+        if let Some((simplex, iter)) = polish
+            && let Some(f) = fit_form(
+                &prep.y,
+                b.spec,
+                m,
+                Start::Warm { x: &b.x, simplex },
+                iter,
+                0,
+            )
+            && f.aicc < b.aicc
+        {
+            best = Some(f);
+        }
     }
     best.map(|b| finish(&prep, b))
         .ok_or_else(|| cannot("no exponential smoothing form could be fitted"))
@@ -1342,7 +1407,7 @@ fn fit_spec_with(
     if is_constant(&prep.y) {
         return Ok(constant_fit(&prep));
     }
-    fit_form(&prep.y, parsed, m, 1.0, stage_two_iter, None, 1)
+    fit_form(&prep.y, parsed, m, Start::Heuristic, stage_two_iter, 1)
         .map(|f| finish(&prep, f))
         .ok_or_else(|| cannot(format!("{} could not be fitted", parsed.label())))
 }
@@ -1387,17 +1452,13 @@ impl EtsFit {
         for v in warm.iter_mut().skip(n_params).take(additive_states) {
             *v *= factor;
         }
-        fit_form(
-            &prep.y,
-            spec,
-            m,
-            WARM_SIMPLEX,
-            SEASONAL_SEARCH_ITER,
-            Some(&warm),
-            1,
-        )
-        .map(|f| finish(&prep, f))
-        .ok_or_else(|| cannot(format!("{} could not be fitted", spec.label())))
+        let start = Start::Warm {
+            x: &warm,
+            simplex: WARM_SIMPLEX,
+        };
+        fit_form(&prep.y, spec, m, start, SEASONAL_SEARCH_ITER, 1)
+            .map(|f| finish(&prep, f))
+            .ok_or_else(|| cannot(format!("{} could not be fitted", spec.label())))
     }
 }
 
@@ -1418,7 +1479,7 @@ pub(crate) fn fit_ses(y: &[f64]) -> Option<(f64, f64, f64)> {
         damped: false,
         season: Comp::N,
     };
-    let f = fit_form(&ys, spec, 1, 1.0, SEASONAL_STAGE_TWO_ITER, None, 1)?;
+    let f = fit_form(&ys, spec, 1, Start::Heuristic, SEASONAL_STAGE_TWO_ITER, 1)?;
     // Initial level: recover from the first fitted value (the one-step forecast of y[0]).
     let l0 = f.fitted[0] * scale;
     Some((f.params.alpha, l0, f.sigma2 * scale * scale))
@@ -1446,7 +1507,7 @@ pub(crate) fn normal_quantile(p: f64) -> f64 {
     crate::util::normal_quantile(p)
 }
 
-/// A small deterministic generator (SplitMix64) with Box–Muller normals.
+/// A small deterministic generator (SplitMix64), for shuffling simulation shocks.
 pub(crate) struct SplitMix64(pub(crate) u64);
 
 impl SplitMix64 {
@@ -1456,17 +1517,5 @@ impl SplitMix64 {
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
-    }
-
-    /// Uniform in `(0, 1)`.
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    /// A standard normal draw.
-    pub(crate) fn normal(&mut self) -> f64 {
-        let u1 = self.uniform();
-        let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
     }
 }
