@@ -273,9 +273,10 @@ fn roots_inside_unit_circle(c: &[f64]) -> bool {
         if k.is_nan() || k.abs() >= 1.0 {
             return false;
         }
-        let denom = 1.0 - k * k;
+        // One division per degree, not per coefficient: this test runs at every evaluation.
+        let inv = 1.0 / (1.0 - k * k);
         for j in 0..i {
-            tmp[j] = (a[j] - k * a[i - j]) / denom;
+            tmp[j] = (a[j] - k * a[i - j]) * inv;
         }
         a[..i].copy_from_slice(&tmp[..i]);
     }
