@@ -619,6 +619,9 @@ enum Start<'a> {
 
 /// Fits one form to scaled, finite data; `None` when it cannot be fitted.
 ///
+/// `seasonal_iter` caps the second stage of a seasonal form; non-seasonal forms always get
+/// `nm_options`'s budget, and `restarts` fresh-simplex restarts, which seasonal forms never get.
+///
 /// Seasonal forms are fitted in two stages from a heuristic start (see below); a warm start
 /// that is taken goes straight to the second: its seasonal states come from a fit already, so
 /// holding them fixed first only spends evaluations (on M1 and Tourism, skipping that stage
@@ -629,7 +632,7 @@ fn fit_form(
     spec: Spec,
     m: usize,
     start: Start<'_>,
-    stage_two_iter: usize,
+    seasonal_iter: usize,
     restarts: usize,
 ) -> Option<Fitted> {
     let n = y.len();
@@ -720,7 +723,7 @@ fn fit_form(
     }
     let opts2 = if spec.seasonal() {
         NelderMeadOptions {
-            max_iter: stage_two_iter,
+            max_iter: seasonal_iter,
             ..opts
         }
     } else {
@@ -1333,20 +1336,20 @@ fn search(y: &[f64], m: Option<usize>, how: Search) -> Result<EtsFit, EngineErro
     // and Tourism this ranked the same forms as giving every form a restart and the seasonal
     // winner a new fit from scratch (OWA within 0.001), in a third less time.
     if let Some(b) = best.as_ref() {
-        let polish = if b.spec.seasonal() {
-            Some((POLISH_SIMPLEX, SEASONAL_STAGE_TWO_ITER))
+        let simplex = if b.spec.seasonal() {
+            Some(POLISH_SIMPLEX)
         } else if how == Search::Full {
-            Some((1.0, nm_options().max_iter))
+            Some(1.0)
         } else {
             None
         };
-        if let Some((simplex, iter)) = polish
+        if let Some(simplex) = simplex
             && let Some(f) = fit_form(
                 &prep.y,
                 b.spec,
                 m,
                 Start::Warm { x: &b.x, simplex },
-                iter,
+                SEASONAL_STAGE_TWO_ITER,
                 0,
             )
             && f.aicc < b.aicc
@@ -1388,7 +1391,7 @@ fn fit_spec_with(
     y: &[f64],
     m: Option<usize>,
     spec: &str,
-    stage_two_iter: usize,
+    seasonal_iter: usize,
 ) -> Result<EtsFit, EngineError> {
     let Some(parsed) = Spec::parse(spec) else {
         return Err(EngineError::InvalidInput {
@@ -1409,7 +1412,7 @@ fn fit_spec_with(
     if is_constant(&prep.y) {
         return Ok(constant_fit(&prep));
     }
-    fit_form(&prep.y, parsed, m, Start::Heuristic, stage_two_iter, 1)
+    fit_form(&prep.y, parsed, m, Start::Heuristic, seasonal_iter, 1)
         .map(|f| finish(&prep, f))
         .ok_or_else(|| cannot(format!("{} could not be fitted", parsed.label())))
 }
