@@ -286,6 +286,7 @@ def main() -> int:
                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
         notes: list[str] = []
         sub_rows: list[str] = []
+        cov_rows: list[str] = []
         for key, name in methods:
             r = results[key]
             failed = [s for s in SUBSETS if r[s].error]
@@ -316,6 +317,15 @@ def main() -> int:
                 else:
                     cells.append(fmt(owa(mean_or_nan([r[s].smape]), mean_or_nan([r[s].mase]), s)))
             sub_rows.append(f"| {name} | " + " | ".join(cells) + " |")
+            # Coverage per subset: a dataset's mean can hide subsets that miss in opposite ways.
+            if key != "ref/naive2":
+                cov_cells = []
+                for s in SUBSETS:
+                    if r[s].error:
+                        cov_cells.append("failed")
+                    else:
+                        cov_cells.append(f"{fmt(mean_or_nan([r[s].cov80]))} / {fmt(mean_or_nan([r[s].cov95]))}")
+                cov_rows.append(f"| {name} | " + " | ".join(cov_cells) + " |")
         if no_scale:
             notes.append(f"- {no_scale} series have a zero in-sample scale and are left out of MASE/MSIS")
         table.append("")
@@ -323,6 +333,8 @@ def main() -> int:
             table += ["Notes:", ""] + notes + [""]
         table += [f"Per-subset OWA ({DATASET_NAMES.get(ds, ds)}):", "",
                   "| method | " + " | ".join(SUBSETS) + " |", "|---|" + "---:|" * len(SUBSETS)] + sub_rows + [""]
+        table += [f"Per-subset coverage of the 80% / 95% intervals ({DATASET_NAMES.get(ds, ds)}):", "",
+                  "| method | " + " | ".join(SUBSETS) + " |", "|---|" + "---:|" * len(SUBSETS)] + cov_rows + [""]
         md.extend([""] + table)
 
         hd = results.get("horizon/default")
