@@ -83,8 +83,9 @@ fn main() -> Result<(), EngineError> {
         }),
     ];
     println!(
-        "horizon-engine, one monthly series of {} values, median of {reps} runs:",
-        y.len()
+        "horizon-engine, one monthly series of {} values (auto ETS selects {}), median of {reps} runs:",
+        y.len(),
+        ets::fit_auto(&y, Some(12))?.spec()
     );
     for (what, t) in rows {
         println!("  {what:<48} {:>10.3} ms", t.as_secs_f64() * 1e3);
