@@ -146,6 +146,32 @@ fn intermittent_series_route_to_intermittent_models() {
 }
 
 #[test]
+fn theta_member_depends_on_the_frequency() {
+    // A smooth, trending series without a seasonal pattern.
+    let y: Vec<f64> = (0..36)
+        .map(|t| 100.0 + 2.0 * t as f64 + [1.5, -0.5, 2.0, -1.0, 0.5, -2.0][t % 6] * 0.7)
+        .collect();
+    let kinds = |season_lengths: Vec<usize>| -> Vec<ModelKind> {
+        let mut req = ForecastRequest::new(&y, 6);
+        req.season_lengths = season_lengths;
+        forecast(&req)
+            .map(|f| f.members.iter().map(|m| m.kind).collect())
+            .unwrap_or_default()
+    };
+    // Yearly-like data (no seasonal cycle at this frequency): the optimised Theta.
+    for seasonless in [vec![], vec![1]] {
+        let k = kinds(seasonless);
+        assert!(k.contains(&ModelKind::OptimizedTheta), "{k:?}");
+        assert!(!k.contains(&ModelKind::Theta), "{k:?}");
+        assert!(k.contains(&ModelKind::AutoEts), "{k:?}");
+    }
+    // A seasonal frequency keeps the classical Theta, detected season or not.
+    let k = kinds(vec![12]);
+    assert!(k.contains(&ModelKind::Theta), "{k:?}");
+    assert!(!k.contains(&ModelKind::OptimizedTheta), "{k:?}");
+}
+
+#[test]
 fn bounds_clip_the_distribution_and_the_mean() {
     let y: Vec<f64> = (0..40)
         .map(|t| if t % 2 == 0 { 0.5 } else { 3.0 })
