@@ -2,7 +2,7 @@
 //! and backtests. Pure computation: no IO, no async runtime, no database.
 //!
 //! The entry points are [`forecast`] (one series), [`forecast_many`] (many, in parallel) and
-//! [`backtest`] (rolling-origin evaluation). Model families can also be fitted one by one
+//! [`backtest()`] (rolling-origin evaluation). Model families can also be fitted one by one
 //! ([`baseline`], [`intermittent`], [`ets`], [`theta`], [`damped`], [`mstl`]); fitted models
 //! implement [`FittedModel`]. [`metrics`] scores forecasts, also outside of backtests.
 //!
