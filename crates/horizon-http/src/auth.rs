@@ -10,6 +10,7 @@
 
 use std::{
     collections::HashMap,
+    net::IpAddr,
     sync::Mutex,
     time::{Duration, Instant},
 };
@@ -182,6 +183,10 @@ fn token_of<'a>(req: &'a ServiceRequest, header: &str) -> Option<&'a str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// SHA-256 hex of nothing anyone holds: an unknown key id is checked against it, so that a
+/// made-up key and a wrong secret take the same work (no timing tells which key ids exist).
+const DUMMY_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
 /// Finds and checks the key behind `token`.
 async fn verify(state: &AppState, token: &str) -> Result<ApiKeyRecord, ApiError> {
     let parsed =
@@ -189,15 +194,20 @@ async fn verify(state: &AppState, token: &str) -> Result<ApiKeyRecord, ApiError>
     let record = match state.keys.get(parsed.key_id) {
         Some(r) => r,
         None => {
+            state.metrics.count_key_lookup();
             let r = state.store.api_key_by_prefix(parsed.key_id).await?;
             state.keys.put(parsed.key_id, r.clone());
             r
         }
     };
     let wrong = || ApiError::unauthorized("the API key is not valid");
-    let record = record.ok_or_else(wrong)?;
+    let expected = record
+        .as_ref()
+        .map_or(DUMMY_HASH, |r| r.secret_hash.as_str());
     let given = hash_secret(parsed.secret);
-    if !bool::from(given.as_bytes().ct_eq(record.secret_hash.as_bytes())) {
+    let matches = bool::from(given.as_bytes().ct_eq(expected.as_bytes()));
+    let record = record.ok_or_else(wrong)?;
+    if !matches {
         return Err(wrong());
     }
     if record.revoked_at.is_some() {
@@ -207,6 +217,32 @@ async fn verify(state: &AppState, token: &str) -> Result<ApiKeyRecord, ApiError>
         return Err(ApiError::unauthorized("the API key has expired"));
     }
     Ok(record)
+}
+
+/// The address a request comes from: the socket's peer, or, when the peer is a trusted proxy,
+/// the right-most `X-Forwarded-For` entry that is not itself a trusted proxy (entries to its
+/// left are whatever the client wrote).
+pub(crate) fn client_address(req: &ServiceRequest, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    for entry in forwarded.iter().rev() {
+        match entry.parse::<IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => continue,
+            Ok(ip) => return Some(ip),
+            // A malformed entry added by a trusted hop is a misconfiguration; stop at the proxy.
+            Err(_) => return Some(peer),
+        }
+    }
+    Some(peer)
 }
 
 /// What a `/v1` request must pass: a valid key with the route's scope, within its rate limit.
@@ -220,7 +256,21 @@ async fn admit(req: &ServiceRequest) -> Result<(), ApiError> {
             state.settings.api_key_header
         ))
     })?;
-    let record = verify(&state, token).await?;
+    let client = client_address(req, &state.trusted_proxies);
+    if let Some(retry_after) = client.and_then(|c| state.auth_failures.blocked(c)) {
+        return Err(ApiError::rate_limited_client(retry_after));
+    }
+    let record = match verify(&state, token).await {
+        Ok(r) => r,
+        Err(e) => {
+            if e.code == horizon_domain::ErrorCode::Unauthorized
+                && let Some(c) = client
+            {
+                state.auth_failures.record(c);
+            }
+            return Err(e);
+        }
+    };
     let needed = required_scope(req.method(), req.path());
     if !record.scopes.allows(needed) {
         return Err(ApiError::forbidden(format!(

@@ -87,6 +87,19 @@ impl ApiError {
         Self::new(ErrorCode::Unavailable, detail)
     }
 
+    /// A 429 with `Retry-After: retry_after`, for a client address that sent too many bad keys.
+    pub fn rate_limited_client(retry_after: u64) -> Self {
+        Self {
+            http: Some(HttpProblem::RateLimited { retry_after }),
+            ..Self::new(
+                ErrorCode::Unavailable,
+                format!(
+                    "too many failed authentications from this address; retry after {retry_after} s"
+                ),
+            )
+        }
+    }
+
     /// A 429 with `Retry-After: retry_after`.
     pub fn rate_limited(retry_after: u64) -> Self {
         Self {

@@ -4,6 +4,7 @@
 
 mod auth;
 mod cache;
+mod canonical;
 mod coalesce;
 mod error;
 mod limit;
@@ -24,6 +25,7 @@ use horizon_settings::Settings;
 use horizon_store::{Store, StoreError, cache::RedisPool};
 
 pub use auth::{GeneratedKey, TOKEN_PREFIX, generate_key, hash_secret, parse_token};
+pub use canonical::{PathRejection, canonical_path};
 pub use error::{ApiError, HttpProblem};
 pub use routes::{ApiDoc, MAX_PAGE};
 
@@ -38,6 +40,8 @@ pub struct AppState {
     pub redis: Option<RedisPool>,
     keys: Arc<auth::KeyCache>,
     limiter: Arc<limit::Limiter>,
+    auth_failures: Arc<limit::FailureLimiter>,
+    trusted_proxies: Arc<Vec<std::net::IpAddr>>,
     metrics: Arc<metrics::Metrics>,
     forecasts: Arc<cache::MemoryTier>,
     reads: Arc<coalesce::ForecastReads>,
@@ -66,6 +70,11 @@ impl AppState {
                 settings.api_rate_limit_burst,
                 redis.clone(),
             )),
+            auth_failures: Arc::new(limit::FailureLimiter::new(
+                settings.api_auth_failures_per_sec,
+                settings.api_auth_failures_burst,
+            )),
+            trusted_proxies: Arc::new(settings.trusted_proxies()),
             metrics: Arc::new(metrics::Metrics::default()),
             forecasts: Arc::new(cache::MemoryTier::new(settings.api_forecast_cache_mb)),
             reads: Arc::new(coalesce::ForecastReads::new(settings.db_max_connections)),
@@ -144,7 +153,11 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
                 middleware::Logger::new("%r %s %Dms request_id=%{x-request-id}i")
                     .log_target("horizon::http"),
             )
+            // Inside the metrics so refusals are counted; outside everything that reads the path.
+            .wrap(from_fn(canonical::canonicalise))
             .wrap(from_fn(metrics::observe))
+            // Outermost, so every response carries them, refusals included.
+            .wrap(pages::security_headers())
             .configure(configure)
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::not_found("no such route"))

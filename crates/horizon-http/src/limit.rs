@@ -202,9 +202,70 @@ impl Limiter {
     }
 }
 
+/// Failed authentications per client address, GCRA in this process's memory. Checked before
+/// a key is looked up, so a client spraying made-up keys is refused without a database read
+/// once its burst is spent; successful requests never touch it.
+pub struct FailureLimiter {
+    interval: f64,
+    tolerance: f64,
+    epoch: Instant,
+    clients: Mutex<HashMap<std::net::IpAddr, f64>>,
+}
+
+// Addresses remembered at once; beyond this the replenished ones are forgotten first.
+const MAX_CLIENTS: usize = 100_000;
+
+impl FailureLimiter {
+    /// A limiter allowing `per_sec` failures sustained and `burst` at once per address.
+    pub fn new(per_sec: f64, burst: u32) -> Self {
+        let interval = 1.0 / per_sec;
+        Self {
+            interval,
+            tolerance: interval * f64::from(burst.max(1)),
+            epoch: Instant::now(),
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `Some(seconds)` to wait when `client` has spent its failures, else `None`.
+    pub fn blocked(&self, client: std::net::IpAddr) -> Option<u64> {
+        let now = self.epoch.elapsed().as_secs_f64();
+        let clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        let tat = *clients.get(&client)?;
+        let ahead = tat.max(now) + self.interval - now;
+        (ahead > self.tolerance).then(|| (ahead - self.tolerance).ceil().max(1.0) as u64)
+    }
+
+    /// Counts one failed authentication of `client`.
+    pub fn record(&self, client: std::net::IpAddr) {
+        let now = self.epoch.elapsed().as_secs_f64();
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if clients.len() >= MAX_CLIENTS {
+            clients.retain(|_, tat| *tat > now);
+            if clients.len() >= MAX_CLIENTS {
+                clients.clear();
+            }
+        }
+        let tat = clients.entry(client).or_insert(now);
+        *tat = tat.max(now) + self.interval;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_are_limited_per_client() {
+        let limiter = FailureLimiter::new(1.0, 3);
+        let (a, b) = ([10, 0, 0, 1].into(), [10, 0, 0, 2].into());
+        for _ in 0..3 {
+            assert_eq!(limiter.blocked(a), None);
+            limiter.record(a);
+        }
+        assert!(limiter.blocked(a).is_some());
+        assert_eq!(limiter.blocked(b), None, "limits are per client");
+    }
 
     #[tokio::test]
     async fn memory_limits_bursts_per_key() {

@@ -2,7 +2,15 @@
 //! status, and the database pool's size. A mutex-guarded map is enough at API request rates
 //! (one short critical section per request) and spares a metrics framework.
 
-use std::{collections::BTreeMap, fmt::Write, sync::Mutex, time::Instant};
+use std::{
+    collections::BTreeMap,
+    fmt::Write,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Instant,
+};
 
 use actix_web::{
     Error,
@@ -31,9 +39,15 @@ struct Series {
 #[derive(Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), Series>>,
+    key_lookups: AtomicU64,
 }
 
 impl Metrics {
+    /// Counts one API key read from the database (a key-cache miss).
+    pub fn count_key_lookup(&self) {
+        self.key_lookups.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn observe(&self, route: String, method: String, status: u16, secs: f64) {
         let mut map = self.requests.lock().unwrap_or_else(|p| p.into_inner());
         let s = map.entry((route, method, status)).or_default();
@@ -86,6 +100,13 @@ impl Metrics {
                 s.count
             );
         }
+        out.push_str("# HELP horizon_api_key_lookups_total API keys read from the database (key cache misses).\n");
+        out.push_str("# TYPE horizon_api_key_lookups_total counter\n");
+        let _ = writeln!(
+            out,
+            "horizon_api_key_lookups_total {}",
+            self.key_lookups.load(Ordering::Relaxed)
+        );
         if let Some((size, idle)) = pool {
             out.push_str("# HELP horizon_db_pool_connections Database pool connections.\n");
             out.push_str("# TYPE horizon_db_pool_connections gauge\n");
@@ -93,6 +114,27 @@ impl Metrics {
             let _ = writeln!(out, "horizon_db_pool_connections{{state=\"idle\"}} {idle}");
         }
         out
+    }
+}
+
+/// The method as a label from a closed set: a client can send any token as a method, and each
+/// would otherwise become a series of its own.
+fn method_label(method: &actix_web::http::Method) -> String {
+    use actix_web::http::Method;
+    const KNOWN: [Method; 8] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::TRACE,
+    ];
+    if KNOWN.contains(method) {
+        method.as_str().to_owned()
+    } else {
+        "other".to_owned()
     }
 }
 
@@ -117,7 +159,7 @@ pub(crate) async fn observe(
             .insert(HeaderName::from_static("x-request-id"), v.clone());
     }
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let span = tracing::info_span!("request", request_id = %id);
     let result = tracing::Instrument::instrument(next.call(req), span).await;
     let (route, status) = match &result {

@@ -864,7 +864,14 @@ async fn concurrent_forecast_reads(db: TestDb) {
     app.handle.stop(true).await;
 }
 
+mod security;
+use security::*;
+
 both_backends!(
+    path_normalisation_matrix,
+    metrics_labels_are_bounded,
+    failed_authentications_are_cheap_and_limited,
+    pages_are_self_contained,
     auth_rules,
     resources,
     jobs,

@@ -57,8 +57,12 @@ pub enum LogFormat {
 
 /// Every setting of every Horizon process. Field names are the TOML keys; the environment
 /// variable is `HORIZON_` + the upper-cased name (plus `DATABASE_URL` and `REDIS_URL`).
+///
+/// Every field has a default (`impl Default`), so a layer names only what it changes. The
+/// database URL and the event store path default to files in `data_dir`; an empty value means
+/// "derive it", filled in by [`Settings::from_figment`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Directory for the embedded database, the event store and ingest bookkeeping.
     pub data_dir: PathBuf,
@@ -98,6 +102,23 @@ pub struct Settings {
     /// change, so this tier needs no invalidation); 0 turns it off. Redis, when configured,
     /// is the tier behind it, shared by all replicas.
     pub api_forecast_cache_mb: usize,
+    /// Milliseconds an API request waits for a pooled database connection before it is
+    /// answered 503 with `Retry-After` (the other processes wait `db_acquire_timeout_secs`).
+    pub api_db_acquire_timeout_ms: u64,
+    /// Comma-separated addresses of reverse proxies whose `X-Forwarded-For` names the client;
+    /// from any other peer the socket's address is the client.
+    pub api_trusted_proxies: String,
+    /// Failed authentications per second allowed per client address, sustained.
+    pub api_auth_failures_per_sec: f64,
+    /// Failed authentications per client address allowed in a burst; more are answered 429.
+    pub api_auth_failures_burst: u32,
+    /// Milliseconds any one Redis call may take before it counts as failed; after a few
+    /// failures in a row Redis is skipped for a while (the circuit breaker), so a slow or
+    /// frozen Redis costs at most this per request.
+    pub redis_timeout_ms: u64,
+    /// Seconds a stopping server keeps answering requests already received before it closes
+    /// the remaining connections.
+    pub shutdown_grace_secs: u64,
     /// `text` or `json`.
     pub log_format: LogFormat,
     /// A tracing filter such as `info` or `horizon=debug,info`.
@@ -137,46 +158,12 @@ pub struct Settings {
     pub ingest_retention_days: u32,
 }
 
-#[derive(Serialize)]
-struct Defaults {
-    data_dir: PathBuf,
-    db_max_connections: u32,
-    db_min_connections: u32,
-    db_acquire_timeout_secs: u64,
-    sqlite_busy_timeout_ms: u64,
-    migrate_on_start: bool,
-    redis_pool_size: usize,
-    api_bind: String,
-    api_key_header: String,
-    api_cors_origins: String,
-    api_max_body_bytes: usize,
-    api_key_cache_secs: u64,
-    api_rate_limit_per_sec: f64,
-    api_rate_limit_burst: u32,
-    api_forecast_cache_mb: usize,
-    log_format: LogFormat,
-    log_level: String,
-    forecast_horizon: usize,
-    pipeline_partition_size: usize,
-    pipeline_concurrency: usize,
-    pipeline_lease_secs: u64,
-    pipeline_max_attempts: i32,
-    pipeline_calibration: bool,
-    pipeline_hedge_rate: f64,
-    pipeline_hedge_forgetting: f64,
-    pipeline_interval_step: f64,
-    pipeline_outcome_days: u32,
-    api_worker: bool,
-    ingest_max_record_bytes: usize,
-    ingest_sources: Vec<IngestSource>,
-    ingest_poll_interval_ms: u64,
-    ingest_batch_records: usize,
-    ingest_retention_days: u32,
-}
-
-impl Default for Defaults {
+impl Default for Settings {
     fn default() -> Self {
         Self {
+            database_url: String::new(),
+            redis_url: None,
+            event_store_path: PathBuf::new(),
             data_dir: PathBuf::from("data"),
             db_max_connections: 10,
             db_min_connections: 1,
@@ -184,7 +171,7 @@ impl Default for Defaults {
             sqlite_busy_timeout_ms: 30_000,
             migrate_on_start: true,
             redis_pool_size: 16,
-            api_bind: "127.0.0.1:8080".into(),
+            api_bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             api_key_header: "X-API-Key".into(),
             api_cors_origins: String::new(),
             api_max_body_bytes: 4 * 1024 * 1024,
@@ -192,6 +179,12 @@ impl Default for Defaults {
             api_rate_limit_per_sec: 50.0,
             api_rate_limit_burst: 100,
             api_forecast_cache_mb: 64,
+            api_db_acquire_timeout_ms: 2_000,
+            api_trusted_proxies: String::new(),
+            api_auth_failures_per_sec: 5.0,
+            api_auth_failures_burst: 50,
+            redis_timeout_ms: 25,
+            shutdown_grace_secs: 30,
             log_format: LogFormat::Text,
             log_level: "info".into(),
             forecast_horizon: 14,
@@ -212,49 +205,6 @@ impl Default for Defaults {
             ingest_retention_days: 0,
         }
     }
-}
-
-/// The layer of values read before derived defaults (database URL and event store path depend
-/// on the data directory) are filled in.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Raw {
-    data_dir: PathBuf,
-    database_url: Option<String>,
-    redis_url: Option<String>,
-    event_store_path: Option<PathBuf>,
-    db_max_connections: u32,
-    db_min_connections: u32,
-    db_acquire_timeout_secs: u64,
-    sqlite_busy_timeout_ms: u64,
-    migrate_on_start: bool,
-    redis_pool_size: usize,
-    api_bind: String,
-    api_key_header: String,
-    api_cors_origins: String,
-    api_max_body_bytes: usize,
-    api_key_cache_secs: u64,
-    api_rate_limit_per_sec: f64,
-    api_rate_limit_burst: u32,
-    api_forecast_cache_mb: usize,
-    log_format: LogFormat,
-    log_level: String,
-    forecast_horizon: usize,
-    pipeline_partition_size: usize,
-    pipeline_concurrency: usize,
-    pipeline_lease_secs: u64,
-    pipeline_max_attempts: i32,
-    pipeline_calibration: bool,
-    pipeline_hedge_rate: f64,
-    pipeline_hedge_forgetting: f64,
-    pipeline_interval_step: f64,
-    pipeline_outcome_days: u32,
-    api_worker: bool,
-    ingest_max_record_bytes: usize,
-    ingest_sources: Vec<IngestSource>,
-    ingest_poll_interval_ms: u64,
-    ingest_batch_records: usize,
-    ingest_retention_days: u32,
 }
 
 impl Settings {
@@ -286,71 +236,24 @@ impl Settings {
 
     /// The built-in defaults alone, as a figment layer to merge others onto.
     pub fn figment_defaults() -> Figment {
-        Figment::from(Serialized::defaults(Defaults::default()))
+        Figment::from(Serialized::defaults(Settings::default()))
     }
 
     /// Extracts and validates settings from any figment (tests build their own).
     pub fn from_figment(figment: Figment) -> Result<Self, SettingsError> {
-        let raw: Raw = figment
+        let mut settings: Settings = figment
             .extract()
             .map_err(|e| SettingsError::Parse(e.to_string()))?;
-        let database_url = match raw.database_url.filter(|u| !u.trim().is_empty()) {
-            Some(url) => url,
-            None => format!(
+        if settings.database_url.trim().is_empty() {
+            settings.database_url = format!(
                 "sqlite://{}?mode=rwc",
-                raw.data_dir.join("horizon.db").display()
-            ),
-        };
-        let redis_url = raw.redis_url.filter(|u| !u.trim().is_empty());
-        let event_store_path = raw
-            .event_store_path
-            .unwrap_or_else(|| raw.data_dir.join("events.db"));
-        let api_bind = raw
-            .api_bind
-            .parse::<SocketAddr>()
-            .map_err(|e| SettingsError::Invalid {
-                key: "HORIZON_API_BIND",
-                value: raw.api_bind.clone(),
-                reason: format!("not an address such as 127.0.0.1:8080 ({e})"),
-            })?;
-        let settings = Settings {
-            data_dir: raw.data_dir,
-            database_url,
-            redis_url,
-            event_store_path,
-            db_max_connections: raw.db_max_connections,
-            db_min_connections: raw.db_min_connections,
-            db_acquire_timeout_secs: raw.db_acquire_timeout_secs,
-            sqlite_busy_timeout_ms: raw.sqlite_busy_timeout_ms,
-            migrate_on_start: raw.migrate_on_start,
-            redis_pool_size: raw.redis_pool_size,
-            api_bind,
-            api_key_header: raw.api_key_header,
-            api_cors_origins: raw.api_cors_origins,
-            api_max_body_bytes: raw.api_max_body_bytes,
-            api_key_cache_secs: raw.api_key_cache_secs,
-            api_rate_limit_per_sec: raw.api_rate_limit_per_sec,
-            api_rate_limit_burst: raw.api_rate_limit_burst,
-            api_forecast_cache_mb: raw.api_forecast_cache_mb,
-            log_format: raw.log_format,
-            log_level: raw.log_level,
-            forecast_horizon: raw.forecast_horizon,
-            pipeline_partition_size: raw.pipeline_partition_size,
-            pipeline_concurrency: raw.pipeline_concurrency,
-            pipeline_lease_secs: raw.pipeline_lease_secs,
-            pipeline_max_attempts: raw.pipeline_max_attempts,
-            pipeline_calibration: raw.pipeline_calibration,
-            pipeline_hedge_rate: raw.pipeline_hedge_rate,
-            pipeline_hedge_forgetting: raw.pipeline_hedge_forgetting,
-            pipeline_interval_step: raw.pipeline_interval_step,
-            pipeline_outcome_days: raw.pipeline_outcome_days,
-            api_worker: raw.api_worker,
-            ingest_max_record_bytes: raw.ingest_max_record_bytes,
-            ingest_sources: raw.ingest_sources,
-            ingest_poll_interval_ms: raw.ingest_poll_interval_ms,
-            ingest_batch_records: raw.ingest_batch_records,
-            ingest_retention_days: raw.ingest_retention_days,
-        };
+                settings.data_dir.join("horizon.db").display()
+            );
+        }
+        settings.redis_url = settings.redis_url.filter(|u| !u.trim().is_empty());
+        if settings.event_store_path.as_os_str().is_empty() {
+            settings.event_store_path = settings.data_dir.join("events.db");
+        }
         settings.validate()?;
         Ok(settings)
     }
@@ -433,6 +336,30 @@ impl Settings {
                 self.api_max_body_bytes.to_string(),
                 "must be at least 1024",
             );
+        }
+        if self.api_db_acquire_timeout_ms == 0 {
+            return invalid(
+                "HORIZON_API_DB_ACQUIRE_TIMEOUT_MS",
+                "0".into(),
+                "must be at least 1",
+            );
+        }
+        if let Err(bad) = parse_proxies(&self.api_trusted_proxies) {
+            return invalid(
+                "HORIZON_API_TRUSTED_PROXIES",
+                bad,
+                "must be a comma-separated list of IP addresses",
+            );
+        }
+        if !(self.api_auth_failures_per_sec.is_finite() && self.api_auth_failures_per_sec > 0.0) {
+            return invalid(
+                "HORIZON_API_AUTH_FAILURES_PER_SEC",
+                self.api_auth_failures_per_sec.to_string(),
+                "must be a positive number",
+            );
+        }
+        if self.redis_timeout_ms == 0 {
+            return invalid("HORIZON_REDIS_TIMEOUT_MS", "0".into(), "must be at least 1");
         }
         if self.forecast_horizon == 0 || self.forecast_horizon > 10_000 {
             return invalid(
@@ -520,6 +447,11 @@ impl Settings {
         DatabaseKind::of(&self.database_url)
     }
 
+    /// The trusted proxies' addresses (validated at load, so never an error here).
+    pub fn trusted_proxies(&self) -> Vec<std::net::IpAddr> {
+        parse_proxies(&self.api_trusted_proxies).unwrap_or_default()
+    }
+
     /// The CORS origins as a list.
     pub fn cors_origins(&self) -> Vec<String> {
         self.api_cors_origins
@@ -529,6 +461,15 @@ impl Settings {
             .map(str::to_owned)
             .collect()
     }
+}
+
+/// The addresses of a comma-separated list, or the first entry that is not one.
+fn parse_proxies(list: &str) -> Result<Vec<std::net::IpAddr>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|_| s.to_owned()))
+        .collect()
 }
 
 /// The two supported databases.

@@ -82,11 +82,16 @@ pub enum StoreError {
 
 impl StoreError {
     pub(crate) fn db(context: &'static str, source: DbErr) -> Self {
-        match &source {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
-                StoreError::Database { context, source }
-            }
-            _ => StoreError::Database { context, source },
+        StoreError::Database { context, source }
+    }
+
+    /// Whether retrying may succeed: the database was unreachable or the connection broke,
+    /// as opposed to a query the database refused.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Connect { .. } | StoreError::Cache { .. } => true,
+            StoreError::Database { source, .. } => is_transient(source),
+            _ => false,
         }
     }
 
@@ -112,14 +117,39 @@ impl StoreError {
             StoreError::Conflict(_) => ErrorCode::Conflict,
             StoreError::Invalid(_) => ErrorCode::Invalid,
             StoreError::Connect { .. } | StoreError::Cache { .. } => ErrorCode::Unavailable,
-            StoreError::Database { source, .. } => match source {
-                DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => ErrorCode::Unavailable,
-                _ => ErrorCode::Internal,
-            },
+            StoreError::Database { source, .. } if is_transient(source) => ErrorCode::Unavailable,
+            StoreError::Database { .. } => ErrorCode::Internal,
             StoreError::Config { .. }
             | StoreError::SchemaTooNew { .. }
             | StoreError::SchemaBehind { .. }
             | StoreError::EventStore { .. } => ErrorCode::Internal,
         }
+    }
+}
+
+/// Whether `err` says the database could not be reached or the connection broke (server
+/// restarted, network reset, pool timed out) rather than that a statement failed.
+pub fn is_transient(err: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.as_ref() {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                // "got 0 bytes at EOF" and its kin: the server went away mid-conversation.
+                sqlx::Error::Protocol(_) => true,
+                sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                    // 08: connection exception; 57P01-03: admin shutdown, crash shutdown,
+                    // cannot connect now (starting up or shutting down).
+                    code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+                }),
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }

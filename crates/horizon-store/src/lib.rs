@@ -20,7 +20,7 @@ use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, sqlx::sqlite,
 };
 
-pub use error::StoreError;
+pub use error::{StoreError, is_transient};
 pub use repo::{
     api_keys::NewApiKey,
     executions::NewStep,

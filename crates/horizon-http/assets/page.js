@@ -1,22 +1,6 @@
-<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Horizon forecasts</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:2rem;max-width:1000px}
-input,select,button{font-size:1rem;padding:.3rem;margin:.2rem}
-#key{width:38rem}.err{color:#b00}svg{background:#fafafa;border:1px solid #ddd}
-</style></head>
-<body>
-<h1>Horizon forecasts</h1>
-<p>Paste an API key (<code>horizon keys create --name me --scopes read</code>, or the one
-<code>horizon demo</code> printed), load the series and pick one. Links:
-<a href="/docs">API docs</a>, <a href="/openapi.json">OpenAPI</a>.</p>
-<div><input id="key" type="password" placeholder="hzn_..."> <button id="load">Load series</button></div>
-<div><select id="series"></select></div>
-<p id="msg"></p>
-<svg id="chart" width="960" height="420"></svg>
-<script>
+// The fan-chart page's script. The key is kept in sessionStorage: it lives as long as the tab.
 const $ = (id) => document.getElementById(id);
-$('key').value = localStorage.getItem('horizon-key') || '';
+$('key').value = sessionStorage.getItem('horizon-key') || '';
 async function api(path) {
   const r = await fetch(path, {headers: {'Authorization': 'Bearer ' + $('key').value.trim()}});
   const body = await r.json();
@@ -25,7 +9,7 @@ async function api(path) {
 }
 function show(text, err) { $('msg').textContent = text; $('msg').className = err ? 'err' : ''; }
 $('load').onclick = async () => {
-  localStorage.setItem('horizon-key', $('key').value.trim());
+  sessionStorage.setItem('horizon-key', $('key').value.trim());
   try {
     const page = await api('/v1/series?limit=500');
     $('series').innerHTML = '';
@@ -65,4 +49,3 @@ async function draw(key) {
     show('');
   } catch (e) { show(e.message, true); }
 }
-</script></body></html>
