@@ -11,7 +11,7 @@ use horizon_store::Store;
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::load().context("while reading settings")?;
     horizon_services::telemetry::init(&settings);
-    let store = Store::open(&settings)
+    let store = Store::open_with(&settings, &horizon_store::PoolOptions::for_api(&settings))
         .await
         .context("while opening the database")?;
     horizon_services::pipeline::queue::install(&store)

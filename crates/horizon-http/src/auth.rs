@@ -146,10 +146,14 @@ impl KeyCache {
             .map(|(_, r)| r.clone())
     }
 
+    /// A known key's record whatever its age, for use while the database is unreachable.
+    fn get_stale(&self, key_id: &str) -> Option<Option<ApiKeyRecord>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.get(key_id).and_then(|(_, r)| r.clone()).map(Some)
+    }
+
+    // Stored even with a zero ttl (never fresh then), for `get_stale`.
     fn put(&self, key_id: &str, record: Option<ApiKeyRecord>) {
-        if self.ttl.is_zero() {
-            return;
-        }
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= MAX_CACHED_KEYS {
             entries.clear();
@@ -195,9 +199,20 @@ async fn verify(state: &AppState, token: &str) -> Result<ApiKeyRecord, ApiError>
         Some(r) => r,
         None => {
             state.metrics.count_key_lookup();
-            let r = state.store.api_key_by_prefix(parsed.key_id).await?;
-            state.keys.put(parsed.key_id, r.clone());
-            r
+            match crate::retry_broken(|| state.store.api_key_by_prefix(parsed.key_id)).await {
+                Ok(r) => {
+                    state.keys.put(parsed.key_id, r.clone());
+                    r
+                }
+                // While the database is away, a key this process verified before stays good
+                // (revocations made meanwhile take effect when it is back): the outage should
+                // not also lock out the reads that can still be served from the caches.
+                Err(e) if e.is_transient() => match state.keys.get_stale(parsed.key_id) {
+                    Some(r) => r,
+                    None => return Err(e.into()),
+                },
+                Err(e) => return Err(e.into()),
+            }
         }
     };
     let wrong = || ApiError::unauthorized("the API key is not valid");

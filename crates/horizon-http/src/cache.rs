@@ -31,22 +31,41 @@ impl quick_cache::Weighter<Uuid, Bytes> for BytesWeighter {
 }
 
 /// The in-process tier: forecast JSON by id.
-pub(crate) struct MemoryTier(Option<quick_cache::sync::Cache<Uuid, Bytes, BytesWeighter>>);
+pub(crate) struct MemoryTier(
+    Option<quick_cache::sync::Cache<Uuid, Bytes, BytesWeighter>>,
+    /// The newest forecast id served per series key, for answers while the database is down.
+    quick_cache::sync::Cache<String, Uuid>,
+);
 
 impl MemoryTier {
     /// A tier holding about `megabytes` of documents; none at all for 0.
     pub(crate) fn new(megabytes: usize) -> Self {
+        // Series keys are at most 128 bytes: 100,000 of them hold a few megabytes.
+        let latest = quick_cache::sync::Cache::new(100_000);
         if megabytes == 0 {
-            return Self(None);
+            return Self(None, latest);
         }
         let bytes = megabytes as u64 * 1024 * 1024;
         // The item estimate only sizes the index; a forecast document is a few kilobytes.
         let items = (bytes / 4096).max(16) as usize;
-        Self(Some(quick_cache::sync::Cache::with_weighter(
-            items,
-            bytes,
-            BytesWeighter,
-        )))
+        Self(
+            Some(quick_cache::sync::Cache::with_weighter(
+                items,
+                bytes,
+                BytesWeighter,
+            )),
+            latest,
+        )
+    }
+
+    /// Records `id` as the newest forecast of `key` read from the database.
+    pub(crate) fn remember_latest(&self, key: &impl std::fmt::Display, id: Uuid) {
+        self.1.insert(key.to_string(), id);
+    }
+
+    /// The newest forecast id of `key` this process has read, if any.
+    pub(crate) fn last_latest(&self, key: &impl std::fmt::Display) -> Option<Uuid> {
+        self.1.get(&key.to_string())
     }
 
     fn get(&self, id: Uuid) -> Option<Bytes> {
@@ -72,24 +91,26 @@ pub async fn forecast_json(state: &AppState, id: Uuid) -> Result<Bytes, ApiError
 }
 
 async fn shared_or_load(state: &AppState, id: Uuid) -> Result<Bytes, ApiError> {
-    if let Some(pool) = &state.redis {
-        match pool.get().await {
-            Ok(mut conn) => {
-                match conn.get::<_, Option<Vec<u8>>>(key(id)).await {
-                    Ok(Some(json)) => return Ok(Bytes::from(json)),
-                    Ok(None) => {}
-                    Err(e) => tracing::warn!(error = %e, "forecast cache read failed"),
-                }
-                let json = load(state, id).await?;
-                if let Err(e) = conn.set_ex::<_, _, ()>(key(id), &json[..], TTL_SECS).await {
-                    tracing::warn!(error = %e, "forecast cache write failed");
-                }
-                return Ok(json);
-            }
-            Err(e) => tracing::warn!(error = %e, "forecast cache unavailable"),
-        }
+    let Some(redis) = &state.redis_guard else {
+        return load(state, id).await;
+    };
+    let cached = redis
+        .call("reading a cached forecast", |mut conn| async move {
+            conn.get::<_, Option<Vec<u8>>>(key(id)).await
+        })
+        .await
+        .flatten();
+    if let Some(json) = cached {
+        return Ok(Bytes::from(json));
     }
-    load(state, id).await
+    let json = load(state, id).await?;
+    let copy = json.clone();
+    redis
+        .call("caching a forecast", |mut conn| async move {
+            conn.set_ex::<_, _, ()>(key(id), &copy[..], TTL_SECS).await
+        })
+        .await;
+    Ok(json)
 }
 
 async fn load(state: &AppState, id: Uuid) -> Result<Bytes, ApiError> {

@@ -112,6 +112,9 @@ impl ApiError {
     }
 }
 
+/// What a 503 tells clients to wait: a database restart or failover takes seconds.
+const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
+
 /// Status, `type` slug and title of each error.
 fn describe(
     code: ErrorCode,
@@ -175,6 +178,8 @@ impl ResponseError for ApiError {
         resp.content_type("application/problem+json");
         if let Some(HttpProblem::RateLimited { retry_after }) = self.http {
             resp.insert_header(("Retry-After", retry_after.to_string()));
+        } else if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.insert_header(("Retry-After", UNAVAILABLE_RETRY_AFTER_SECS.to_string()));
         }
         if self.code == ErrorCode::Unauthorized {
             resp.insert_header(("WWW-Authenticate", "Bearer realm=\"horizon\""));

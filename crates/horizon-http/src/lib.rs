@@ -10,6 +10,7 @@ mod error;
 mod limit;
 mod metrics;
 mod pages;
+mod redis_guard;
 mod routes;
 
 use std::{net::TcpListener, sync::Arc, time::Duration};
@@ -27,6 +28,7 @@ use horizon_store::{Store, StoreError, cache::RedisPool};
 pub use auth::{GeneratedKey, TOKEN_PREFIX, generate_key, hash_secret, parse_token};
 pub use canonical::{PathRejection, canonical_path};
 pub use error::{ApiError, HttpProblem};
+pub use redis_guard::{OPEN_FOR, RedisCalls, RedisGuard, TRIP_AFTER};
 pub use routes::{ApiDoc, MAX_PAGE};
 
 /// What every handler can reach.
@@ -38,6 +40,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The Redis pool, when `REDIS_URL` is set.
     pub redis: Option<RedisPool>,
+    /// The same pool behind a deadline and a circuit breaker: what requests use.
+    redis_guard: Option<Arc<RedisGuard>>,
     keys: Arc<auth::KeyCache>,
     limiter: Arc<limit::Limiter>,
     auth_failures: Arc<limit::FailureLimiter>,
@@ -61,6 +65,12 @@ impl AppState {
 
     /// State for `store` and an optional Redis pool.
     pub fn with_redis(settings: Arc<Settings>, store: Store, redis: Option<RedisPool>) -> Self {
+        let redis_guard = redis.clone().map(|pool| {
+            Arc::new(RedisGuard::new(
+                pool,
+                Duration::from_millis(settings.redis_timeout_ms),
+            ))
+        });
         Self {
             keys: Arc::new(auth::KeyCache::new(Duration::from_secs(
                 settings.api_key_cache_secs,
@@ -68,7 +78,7 @@ impl AppState {
             limiter: Arc::new(limit::Limiter::new(
                 settings.api_rate_limit_per_sec,
                 settings.api_rate_limit_burst,
-                redis.clone(),
+                redis_guard.clone(),
             )),
             auth_failures: Arc::new(limit::FailureLimiter::new(
                 settings.api_auth_failures_per_sec,
@@ -81,7 +91,25 @@ impl AppState {
             store,
             settings,
             redis,
+            redis_guard,
         }
+    }
+}
+
+/// Runs a database read, and once more when its connection broke under it (after a database
+/// restart every pooled connection is dead, and each is found out by the statement that uses
+/// it); a second failure, or a timed-out wait for a connection, is returned as it is.
+pub(crate) async fn retry_broken<T, F, Fut>(read: F) -> Result<T, StoreError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    match read().await {
+        Err(e) if e.is_broken_connection() => {
+            tracing::info!(error = %e, "database connection broke; retrying the read once");
+            read().await
+        }
+        other => other,
     }
 }
 

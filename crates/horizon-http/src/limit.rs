@@ -14,15 +14,16 @@
 use std::{
     collections::HashMap,
     sync::{
-        Mutex,
+        Arc, Mutex,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
 
 use deadpool_redis::redis;
-use horizon_store::cache::RedisPool;
 use uuid::Uuid;
+
+use crate::redis_guard::RedisGuard;
 
 /// How often a replica adds its admitted requests to the shared TATs in Redis.
 pub const SYNC_INTERVAL: Duration = Duration::from_millis(100);
@@ -55,7 +56,7 @@ struct KeyState {
 
 /// The Redis side of a shared limiter.
 struct Shared {
-    pool: RedisPool,
+    redis: Arc<RedisGuard>,
     /// A sync is in flight (one at a time; other requests do not wait for it).
     syncing: AtomicBool,
     /// Milliseconds since the epoch of the last sync.
@@ -77,15 +78,15 @@ pub struct Limiter {
 impl Limiter {
     /// A limiter allowing `per_sec` sustained and `burst` at once, shared through Redis when
     /// given.
-    pub fn new(per_sec: f64, burst: u32, redis: Option<RedisPool>) -> Self {
+    pub fn new(per_sec: f64, burst: u32, redis: Option<Arc<RedisGuard>>) -> Self {
         let interval = 1.0 / per_sec;
         Self {
             interval,
             tolerance: interval * f64::from(burst.max(1)),
             epoch: Instant::now(),
             keys: Mutex::new(HashMap::new()),
-            shared: redis.map(|pool| Shared {
-                pool,
+            shared: redis.map(|redis| Shared {
+                redis,
                 syncing: AtomicBool::new(false),
                 last_sync_ms: AtomicU64::new(0),
             }),
@@ -177,17 +178,15 @@ impl Limiter {
                 .arg(*n)
                 .arg(self.interval);
         }
-        let result: Result<Vec<String>, String> = async {
-            let mut conn = shared.pool.get().await.map_err(|e| e.to_string())?;
-            pipe.query_async(&mut conn).await.map_err(|e| e.to_string())
-        }
-        .await;
-        let aheads = match result {
-            Ok(a) => a,
-            Err(e) => {
-                tracing::warn!(error = %e, "rate limiter cannot reach redis; deciding locally");
-                return;
-            }
+        // A failed or skipped sync leaves the decision to this replica's own state.
+        let Some(aheads) = shared
+            .redis
+            .call("sharing rate limits", |mut conn| async move {
+                pipe.query_async::<Vec<String>>(&mut conn).await
+            })
+            .await
+        else {
+            return;
         };
         let now = self.now();
         let mut keys = self.lock();
@@ -287,7 +286,13 @@ mod tests {
             return;
         };
         let key = Uuid::now_v7();
-        let first = Limiter::new(0.5, 4, Some(pool.clone()));
+        let guard = || {
+            Some(Arc::new(RedisGuard::new(
+                pool.clone(),
+                Duration::from_secs(2),
+            )))
+        };
+        let first = Limiter::new(0.5, 4, guard());
         for _ in 0..3 {
             assert_eq!(first.check(key).await, None);
         }
@@ -295,7 +300,7 @@ mod tests {
         first.sync(first.shared.as_ref().unwrap(), None).await;
         // A second replica, new to the key, reads the shared TAT before deciding: one request
         // of the burst of four is left.
-        let second = Limiter::new(0.5, 4, Some(pool.clone()));
+        let second = Limiter::new(0.5, 4, guard());
         assert_eq!(second.check(key).await, None);
         assert!(second.check(key).await.is_some(), "the burst is shared");
         // And what the second admitted reaches the first.

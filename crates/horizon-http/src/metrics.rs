@@ -61,7 +61,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition.
-    pub fn render(&self, pool: Option<(u32, u32)>) -> String {
+    pub fn render(&self, pool: Option<(u32, u32)>, redis: Option<crate::RedisCalls>) -> String {
         let map = self.requests.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = String::new();
         out.push_str("# HELP horizon_http_requests_total HTTP requests handled.\n");
@@ -107,6 +107,20 @@ impl Metrics {
             "horizon_api_key_lookups_total {}",
             self.key_lookups.load(Ordering::Relaxed)
         );
+        if let Some(r) = redis {
+            out.push_str("# HELP horizon_redis_calls_total Redis calls by outcome (skipped: the circuit breaker was open).\n");
+            out.push_str("# TYPE horizon_redis_calls_total counter\n");
+            for (outcome, n) in [
+                ("attempted", r.attempted),
+                ("failed", r.failed),
+                ("skipped", r.skipped),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "horizon_redis_calls_total{{outcome=\"{outcome}\"}} {n}"
+                );
+            }
+        }
         if let Some((size, idle)) = pool {
             out.push_str("# HELP horizon_db_pool_connections Database pool connections.\n");
             out.push_str("# TYPE horizon_db_pool_connections gauge\n");

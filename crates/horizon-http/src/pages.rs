@@ -124,7 +124,11 @@ async fn prometheus(state: web::Data<AppState>) -> HttpResponse {
     };
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(pool))
+        .body(
+            state
+                .metrics
+                .render(pool, state.redis_guard.as_ref().map(|g| g.calls())),
+        )
 }
 
 #[get("/")]

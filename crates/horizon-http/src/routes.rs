@@ -106,14 +106,19 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             "unavailable"
         }
     };
-    let redis = match &state.redis {
+    let redis = match &state.redis_guard {
         None => "not configured",
-        Some(pool) => match horizon_store::cache::ping_redis(pool).await {
-            Ok(()) => "ok",
-            Err(e) => {
-                tracing::warn!(error = %e, "readiness: redis unavailable");
-                "unavailable"
-            }
+        // Through the guard: a frozen Redis answers "unavailable" within the deadline.
+        Some(guard) => match guard
+            .call("readiness", |mut conn| async move {
+                deadpool_redis::redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
+                    .await
+            })
+            .await
+        {
+            Some(_) => "ok",
+            None => "unavailable",
         },
     };
     let ok = database == "ok" && redis != "unavailable";
@@ -575,12 +580,28 @@ async fn latest_forecast(
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let key = parse_key(&key)?;
-    let series = state.store.series_by_key(&key).await?;
-    let id = state
-        .store
-        .latest_prediction_id(series.id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("series {key} has no forecast yet")))?;
+    let lookup = || async {
+        let series = state.store.series_by_key(&key).await?;
+        state.store.latest_prediction_id(series.id).await
+    };
+    let id = match crate::retry_broken(lookup).await {
+        Ok(Some(id)) => {
+            state.forecasts.remember_latest(&key, id);
+            id
+        }
+        Ok(None) => {
+            return Err(ApiError::not_found(format!(
+                "series {key} has no forecast yet"
+            )));
+        }
+        // While the database is away, the newest forecast this process has served for the
+        // series is still the best answer it has (forecasts never change once written).
+        Err(e) if e.is_transient() => match state.forecasts.last_latest(&key) {
+            Some(id) => id,
+            None => return Err(e.into()),
+        },
+        Err(e) => return Err(e.into()),
+    };
     Ok(json_text(cache::forecast_json(&state, id).await?))
 }
 

@@ -24,9 +24,21 @@ struct Running {
 
 /// Starts the server with settings overrides given as `(key, value)` pairs.
 async fn start_with(db: &TestDb, overrides: &[(&str, Value)]) -> Running {
-    let store = Store::connect_with(&db.url, &PoolOptions::default())
-        .await
-        .unwrap();
+    let redis = match db.backend {
+        Backend::Postgres => horizon_test_support::redis().await,
+        Backend::Sqlite => None,
+    };
+    start_at(&db.url, &PoolOptions::default(), redis, overrides).await
+}
+
+/// Starts the server on the database at `url` with `pool` options and an optional Redis pool.
+async fn start_at(
+    url: &str,
+    pool: &PoolOptions,
+    redis: Option<horizon_store::cache::RedisPool>,
+    overrides: &[(&str, Value)],
+) -> Running {
+    let store = Store::connect_with(url, pool).await.unwrap();
     // As horizon-api does at start: jobs are queued on PostgreSQL.
     horizon_services::pipeline::queue::install(&store)
         .await
@@ -38,10 +50,6 @@ async fn start_with(db: &TestDb, overrides: &[(&str, Value)]) -> Running {
         figment = figment.merge(Serialized::default(k, v.clone()));
     }
     let settings = Arc::new(Settings::from_figment(figment).unwrap());
-    let redis = match db.backend {
-        Backend::Postgres => horizon_test_support::redis().await,
-        Backend::Sqlite => None,
-    };
     let state = AppState::with_redis(settings, store.clone(), redis);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -864,6 +872,7 @@ async fn concurrent_forecast_reads(db: TestDb) {
     app.handle.stop(true).await;
 }
 
+mod faults;
 mod security;
 use security::*;
 

@@ -110,6 +110,26 @@ impl StoreError {
         }
     }
 
+    /// Whether the error came from a connection that broke under the statement (a pooled
+    /// connection the server dropped while idle, say) rather than from waiting for one: the
+    /// statement is worth one retry on a fresh connection, while a wait that timed out is not.
+    pub fn is_broken_connection(&self) -> bool {
+        use sea_orm::{RuntimeErr, sqlx};
+        match self {
+            StoreError::Database { source, .. } => match source {
+                DbErr::ConnectionAcquire(_) => false,
+                DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+                    !matches!(
+                        e.as_ref(),
+                        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
+                    ) && is_transient(source)
+                }
+                other => is_transient(other),
+            },
+            _ => false,
+        }
+    }
+
     /// The error's kind.
     pub fn code(&self) -> ErrorCode {
         match self {

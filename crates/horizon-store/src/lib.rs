@@ -55,6 +55,18 @@ impl PoolOptions {
     }
 }
 
+impl PoolOptions {
+    /// The API's pool: like [`PoolOptions::from_settings`] but a request waits at most
+    /// `api_db_acquire_timeout_ms` for a connection, so a database outage is answered 503
+    /// within that instead of holding every request for the workers' longer timeout.
+    pub fn for_api(settings: &Settings) -> Self {
+        Self {
+            acquire_timeout: Duration::from_millis(settings.api_db_acquire_timeout_ms),
+            ..Self::from_settings(settings)
+        }
+    }
+}
+
 impl Default for PoolOptions {
     fn default() -> Self {
         Self {
@@ -76,11 +88,12 @@ impl Store {
     /// Connects with the settings' URL and pool sizes, applies migrations when
     /// `migrate_on_start` is set, and refuses a schema newer than this build knows.
     pub async fn open(settings: &Settings) -> Result<Self, StoreError> {
-        let store = Self::connect_with(
-            &settings.database_url,
-            &PoolOptions::from_settings(settings),
-        )
-        .await?;
+        Self::open_with(settings, &PoolOptions::from_settings(settings)).await
+    }
+
+    /// [`Store::open`] with other pool options (the API's: [`PoolOptions::for_api`]).
+    pub async fn open_with(settings: &Settings, pool: &PoolOptions) -> Result<Self, StoreError> {
+        let store = Self::connect_with(&settings.database_url, pool).await?;
         if settings.migrate_on_start {
             store.migrate().await?;
         }
