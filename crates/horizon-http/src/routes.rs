@@ -660,6 +660,32 @@ async fn get_execution(
 
 // ------------------------------------------------------------------------------------ jobs
 
+/// The typed parameters of a job request, defaults applied (quantiles: the domain's default
+/// levels; folds: [`horizon_services::jobs::DEFAULT_FOLDS`]), or 422 naming what is wrong.
+fn job_params(
+    kind: ExecutionKind,
+    r: JobRequest,
+) -> Result<horizon_services::jobs::JobParams, ApiError> {
+    validate_job(kind, &r)?;
+    let quantiles = match r.quantiles {
+        Some(q) => QuantileLevels::new(q).map_err(|e| ApiError::unprocessable(e.to_string()))?,
+        None => QuantileLevels::default(),
+    };
+    Ok(horizon_services::jobs::JobParams {
+        options: horizon_services::pipeline::PipelineOptions {
+            as_of: r.as_of,
+            series_prefix: r.series_prefix,
+            series_keys: r.series,
+            models: r.models,
+            horizon: r.horizon.map(|h| h as usize),
+            quantiles,
+        },
+        folds: r
+            .folds
+            .map_or(horizon_services::jobs::DEFAULT_FOLDS, |f| f as usize),
+    })
+}
+
 fn validate_job(kind: ExecutionKind, r: &JobRequest) -> Result<(), ApiError> {
     if let Some(series) = &r.series {
         if series.is_empty() || series.len() > 10_000 {
@@ -737,9 +763,17 @@ async fn submit(
     kind: ExecutionKind,
     body: JobRequest,
 ) -> Result<HttpResponse, ApiError> {
-    validate_job(kind, &body)?;
+    let params = job_params(kind, body)?;
+    // A job naming a series that does not exist is refused now, not failed later.
+    match horizon_services::jobs::select_series(&state.store, &params.options).await {
+        Ok(_) => {}
+        Err(e) if e.code() == horizon_domain::ErrorCode::Invalid => {
+            return Err(ApiError::unprocessable(e.to_string()));
+        }
+        Err(e) => return Err(e.into()),
+    }
     let principal = req.extensions().get::<Principal>().cloned();
-    let request = serde_json::json!({ "kind": kind.as_str(), "params": body });
+    let request = params.to_request(kind);
     let hash = hex::encode(Sha256::digest(request.to_string().as_bytes()));
     // Keys are per API key, so two clients cannot collide on the same Idempotency-Key.
     let key = idempotency_key(req)?.map(|k| {

@@ -676,7 +676,31 @@ async fn jobs(db: TestDb) {
         assert_eq!(e.kind, path.trim_start_matches("/v1/"));
         let stored = app.store.execution(body.execution_id).await.unwrap();
         assert_eq!(stored.requested_by, Some(key_id));
+        // Stored typed, defaults applied: the worker never meets a missing field.
+        let params = horizon_services::jobs::JobParams::of(&stored).unwrap();
+        assert_eq!(params.options.quantiles, QuantileLevels::default());
+        assert_eq!(params.folds, horizon_services::jobs::DEFAULT_FOLDS);
     }
+    // Every job accepted without quantiles, models or folds runs to success (they failed in
+    // the worker with a deserialisation error before).
+    let settings = Settings::from_figment(Settings::figment_defaults()).unwrap();
+    let worked = horizon_services::jobs::work_queued(&app.store, &settings, "test")
+        .await
+        .unwrap();
+    assert_eq!(worked, 4);
+    let ended: ExecutionList = app.ok("/v1/executions?limit=10", &key).await;
+    for e in ended.items.iter().filter(|e| e.kind != "pipeline") {
+        assert_eq!(e.status, "succeeded", "{e:?}");
+    }
+    // A series that does not exist: 422 at once, nothing queued.
+    let p = problem(
+        post("/v1/predict", json!({"series": ["no-such-series"]}), None)
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+    assert!(p.detail.contains("no-such-series"), "{p:?}");
     let body = json!({"models": ["ets", "theta"]});
     let first: JobAccepted = post("/v1/train", body.clone(), Some("abc-1"))
         .await

@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use horizon_domain::{Execution, ExecutionKind, ExecutionStatus, ForecastMetric, ModelRecord};
 use horizon_engine::{BacktestConfig, ForecastRequest, ModelKind};
 use horizon_settings::Settings;
@@ -28,6 +30,41 @@ pub const API_KINDS: [ExecutionKind; 4] = [
     ExecutionKind::Backtest,
     ExecutionKind::Generate,
 ];
+
+/// The parameters of an API job, typed and with every default applied when the job is
+/// accepted; the execution's request stores exactly this (under `params`) and the worker reads
+/// it back as this type, so a job accepted is a job the worker can read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobParams {
+    /// Selection, horizon, quantiles, models, as-of.
+    #[serde(flatten)]
+    pub options: PipelineOptions,
+    /// Rolling-origin folds of a backtest.
+    pub folds: usize,
+}
+
+/// Folds of a backtest whose request names none.
+pub const DEFAULT_FOLDS: usize = 3;
+
+impl JobParams {
+    /// The parameters stored with `execution`.
+    pub fn of(execution: &Execution) -> Result<Self, ServiceError> {
+        let params = execution.request.get("params").ok_or_else(|| {
+            ServiceError::Internal(format!("execution {} has no job parameters", execution.id))
+        })?;
+        serde_json::from_value(params.clone()).map_err(|e| {
+            ServiceError::Internal(format!(
+                "execution {} has unreadable job parameters: {e}",
+                execution.id
+            ))
+        })
+    }
+
+    /// The request stored for a job of `kind` with these parameters.
+    pub fn to_request(&self, kind: ExecutionKind) -> serde_json::Value {
+        serde_json::json!({ "kind": kind.as_str(), "params": self })
+    }
+}
 
 /// Stores a queued execution of an API job and, on PostgreSQL, queues its job for the workers
 /// in the same transaction. On SQLite the execution waits for an in-process worker
@@ -128,7 +165,7 @@ pub async fn execute(
 }
 
 /// The series a job selects; an unknown key is an error naming it.
-async fn select_series(
+pub async fn select_series(
     store: &Store,
     options: &PipelineOptions,
 ) -> Result<Vec<horizon_domain::Series>, ServiceError> {
@@ -313,14 +350,7 @@ async fn backtest_job(
     settings: &Settings,
     execution: &Execution,
 ) -> Result<(), ServiceError> {
-    let options = options_of(execution)?;
-    let folds = execution
-        .request
-        .get("params")
-        .and_then(|p| p.get("folds"))
-        .and_then(|f| f.as_u64())
-        .unwrap_or(3)
-        .clamp(1, 50) as usize;
+    let JobParams { options, folds } = JobParams::of(execution)?;
     let series = select_series(store, &options).await?;
     let started = pipeline::now();
     let prepared = prepare_all(store, settings, &options, &series).await?;
