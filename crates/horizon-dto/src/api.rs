@@ -87,6 +87,9 @@ pub struct ObservationsDto {
     pub agg: Option<String>,
     /// The observations (bucket starts when resampled), oldest first.
     pub items: Vec<ObservationDto>,
+    /// Pass as `cursor` for the next page; absent on the last page. It is the instant the
+    /// next page starts at (inclusive).
+    pub next_cursor: Option<DateTime<Utc>>,
 }
 
 /// Observations to write; an existing (series, instant) is overwritten.

@@ -25,7 +25,11 @@ async function draw(key) {
   try {
     const f = await api('/v1/series/' + encodeURIComponent(key) + '/forecasts/latest');
     let hist = [];
-    try { hist = (await api('/v1/series/' + encodeURIComponent(key) + '/observations')).items.slice(-3 * f.horizon); } catch (e) {}
+    // Three horizons of history before the first forecast step (reads are paged and bounded).
+    const first = Date.parse(f.steps[0].target_at);
+    const step = f.steps.length > 1 ? Date.parse(f.steps[1].target_at) - first : 86400000;
+    const from = new Date(first - 3 * f.horizon * step).toISOString();
+    try { hist = (await api('/v1/series/' + encodeURIComponent(key) + '/observations?from=' + encodeURIComponent(from))).items; } catch (e) {}
     const xs = hist.map(o => Date.parse(o.ts)).concat(f.steps.map(s => Date.parse(s.target_at)));
     const ys = hist.map(o => o.value).concat(...f.steps.map(s => s.quantiles), f.steps.map(s => s.mean)).filter(Number.isFinite);
     const [x0, x1] = [Math.min(...xs), Math.max(...xs)], [y0, y1] = [Math.min(...ys), Math.max(...ys)];

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, http::header, patch, post, put, web};
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use horizon_domain::{
-    Bounds, ExecutionKind, ExecutionStatus, Frequency, Observation, OutcomeRecord, QuantileLevels,
-    SeriesClass, SeriesKey, SeriesMeta, Timestamp, interval_quantiles,
+    Bounds, ExecutionKind, ExecutionStatus, Frequency, OutcomeRecord, QuantileLevels, SeriesClass,
+    SeriesKey, SeriesMeta, Timestamp, interval_quantiles,
 };
 use horizon_dto::*;
 use horizon_store::{ObservationRow, PredictionFilter, StoreError};
@@ -312,6 +312,54 @@ struct ObservationsQuery {
     resample: Option<Bucket>,
     /// Aggregate of each bucket: sum, mean, min, max or count (default sum).
     agg: Option<Agg>,
+    /// At most this many items (observations, or buckets when resampled), 1 to 10000
+    /// (default 10000).
+    #[param(minimum = 1, maximum = 10000)]
+    limit: Option<u64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<DateTime<Utc>>,
+}
+
+/// Largest page of observations (or buckets): 10,000 items are about 400 KB of JSON.
+pub const MAX_OBSERVATIONS_PAGE: u64 = 10_000;
+/// Rows read per round trip while resampling, so memory stays bounded whatever the series.
+const RESAMPLE_CHUNK: u64 = 50_000;
+
+/// One bucket's running aggregate.
+#[derive(Clone, Copy)]
+struct Acc {
+    sum: f64,
+    count: u64,
+    min: f64,
+    max: f64,
+}
+
+impl Acc {
+    fn new() -> Self {
+        Acc {
+            sum: 0.0,
+            count: 0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        }
+    }
+
+    fn add(&mut self, v: f64) {
+        self.sum += v;
+        self.count += 1;
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+    }
+
+    fn value(&self, agg: Agg) -> f64 {
+        match agg {
+            Agg::Sum => self.sum,
+            Agg::Mean => self.sum / self.count as f64,
+            Agg::Min => self.min,
+            Agg::Max => self.max,
+            Agg::Count => self.count as f64,
+        }
+    }
 }
 
 /// Start of the bucket holding `ts`, in UTC.
@@ -325,27 +373,58 @@ fn bucket_start(bucket: Bucket, ts: Timestamp) -> Timestamp {
     Utc.from_utc_datetime(&start.and_time(chrono::NaiveTime::MIN))
 }
 
-fn resample(obs: &[Observation], bucket: Bucket, agg: Agg) -> Vec<ObservationDto> {
-    let mut groups: BTreeMap<Timestamp, Vec<f64>> = BTreeMap::new();
-    for o in obs {
-        groups
-            .entry(bucket_start(bucket, o.ts))
-            .or_default()
-            .push(o.value);
+/// Up to `limit` buckets of the series from `from`, read in bounded chunks, and the start of
+/// the next bucket when there are more.
+async fn resample(
+    state: &AppState,
+    series: Uuid,
+    (from, to): (Option<Timestamp>, Option<Timestamp>),
+    bucket: Bucket,
+    agg: Agg,
+    limit: u64,
+) -> Result<(Vec<ObservationDto>, Option<Timestamp>), ApiError> {
+    let mut buckets: Vec<(Timestamp, Acc)> = Vec::new();
+    let mut start = from;
+    loop {
+        let chunk = state
+            .store
+            .observations_page(series, start, to, RESAMPLE_CHUNK)
+            .await?;
+        let full = chunk.len() as u64 == RESAMPLE_CHUNK;
+        for o in &chunk {
+            let b = bucket_start(bucket, o.ts);
+            match buckets.last_mut() {
+                Some((at, acc)) if *at == b => acc.add(o.value),
+                _ => {
+                    if buckets.len() as u64 == limit {
+                        let items = buckets
+                            .iter()
+                            .map(|(ts, a)| ObservationDto {
+                                ts: *ts,
+                                value: a.value(agg),
+                            })
+                            .collect();
+                        return Ok((items, Some(b)));
+                    }
+                    let mut acc = Acc::new();
+                    acc.add(o.value);
+                    buckets.push((b, acc));
+                }
+            }
+        }
+        match chunk.last() {
+            Some(last) if full => start = Some(last.ts + Duration::microseconds(1)),
+            _ => break,
+        }
     }
-    groups
-        .into_iter()
-        .map(|(ts, v)| {
-            let value = match agg {
-                Agg::Sum => v.iter().sum(),
-                Agg::Mean => v.iter().sum::<f64>() / v.len() as f64,
-                Agg::Min => v.iter().copied().fold(f64::INFINITY, f64::min),
-                Agg::Max => v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-                Agg::Count => v.len() as f64,
-            };
-            ObservationDto { ts, value }
+    let items = buckets
+        .iter()
+        .map(|(ts, a)| ObservationDto {
+            ts: *ts,
+            value: a.value(agg),
         })
-        .collect()
+        .collect();
+    Ok((items, None))
 }
 
 #[utoipa::path(tag = "observations", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$"), ObservationsQuery),
@@ -362,22 +441,41 @@ async fn get_observations(
     if query.agg.is_some() && query.resample.is_none() {
         return Err(ApiError::invalid("agg needs resample"));
     }
+    let limit = query.limit.unwrap_or(MAX_OBSERVATIONS_PAGE);
+    if limit == 0 || limit > MAX_OBSERVATIONS_PAGE {
+        return Err(ApiError::invalid(format!(
+            "limit must be between 1 and {MAX_OBSERVATIONS_PAGE}, got {limit}"
+        )));
+    }
+    // The cursor is where the next page starts; with `from` too, the later one counts.
+    let from = match (query.from, query.cursor) {
+        (Some(f), Some(c)) => Some(f.max(c)),
+        (f, c) => f.or(c),
+    };
     let s = state.store.series_by_key(&key).await?;
-    let obs = state.store.observations(s.id, query.from, query.to).await?;
-    let (items, agg) = match query.resample {
+    let (items, agg, next_cursor) = match query.resample {
         Some(bucket) => {
             let agg = query.agg.unwrap_or(Agg::Sum);
-            (resample(&obs, bucket, agg), Some(agg))
+            let (items, next) =
+                resample(&state, s.id, (from, query.to), bucket, agg, limit).await?;
+            (items, Some(agg), next)
         }
-        None => (
-            obs.iter()
+        None => {
+            let mut obs = state
+                .store
+                .observations_page(s.id, from, query.to, limit + 1)
+                .await?;
+            let next = (obs.len() as u64 > limit).then(|| obs[limit as usize].ts);
+            obs.truncate(limit as usize);
+            let items = obs
+                .iter()
                 .map(|o| ObservationDto {
                     ts: o.ts,
                     value: o.value,
                 })
-                .collect(),
-            None,
-        ),
+                .collect();
+            (items, None, next)
+        }
     };
     let name = |v: &dyn std::fmt::Debug| format!("{v:?}").to_lowercase();
     Ok(json_ok(&ObservationsDto {
@@ -385,6 +483,7 @@ async fn get_observations(
         resample: query.resample.map(|b| name(&b)),
         agg: agg.map(|a| name(&a)),
         items,
+        next_cursor,
     }))
 }
 

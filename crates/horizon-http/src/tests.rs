@@ -905,6 +905,7 @@ both_backends!(
     metrics_labels_are_bounded,
     failed_authentications_are_cheap_and_limited,
     pages_are_self_contained,
+    observation_reads_are_paged,
     auth_rules,
     resources,
     jobs,

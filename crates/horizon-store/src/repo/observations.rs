@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use horizon_domain::{Observation, Timestamp};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, sea_query::OnConflict};
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::OnConflict,
+};
 use uuid::Uuid;
 
 use crate::{Store, StoreError, codec::micros, entities::observations as e};
@@ -57,6 +59,36 @@ impl Store {
         let mut q = e::Entity::find()
             .filter(e::Column::SeriesId.eq(series_id))
             .order_by_asc(e::Column::Ts);
+        if let Some(from) = from {
+            q = q.filter(e::Column::Ts.gte(micros(from)));
+        }
+        if let Some(to) = to {
+            q = q.filter(e::Column::Ts.lt(micros(to)));
+        }
+        Ok(q.all(&self.db)
+            .await
+            .map_err(|e| StoreError::db("reading observations", e))?
+            .into_iter()
+            .map(|r| Observation {
+                ts: r.ts,
+                value: r.value,
+            })
+            .collect())
+    }
+
+    /// At most `limit` observations of a series from `from` (inclusive) to `to` (exclusive),
+    /// oldest first: one page of a read whose size the caller bounds.
+    pub async fn observations_page(
+        &self,
+        series_id: Uuid,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        limit: u64,
+    ) -> Result<Vec<Observation>, StoreError> {
+        let mut q = e::Entity::find()
+            .filter(e::Column::SeriesId.eq(series_id))
+            .order_by_asc(e::Column::Ts)
+            .limit(limit);
         if let Some(from) = from {
             q = q.filter(e::Column::Ts.gte(micros(from)));
         }
