@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api_keys;
+mod faults;
 mod ingest_crash;
 mod pipeline_workers;
 mod three_processes;

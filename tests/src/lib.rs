@@ -12,6 +12,9 @@ pub use horizon_test_support::{Backend, TestDb};
 
 #[cfg(test)]
 mod architecture;
+mod cluster;
+
+pub use cluster::PgCluster;
 
 /// The directory holding the built binaries (`target/debug` or `target/release`), after
 /// building them once per test process.
@@ -84,6 +87,27 @@ impl Env {
         Self {
             vars: vec![
                 ("DATABASE_URL".into(), db.url.clone()),
+                (
+                    "HORIZON_EVENT_STORE_PATH".into(),
+                    dir.join("events.db").display().to_string(),
+                ),
+                (
+                    "HORIZON_DATA_DIR".into(),
+                    dir.join("data").display().to_string(),
+                ),
+                ("HORIZON_LOG_FORMAT".into(), "json".into()),
+                ("HORIZON_DB_MAX_CONNECTIONS".into(), "4".into()),
+            ],
+            dir,
+        }
+    }
+
+    /// Settings pointing at the database at `url`, files in `dir`, JSON logs.
+    pub fn for_url(url: &str, dir: &Path) -> Self {
+        let dir = dir.to_path_buf();
+        Self {
+            vars: vec![
+                ("DATABASE_URL".into(), url.to_owned()),
                 (
                     "HORIZON_EVENT_STORE_PATH".into(),
                     dir.join("events.db").display().to_string(),

@@ -155,10 +155,12 @@ fn cors(settings: &Settings) -> actix_cors::Cors {
     cors
 }
 
-/// Builds the server on `listener`; await the returned [`Server`] to run it. It stops
-/// gracefully (finishing in-flight requests) on SIGINT/SIGTERM.
+/// Builds the server on `listener`; await the returned [`Server`] to run it. On SIGINT/SIGTERM
+/// it stops accepting connections and finishes the requests it has received, for at most
+/// `shutdown_grace_secs`.
 pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
     let max_body = state.settings.api_max_body_bytes;
+    let shutdown_grace = state.settings.shutdown_grace_secs;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
@@ -192,7 +194,7 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
             }))
     })
     .listen(listener)?
-    .shutdown_timeout(30)
+    .shutdown_timeout(shutdown_grace)
     .run();
     Ok(server)
 }

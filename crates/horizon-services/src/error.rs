@@ -29,6 +29,12 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
+    /// Whether the error is the database being unreachable or a connection breaking, which
+    /// retrying after the database is back can cure.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ServiceError::Store(e) if e.is_transient())
+    }
+
     /// The error's kind.
     pub fn code(&self) -> ErrorCode {
         match self {

@@ -131,6 +131,9 @@ pub struct Settings {
     pub pipeline_concurrency: usize,
     /// Seconds without a heartbeat after which a worker is deemed dead and its partitions are redone by others (PostgreSQL queue).
     pub pipeline_lease_secs: u64,
+    /// Seconds without any sign of life (heartbeat, partition started or finished) after which
+    /// the watchdog fails a pipeline run still marked running; at least twice the lease.
+    pub pipeline_stall_secs: u64,
     /// Attempts per partition or job before it fails for good.
     pub pipeline_max_attempts: i32,
     /// Whether runs learn ensemble weights and interval scales from scored outcomes.
@@ -192,6 +195,7 @@ impl Default for Settings {
             pipeline_concurrency: 1,
             pipeline_lease_secs: 60,
             pipeline_max_attempts: 3,
+            pipeline_stall_secs: 900,
             pipeline_calibration: true,
             pipeline_hedge_rate: 4.0,
             pipeline_hedge_forgetting: 0.7,
@@ -387,6 +391,13 @@ impl Settings {
                 "HORIZON_PIPELINE_LEASE_SECS",
                 self.pipeline_lease_secs.to_string(),
                 "must be at least 2",
+            );
+        }
+        if self.pipeline_stall_secs < 2 * self.pipeline_lease_secs {
+            return invalid(
+                "HORIZON_PIPELINE_STALL_SECS",
+                self.pipeline_stall_secs.to_string(),
+                "must be at least twice HORIZON_PIPELINE_LEASE_SECS",
             );
         }
         if self.pipeline_max_attempts < 1 {

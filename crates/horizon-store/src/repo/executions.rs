@@ -3,6 +3,7 @@
 use horizon_domain::{Execution, ExecutionKind, ExecutionStatus, ExecutionStep, StepStatus};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -212,6 +213,29 @@ impl Store {
             .await
             .map(|_| ())
             .map_err(StoreError::update("execution", id, "updating an execution"))
+    }
+
+    /// Fails an execution with `error` if it is still running (a watchdog's verdict must not
+    /// overwrite an ending another process recorded meanwhile); whether it did.
+    pub async fn fail_running_execution(
+        &self,
+        id: Uuid,
+        error: String,
+    ) -> Result<bool, StoreError> {
+        let ts = now();
+        let done = e::Entity::update_many()
+            .col_expr(
+                e::Column::Status,
+                Expr::value(ExecutionStatus::Failed.as_str()),
+            )
+            .col_expr(e::Column::Error, Expr::value(Some(error)))
+            .col_expr(e::Column::FinishedAt, Expr::value(Some(ts)))
+            .filter(e::Column::Id.eq(id))
+            .filter(e::Column::Status.eq(ExecutionStatus::Running.as_str()))
+            .exec(&self.db)
+            .await
+            .map_err(|e| StoreError::db("failing a stalled execution", e))?;
+        Ok(done.rows_affected == 1)
     }
 
     /// Records progress and a heartbeat.
