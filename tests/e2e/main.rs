@@ -7,5 +7,6 @@
 mod api_keys;
 mod faults;
 mod ingest_crash;
+mod ingest_faults;
 mod pipeline_workers;
 mod three_processes;

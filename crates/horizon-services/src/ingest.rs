@@ -77,25 +77,29 @@ pub async fn ingest_csv(
             events: events.clone(),
             source: source.to_owned(),
             run_id: run.id,
-            max_record_bytes: settings.ingest_max_record_bytes,
+            limits: source::Limits::from_settings(settings),
             batch_records: settings.ingest_batch_records,
             stop: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             progress: None,
         };
-        tokio::task::spawn_blocking(move || source::land_csv(&ctx, reader))
-            .await
-            .map_err(|e| ServiceError::Internal(format!("landing task: {e}")))?
+        tokio::task::spawn_blocking(move || {
+            let mut out = source::land_csv(&ctx, reader)?;
+            ctx.summarise(&mut out);
+            Ok::<_, ServiceError>(out)
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("landing task: {e}")))?
     };
-    let (outcome, rejections) = match landing {
-        Ok(landed) => (Ok(landed.counts), landed.rejections),
-        Err(e) => (Err(e), Vec::new()),
+    let (outcome, rejections, rejected) = match landing {
+        Ok(landed) => (Ok(landed.counts), landed.rejections, landed.rejected),
+        Err(e) => (Err(e), Vec::new(), 0),
     };
     store.insert_rejections(&rejections).await?;
     match outcome {
         Ok(counts) => {
             run.rows_read = counts.read;
             run.rows_landed = counts.landed;
-            run.rows_rejected = rejections.len() as i64;
+            run.rows_rejected = rejected;
             run.checkpoint = Some(format!("line:{}", counts.last_line));
             match roll_up(store, &events).await {
                 Ok(rolled) => {

@@ -150,6 +150,16 @@ pub struct Settings {
     pub api_worker: bool,
     /// Longest record a source may send, in bytes.
     pub ingest_max_record_bytes: usize,
+    /// Rejections of one input file kept one by one; the rest are counted in one more.
+    pub ingest_max_rejections_per_file: usize,
+    /// Most bytes one archive may expand to.
+    pub ingest_max_decompressed_bytes: u64,
+    /// Most one archive may expand relative to its own size (a GDELT export is about 4:1).
+    pub ingest_max_compression_ratio: u64,
+    /// Earliest year of an accepted timestamp; earlier ones are rejected with the reason.
+    pub ingest_min_year: i32,
+    /// Latest year of an accepted timestamp; later ones are rejected with the reason.
+    pub ingest_max_year: i32,
     /// Sources the ingest daemon watches and polls.
     pub ingest_sources: Vec<IngestSource>,
     /// Milliseconds between scans of the watched directories.
@@ -203,6 +213,11 @@ impl Default for Settings {
             pipeline_outcome_days: 400,
             api_worker: false,
             ingest_max_record_bytes: 64 * 1024,
+            ingest_max_rejections_per_file: 1_000,
+            ingest_max_decompressed_bytes: 2 * 1024 * 1024 * 1024,
+            ingest_max_compression_ratio: 200,
+            ingest_min_year: 1900,
+            ingest_max_year: 2200,
             ingest_sources: Vec::new(),
             ingest_poll_interval_ms: 1_000,
             ingest_batch_records: 50_000,
@@ -433,6 +448,20 @@ impl Settings {
                 "HORIZON_INGEST_MAX_RECORD_BYTES",
                 self.ingest_max_record_bytes.to_string(),
                 "must be at least 64",
+            );
+        }
+        if self.ingest_max_compression_ratio == 0 {
+            return invalid(
+                "HORIZON_INGEST_MAX_COMPRESSION_RATIO",
+                "0".into(),
+                "must be at least 1",
+            );
+        }
+        if self.ingest_min_year > self.ingest_max_year || self.ingest_min_year < 1 {
+            return invalid(
+                "HORIZON_INGEST_MIN_YEAR",
+                self.ingest_min_year.to_string(),
+                "must be at least 1 and not after HORIZON_INGEST_MAX_YEAR",
             );
         }
         ingest::validate_sources(&self.ingest_sources)?;

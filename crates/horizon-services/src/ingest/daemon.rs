@@ -56,6 +56,9 @@ pub struct Ingestor {
     last_retention: Option<Instant>,
     /// Progress bars, when stderr is a terminal (interactive backfills).
     progress: Option<indicatif::MultiProgress>,
+    /// A cycle failed, possibly leaving its run marked running (its database write was what
+    /// failed); the next cycle closes such runs first.
+    runs_left_open: bool,
 }
 
 impl Ingestor {
@@ -100,6 +103,7 @@ impl Ingestor {
             progress: std::io::stderr()
                 .is_terminal()
                 .then(indicatif::MultiProgress::new),
+            runs_left_open: false,
         })
     }
 
@@ -122,6 +126,7 @@ impl Ingestor {
         while !self.stopping() {
             if let Err(e) = self.cycle().await {
                 tracing::error!(error = %e, "ingest cycle failed; retrying next cycle");
+                self.runs_left_open = true;
             }
             if self.stopping() {
                 break;
@@ -141,6 +146,25 @@ impl Ingestor {
 
     /// One cycle over every source (feeds only when due), then retention when due.
     pub async fn cycle(&mut self) -> Result<CycleReport, ServiceError> {
+        if self.runs_left_open {
+            let names: Vec<String> = self
+                .settings
+                .ingest_sources
+                .iter()
+                .map(|s| s.name.clone())
+                .collect();
+            let closed = self
+                .store
+                .abandon_ingest_runs(&names, chrono::Utc::now())
+                .await?;
+            if closed > 0 {
+                tracing::warn!(
+                    runs = closed,
+                    "closed ingest runs a failed cycle left running"
+                );
+            }
+            self.runs_left_open = false;
+        }
         let mut report = CycleReport::default();
         let sources = self.settings.ingest_sources.clone();
         for source in &sources {
@@ -225,7 +249,7 @@ impl Ingestor {
             events: self.events.clone(),
             source,
             run_id: run.id,
-            max_record_bytes: self.settings.ingest_max_record_bytes,
+            limits: super::source::Limits::from_settings(&self.settings),
             batch_records: self.settings.ingest_batch_records,
             stop: self.stop.clone(),
             progress: None,
@@ -312,9 +336,9 @@ impl Ingestor {
                     self.store
                         .insert_rejections(&[IngestRejection {
                             run_id: Some(run.id),
-                            source: input,
+                            source: super::source::storable(input.as_bytes()),
                             line: None,
-                            reason: reason.clone(),
+                            reason: super::source::storable(reason.as_bytes()),
                             raw: None,
                         }])
                         .await?;
@@ -346,7 +370,7 @@ impl Ingestor {
         }
         run.rows_read += landed.counts.read;
         run.rows_landed += landed.counts.landed;
-        run.rows_rejected += landed.rejections.len() as i64;
+        run.rows_rejected += landed.rejected;
         run.checkpoint = Some(format!("{checkpoint}:{}", landed.counts.last_line));
         Ok(())
     }

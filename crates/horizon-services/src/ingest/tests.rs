@@ -387,7 +387,7 @@ mod daemon_tests {
         assert_eq!(of(killed.id).status, IngestStatus::Failed);
         assert!(of(killed.id).finished_at.is_some());
         let error = of(killed.id).error.clone().unwrap_or_default();
-        assert!(error.contains("stopped before finishing"), "{error}");
+        assert!(error.contains("before finishing this run"), "{error}");
         assert_eq!(
             of(elsewhere.id).status,
             IngestStatus::Running,

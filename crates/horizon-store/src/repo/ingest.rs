@@ -14,8 +14,8 @@ use crate::{
 };
 
 /// The error of a run whose process stopped before finishing it.
-pub const ABANDONED: &str =
-    "the ingest process stopped before finishing this run (found still running at a later start)";
+pub const ABANDONED: &str = "the ingest process stopped, or its cycle failed (for instance when \
+     the database went away), before finishing this run; found still running later";
 
 fn to_domain(r: e::Model) -> Result<IngestRun, StoreError> {
     Ok(IngestRun {
