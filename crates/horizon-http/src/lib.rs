@@ -49,6 +49,8 @@ pub struct AppState {
     metrics: Arc<metrics::Metrics>,
     forecasts: Arc<cache::MemoryTier>,
     reads: Arc<coalesce::ForecastReads>,
+    /// Set on SIGTERM/SIGINT: responses close their connections and readiness fails.
+    draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
@@ -92,6 +94,7 @@ impl AppState {
             settings,
             redis,
             redis_guard,
+            draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }
 }
@@ -155,12 +158,21 @@ fn cors(settings: &Settings) -> actix_cors::Cors {
     cors
 }
 
-/// Builds the server on `listener`; await the returned [`Server`] to run it. On SIGINT/SIGTERM
-/// it stops accepting connections and finishes the requests it has received, for at most
-/// `shutdown_grace_secs`.
+/// How long a stopping server keeps serving with `Connection: close` before it stops accepting:
+/// long enough for clients on kept-alive connections to be told, and for a load balancer to
+/// see `/readyz` fail, short against any grace period.
+const DRAIN: Duration = Duration::from_secs(1);
+
+/// Builds the server on `listener`; await the returned [`Server`] to run it.
+///
+/// On SIGINT/SIGTERM it drains: for [`DRAIN`] every response carries `Connection: close` (so a
+/// client on a kept-alive connection sends its next request on a new connection instead of one
+/// the server is about to close) and `/readyz` answers 503; then it stops accepting and
+/// finishes the requests it has received, for at most `shutdown_grace_secs` in all.
 pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
     let max_body = state.settings.api_max_body_bytes;
     let shutdown_grace = state.settings.shutdown_grace_secs;
+    let draining = state.draining.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
@@ -188,15 +200,46 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
             .wrap(from_fn(metrics::observe))
             // Outermost, so every response carries them, refusals included.
             .wrap(pages::security_headers())
+            .wrap(from_fn(close_when_draining))
             .configure(configure)
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::not_found("no such route"))
             }))
     })
     .listen(listener)?
-    .shutdown_timeout(shutdown_grace)
+    .shutdown_timeout(shutdown_grace.saturating_sub(DRAIN.as_secs()))
+    .disable_signals()
     .run();
+    let handle = server.handle();
+    tokio::spawn(async move {
+        horizon_services::shutdown_signal().await;
+        tracing::info!(
+            drain_ms = DRAIN.as_millis() as u64,
+            grace_secs = shutdown_grace,
+            "shutdown requested; draining, then finishing the requests received"
+        );
+        draining.store(true, std::sync::atomic::Ordering::Release);
+        tokio::time::sleep(DRAIN).await;
+        handle.stop(true).await;
+    });
     Ok(server)
+}
+
+/// Middleware: while the server drains, every response closes its connection.
+async fn close_when_draining(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let draining = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.draining.load(std::sync::atomic::Ordering::Acquire));
+    let mut res = next.call(req).await?;
+    if draining {
+        res.response_mut()
+            .head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
+    }
+    Ok(res)
 }
 
 #[cfg(test)]

@@ -121,7 +121,8 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             None => "unavailable",
         },
     };
-    let ok = database == "ok" && redis != "unavailable";
+    let draining = state.draining.load(std::sync::atomic::Ordering::Acquire);
+    let ok = database == "ok" && redis != "unavailable" && !draining;
     let body = Readiness {
         status: if ok { "ok" } else { "unavailable" }.into(),
         database: database.into(),
