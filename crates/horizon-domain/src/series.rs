@@ -37,6 +37,13 @@ impl SeriesKey {
                 format!("{raw:?} contains {bad:?}; allowed are A-Z a-z 0-9 _ . : -"),
             ));
         }
+        // A key is a path segment of the API, where these two mean "here" and "up".
+        if raw == "." || raw == ".." {
+            return Err(DomainError::invalid(
+                "series key",
+                format!("{raw:?} is not a key (it is a dot segment in a URL path)"),
+            ));
+        }
         Ok(Self(raw.to_owned()))
     }
 

@@ -8,6 +8,8 @@ fn series_key_rejects_slashes_and_empty() {
     let err = SeriesKey::parse("a/b").unwrap_err().to_string();
     assert!(err.contains("'/'"), "{err}");
     assert!(SeriesKey::parse("").is_err());
+    assert!(SeriesKey::parse(".").is_err() && SeriesKey::parse("..").is_err());
+    assert!(SeriesKey::parse("...").is_ok() && SeriesKey::parse(".a").is_ok());
     assert!(SeriesKey::parse(&"x".repeat(129)).is_err());
 }
 
