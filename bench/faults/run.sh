@@ -37,6 +37,7 @@ need() { command -v "$1" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get in
 need wrk wrk
 need redis-server redis-server
 need python3 python3
+need /usr/bin/time time
 pgbin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
 if [ -z "$pgbin" ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
@@ -47,18 +48,10 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 (cd "$root" && cargo build --quiet --release -p horizon -p horizon-api -p horizon-ingest -p horizon-pipeline)
 
-# Peak RSS (MB) of a command, from /proc while it runs (VmHWM of the process).
+# Peak RSS (MB) of a command: GNU time's maximum resident set size.
 peak_rss() {
-    "$@" &
-    local pid=$! hwm=0
-    while kill -0 "$pid" 2>/dev/null; do
-        local v
-        v="$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)"
-        [ -n "$v" ] && [ "$v" -gt "$hwm" ] && hwm="$v"
-        sleep 0.05
-    done
-    wait "$pid" || true
-    echo $((hwm / 1024))
+    /usr/bin/time -f '%M' -o "$work/rss" "$@" >/dev/null || true
+    echo $(( $(tail -n 1 "$work/rss") / 1024 ))
 }
 
 echo "== ingest: hostile files at full size"
@@ -88,14 +81,16 @@ with open(os.path.join(clean, "good.csv"), "w") as f:
     for i in range(1_000_000):
         f.write(f"g{i % 1000},{1767225600 + (i // 1000) * 3600},{i % 97}\n")
 PY
-ingest_env() {
-    env DATABASE_URL="sqlite://$work/ingest/$1.db?mode=rwc" HORIZON_DATA_DIR="$work/ingest/data-$1" \
+# `once` over a directory source: the daemon's own path (zip detection, failed/, runs).
+ingest_rss() {
+    peak_rss env DATABASE_URL="sqlite://$work/ingest/$1.db?mode=rwc" \
+        HORIZON_DATA_DIR="$work/ingest/data-$1" \
         HORIZON_EVENT_STORE_PATH="$work/ingest/events-$1.db" HORIZON_LOG_LEVEL=warn \
         HORIZON_INGEST_SOURCES="[{name=\"s\",dir=\"$work/ingest/$2\",glob=\"*\",format=\"csv\"}]" \
         "$target/release/horizon-ingest" once
 }
-hostile_rss="$(peak_rss ingest_env hostile inbox 2>"$work/ingest/hostile.log")"
-clean_rss="$(peak_rss ingest_env clean clean 2>"$work/ingest/clean.log")"
+hostile_rss="$(ingest_rss hostile inbox 2>"$work/ingest/hostile.log")"
+clean_rss="$(ingest_rss clean clean 2>"$work/ingest/clean.log")"
 printf '%-44s %8s\n' "input" "peak MB"
 printf '%-44s %8s\n' "hostile (bomb, 50 MB line and header, 1M bad)" "$hostile_rss"
 printf '%-44s %8s\n' "peer: clean file of 1M good rows" "$clean_rss"
@@ -177,8 +172,9 @@ echo "peer, no restart:      $(load)"
     until [ "$(curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: $key" "http://127.0.0.1:$apiport/v1/series?limit=5")" = 200 ]; do sleep 0.05; done
     echo "recovered $(python3 -c "print(round($(date +%s.%N) - $t0, 2))") s after the server was back" >"$work/recovery.txt"
 ) &
+restarter=$!
 echo "PostgreSQL restarted:  $(load)"
-wait
+wait "$restarter"
 cat "$work/recovery.txt"
 echo "API process still running: $(kill -0 "$api_pid" 2>/dev/null && echo yes || echo no)"
 kill "$api_pid"; wait "$api_pid" 2>/dev/null || true

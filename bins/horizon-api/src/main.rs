@@ -14,12 +14,12 @@ async fn main() -> anyhow::Result<()> {
     let store = Store::open_with(&settings, &horizon_store::PoolOptions::for_api(&settings))
         .await
         .context("while opening the database")?;
-    horizon_services::pipeline::queue::install(&store)
+    horizon_services::queue::install(&store)
         .await
         .context("while installing the job queue")?;
     if settings.api_worker {
         // All-in-one: this process also works the jobs it accepts.
-        actix_web::rt::spawn(horizon_services::jobs::work_in_process(
+        actix_web::rt::spawn(horizon_services::queue::work_in_process(
             store.clone(),
             settings.clone(),
         ));

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use horizon_services::pipeline::{self, PipelineOptions, queue};
+use horizon_services::{
+    pipeline::{self, PipelineOptions},
+    queue,
+};
 use horizon_settings::Settings;
 use horizon_store::Store;
 

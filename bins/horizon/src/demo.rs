@@ -83,7 +83,7 @@ pub async fn run(settings: Settings, serve: bool) -> anyhow::Result<()> {
     println!("  curl -H 'X-API-Key: {token}' http://{addr}/v1/series");
     println!("  curl -H 'X-API-Key: {token}' http://{addr}/v1/series/events-USA/forecasts/latest");
     // The demo is all-in-one: jobs posted to the API are worked in this process.
-    tokio::spawn(horizon_services::jobs::work_in_process(
+    tokio::spawn(horizon_services::queue::work_in_process(
         store.clone(),
         settings.clone(),
     ));

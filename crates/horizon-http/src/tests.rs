@@ -40,9 +40,7 @@ async fn start_at(
 ) -> Running {
     let store = Store::connect_with(url, pool).await.unwrap();
     // As horizon-api does at start: jobs are queued on PostgreSQL.
-    horizon_services::pipeline::queue::install(&store)
-        .await
-        .unwrap();
+    horizon_services::queue::install(&store).await.unwrap();
     use figment::providers::Serialized;
     let mut figment =
         Settings::figment_defaults().merge(Serialized::default("api_key_cache_secs", 0));

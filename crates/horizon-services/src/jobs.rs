@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::{
     ServiceError,
     pipeline::{
-        self, EXECUTION_TASK, PipelineOptions, QUEUE_SCHEMA, log_step, options_of, prepare, queue,
+        self, EXECUTION_TASK, PipelineOptions, QUEUE_SCHEMA, log_step, options_of, prepare,
         work_partition,
     },
 };
@@ -66,6 +66,11 @@ impl JobParams {
     }
 }
 
+/// Whether jobs go through the PostgreSQL queue (else an in-process worker polls for them).
+pub fn queue_available(store: &Store) -> bool {
+    store.backend() == horizon_settings::DatabaseKind::Postgres
+}
+
 /// Stores a queued execution of an API job and, on PostgreSQL, queues its job for the workers
 /// in the same transaction. On SQLite the execution waits for an in-process worker
 /// ([`work_queued`]).
@@ -78,7 +83,7 @@ pub async fn submit(
     request_hash: Option<String>,
     requested_by: Option<Uuid>,
 ) -> Result<Execution, ServiceError> {
-    let job = queue::available(store).then_some((
+    let job = queue_available(store).then_some((
         QUEUE_SCHEMA,
         EXECUTION_TASK,
         settings.pipeline_max_attempts,
@@ -424,26 +429,6 @@ async fn backtest_job(
     )
     .await?;
     Ok(())
-}
-
-/// Works jobs in this process for as long as it runs (the all-in-one API and the demo): a
-/// queue worker on PostgreSQL, a poll of queued API jobs every second on SQLite.
-pub async fn work_in_process(store: Store, settings: Settings) {
-    let worker = pipeline::worker_name("api");
-    if queue::available(&store) {
-        if let Err(e) =
-            queue::run_worker(&store, &settings, &worker, std::future::pending::<()>()).await
-        {
-            tracing::error!(error = %e, "in-process queue worker stopped");
-        }
-        return;
-    }
-    loop {
-        if let Err(e) = work_queued(&store, &settings, &worker).await {
-            tracing::error!(error = %e, "in-process job worker");
-        }
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-    }
 }
 
 #[cfg(test)]

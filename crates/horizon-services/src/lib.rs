@@ -6,6 +6,7 @@ pub mod error;
 pub mod ingest;
 pub mod jobs;
 pub mod pipeline;
+pub mod queue;
 pub mod telemetry;
 
 pub use error::ServiceError;

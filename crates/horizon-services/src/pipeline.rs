@@ -28,7 +28,6 @@ use uuid::Uuid;
 use crate::ServiceError;
 
 pub mod outcomes;
-pub mod queue;
 
 pub use outcomes::ScoringReport;
 

@@ -8,7 +8,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::*;
-use crate::pipeline::queue;
+use crate::queue;
 
 async fn api_jobs_are_worked(db: TestDb) {
     let store = Store::connect_with(&db.url, &PoolOptions::default())

@@ -11,13 +11,13 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use graphile_worker::{IntoTaskHandlerResult, TaskHandler, WorkerContext, WorkerOptions};
-use horizon_settings::{DatabaseKind, Settings};
+use horizon_settings::Settings;
 use horizon_store::Store;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{EXECUTION_TASK, PARTITION_TASK, QUEUE_SCHEMA, work_partition};
 use crate::ServiceError;
+use crate::pipeline::{EXECUTION_TASK, PARTITION_TASK, QUEUE_SCHEMA, work_partition};
 
 /// What every job of this worker needs.
 #[derive(Clone, Debug)]
@@ -115,7 +115,7 @@ fn queue_error(context: &str) -> impl FnOnce(String) -> ServiceError + '_ {
 
 /// Whether this store has the job queue (PostgreSQL).
 pub fn available(store: &Store) -> bool {
-    store.backend() == DatabaseKind::Postgres
+    crate::jobs::queue_available(store)
 }
 
 /// Creates or upgrades the queue's schema (PostgreSQL only; a no-op on SQLite), so jobs can be
@@ -309,5 +309,23 @@ pub async fn wait_for_execution(
             Err(e) => return Err(e.into()),
         }
         tokio::time::sleep(every).await;
+    }
+}
+
+/// Works jobs in this process for as long as it runs (the all-in-one API and the demo): a
+/// queue worker on PostgreSQL, a poll of queued API jobs every second on SQLite.
+pub async fn work_in_process(store: Store, settings: Settings) {
+    let worker = crate::pipeline::worker_name("api");
+    if available(&store) {
+        if let Err(e) = run_worker(&store, &settings, &worker, std::future::pending::<()>()).await {
+            tracing::error!(error = %e, "in-process queue worker stopped");
+        }
+        return;
+    }
+    loop {
+        if let Err(e) = crate::jobs::work_queued(&store, &settings, &worker).await {
+            tracing::error!(error = %e, "in-process job worker");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }
