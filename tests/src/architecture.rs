@@ -49,10 +49,104 @@ fn deps_of<'a>(graph: &'a BTreeMap<String, Vec<String>>, name: &str) -> &'a [Str
         .unwrap_or_else(|| panic!("package {name} not found"))
 }
 
+/// The codemap table of ARCHITECTURE.md: each package and the packages it may depend on.
+/// `bins/*` rows apply to every binary; "any library" allows every crate under `crates/` and
+/// the migration.
+fn codemap(graph: &BTreeMap<String, Vec<String>>) -> BTreeMap<String, Vec<String>> {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../ARCHITECTURE.md"))
+            .expect("reading ARCHITECTURE.md");
+    let libraries: Vec<String> = graph
+        .keys()
+        .filter(|k| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../crates")
+                .join(k)
+                .exists()
+                || *k == "horizon-migration"
+        })
+        .cloned()
+        .collect();
+    let bins: Vec<String> = graph
+        .keys()
+        .filter(|k| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../bins")
+                .join(k)
+                .exists()
+        })
+        .cloned()
+        .collect();
+    let mut table = BTreeMap::new();
+    for row in doc.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+        let [name, _, allowed] = cells[..] else {
+            panic!("codemap row without three cells: {row}");
+        };
+        let name = name.split('`').nth(1).expect("a package name in backticks");
+        let allowed: Vec<String> = match allowed {
+            "—" | "nothing of ours" => Vec::new(),
+            "any library" => libraries.clone(),
+            list => list
+                .split(',')
+                .map(|w| format!("horizon-{}", w.trim()))
+                .collect(),
+        };
+        match name {
+            "bins/*" => {
+                for b in &bins {
+                    table.insert(b.clone(), allowed.clone());
+                }
+            }
+            "tests/" => {}
+            _ => {
+                table.insert(name.to_owned(), allowed);
+            }
+        }
+    }
+    table
+}
+
+/// Every package's dependencies on our packages are the ones the codemap allows, and every
+/// package has a row.
 #[test]
-fn domain_depends_on_nothing_of_ours() {
-    let g = workspace_graph();
-    assert!(deps_of(&g, "horizon-domain").is_empty());
+fn manifests_follow_the_codemap() {
+    let graph = workspace_graph();
+    let table = codemap(&graph);
+    let mut broken = Vec::new();
+    for (pkg, deps) in &graph {
+        let Some(allowed) = table.get(pkg) else {
+            broken.push(format!(
+                "{pkg} has no row in the codemap of ARCHITECTURE.md"
+            ));
+            continue;
+        };
+        for dep in deps {
+            if !allowed.contains(dep) {
+                broken.push(format!(
+                    "{pkg} depends on {dep}, which the codemap does not allow (allowed: {allowed:?})"
+                ));
+            }
+        }
+    }
+    for pkg in table.keys() {
+        if !graph.contains_key(pkg) {
+            broken.push(format!(
+                "the codemap names {pkg}, which is not a workspace package"
+            ));
+        }
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+}
+
+/// The codemap reading itself: the rows everyone relies on say what they should.
+#[test]
+fn codemap_reads_the_table() {
+    let graph = workspace_graph();
+    let table = codemap(&graph);
+    assert!(table["horizon-domain"].is_empty());
+    assert_eq!(table["horizon-engine"], ["horizon-domain"]);
+    assert!(table["horizon-api"].contains(&"horizon-http".to_owned()));
 }
 
 #[test]
@@ -73,23 +167,6 @@ fn engine_depends_only_on_domain_and_does_no_io() {
             .lines()
             .any(|l| l.trim_start().starts_with(forbidden));
         assert!(!in_deps, "horizon-engine must not depend on {forbidden}");
-    }
-}
-
-#[test]
-fn dto_and_store_point_inward() {
-    let g = workspace_graph();
-    for dep in deps_of(&g, "horizon-dto") {
-        assert_eq!(
-            dep, "horizon-domain",
-            "horizon-dto may depend only on the domain"
-        );
-    }
-    for dep in deps_of(&g, "horizon-store") {
-        assert!(
-            ["horizon-domain", "horizon-migration", "horizon-settings"].contains(&dep.as_str()),
-            "horizon-store must not depend on {dep}"
-        );
     }
 }
 

@@ -19,6 +19,7 @@ mod error_code;
 mod execution;
 mod forecast;
 mod frequency;
+mod model_kind;
 mod profile;
 mod records;
 mod scope;
@@ -29,6 +30,7 @@ pub use error_code::ErrorCode;
 pub use execution::{ExecutionKind, ExecutionStatus, StepStatus};
 pub use forecast::{ForecastMatrix, QuantileLevels, interval_quantiles};
 pub use frequency::Frequency;
+pub use model_kind::ModelKind;
 pub use profile::{SeriesClass, SeriesProfile};
 pub use records::{
     ApiKeyRecord, CalibrationWeight, Classification, EnsembleMember, Execution, ExecutionStep,

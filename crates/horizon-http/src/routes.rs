@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, http::header, patch, post, put, web};
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use horizon_domain::{
-    Bounds, ExecutionKind, ExecutionStatus, Frequency, OutcomeRecord, QuantileLevels, SeriesClass,
-    SeriesKey, SeriesMeta, Timestamp, interval_quantiles,
+    Bounds, ExecutionKind, ExecutionStatus, Frequency, QuantileLevels, SeriesClass, SeriesKey,
+    SeriesMeta, Timestamp,
 };
 use horizon_dto::*;
 use horizon_store::{ObservationRow, PredictionFilter, StoreError};
@@ -814,7 +814,7 @@ fn validate_job(kind: ExecutionKind, r: &JobRequest) -> Result<(), ApiError> {
             ));
         }
         for m in models {
-            m.parse::<horizon_engine::ModelKind>()
+            m.parse::<horizon_domain::ModelKind>()
                 .map_err(|e| ApiError::unprocessable(e.to_string()))?;
         }
     }
@@ -966,7 +966,7 @@ job_route!(
 #[get("/v1/models/families")]
 async fn model_families() -> HttpResponse {
     json_ok(&ModelFamilies {
-        items: horizon_engine::ModelKind::ALL
+        items: horizon_domain::ModelKind::ALL
             .iter()
             .map(|k| ModelFamilyDto {
                 name: k.as_str().to_owned(),
@@ -1010,53 +1010,6 @@ async fn list_models(
 
 // -------------------------------------------------------------------------------- outcomes
 
-/// Scores `actual` against step `step` (1-based) of `p`.
-fn score(p: &horizon_domain::Prediction, step: usize, actual: f64) -> OutcomeRecord {
-    use horizon_engine::metrics;
-    let s = step - 1;
-    let levels = p.quantile_levels.levels();
-    let values: Vec<f64> = (0..p.matrix.quantile_count())
-        .map(|q| p.matrix.quantile(s, q))
-        .collect();
-    let mean = p.matrix.mean(s);
-    let covered = |level: f64| {
-        let (lo, hi) = interval_quantiles(level).ok()?;
-        let (lo, hi) = (
-            p.quantile_levels.position(lo)?,
-            p.quantile_levels.position(hi)?,
-        );
-        Some(metrics::interval_covered(actual, values[lo], values[hi]))
-    };
-    OutcomeRecord {
-        id: Uuid::now_v7(),
-        prediction_id: p.id,
-        series_id: p.series_id,
-        step: step as i32,
-        target_at: p.target_at(step),
-        actual,
-        forecast_mean: mean,
-        abs_error: (actual - mean).abs(),
-        sq_error: (actual - mean).powi(2),
-        crps: metrics::crps_from_quantiles(actual, levels, &values),
-        pinball: levels
-            .iter()
-            .zip(&values)
-            .map(|(l, v)| (*l, metrics::pinball(actual, *v, *l)))
-            .collect(),
-        covered_80: covered(80.0),
-        covered_95: covered(95.0),
-        brier: p
-            .thresholds
-            .iter()
-            .filter_map(|t| {
-                let prob = *t.per_step.get(s)?;
-                Some((t.threshold, metrics::brier(prob, actual > t.threshold)))
-            })
-            .collect(),
-        resolved_at: Utc::now(),
-    }
-}
-
 #[utoipa::path(tag = "outcomes", request_body = OutcomesWrite, security(("api_key" = [])),
     responses((status = 201, body = OutcomeList), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[post("/v1/outcomes")]
@@ -1084,7 +1037,12 @@ async fn post_outcomes(
             .ok_or_else(|| {
                 ApiError::unprocessable(format!("{} is not a step of forecast {}", a.ts, p.id))
             })?;
-        records.push(score(&p, step, a.value));
+        records.push(horizon_services::pipeline::outcomes::score_step(
+            &p,
+            step,
+            a.value,
+            Utc::now(),
+        ));
     }
     state.store.insert_outcomes(&records).await?;
     Ok(HttpResponse::Created().json(OutcomeList {

@@ -520,7 +520,7 @@ async fn resources(db: TestDb) {
     let list: ExecutionList = app.ok("/v1/executions?status=queued&limit=10", k).await;
     assert!(list.items.iter().any(|x| x.id == e.id));
     let fams: ModelFamilies = app.ok("/v1/models/families", k).await;
-    assert_eq!(fams.items.len(), horizon_engine::ModelKind::ALL.len());
+    assert_eq!(fams.items.len(), horizon_domain::ModelKind::ALL.len());
     app.store
         .register_model(&ModelRecord {
             id: Uuid::now_v7(),

@@ -122,6 +122,61 @@ pub async fn score_and_recalibrate(
     Ok(report)
 }
 
+/// Scores `actual` against step `step` (1-based) of `p`: error, CRPS and pinball of every
+/// quantile, whether the 80% and 95% intervals covered it (when `p` has their quantiles), and
+/// the Brier score of every threshold. The one scorer of the pipeline and the API.
+pub fn score_step(
+    p: &Prediction,
+    step: usize,
+    actual: f64,
+    resolved_at: Timestamp,
+) -> OutcomeRecord {
+    let s = step - 1;
+    let levels = p.quantile_levels.levels();
+    let quantiles: Vec<f64> = (0..levels.len()).map(|q| p.matrix.quantile(s, q)).collect();
+    let mean = p.matrix.mean(s);
+    let covered = |level: f64| {
+        let (lo, hi) = horizon_domain::interval_quantiles(level).ok()?;
+        let (lo, hi) = (
+            p.quantile_levels.position(lo)?,
+            p.quantile_levels.position(hi)?,
+        );
+        Some(metrics::interval_covered(
+            actual,
+            quantiles[lo],
+            quantiles[hi],
+        ))
+    };
+    OutcomeRecord {
+        id: Uuid::now_v7(),
+        prediction_id: p.id,
+        series_id: p.series_id,
+        step: step as i32,
+        target_at: p.target_at(step),
+        actual,
+        forecast_mean: mean,
+        abs_error: (actual - mean).abs(),
+        sq_error: (actual - mean).powi(2),
+        crps: metrics::crps_from_quantiles(actual, levels, &quantiles),
+        pinball: levels
+            .iter()
+            .zip(&quantiles)
+            .map(|(l, q)| (*l, metrics::pinball(actual, *q, *l)))
+            .collect(),
+        covered_80: covered(80.0),
+        covered_95: covered(95.0),
+        brier: p
+            .thresholds
+            .iter()
+            .filter_map(|t| {
+                let prob = *t.per_step.get(s)?;
+                Some((t.threshold, metrics::brier(prob, actual > t.threshold)))
+            })
+            .collect(),
+        resolved_at,
+    }
+}
+
 /// Scores the steps of `p` after those already scored, up to the first step whose actual has
 /// not arrived. A step whose target time passed while later observations exist (a gap in the
 /// data) is passed over without a record. Returns the steps now scored and the new records.
@@ -131,14 +186,6 @@ fn score_prediction(
     as_of: Timestamp,
     resolved_at: Timestamp,
 ) -> (u32, Vec<OutcomeRecord>) {
-    let levels = p.quantile_levels.levels();
-    let position = |l: f64| levels.iter().position(|x| (x - l).abs() < 1e-9);
-    let (i10, i90, i025, i975) = (
-        position(0.1),
-        position(0.9),
-        position(0.025),
-        position(0.975),
-    );
     let last_seen = actuals.last().map(|o| o.ts);
     let mut scored = p.steps_scored;
     let mut out = Vec::new();
@@ -155,44 +202,7 @@ fn score_prediction(
             }
             break;
         };
-        let y = actuals[i].value;
-        let s = step - 1;
-        let quantiles: Vec<f64> = (0..levels.len()).map(|q| p.matrix.quantile(s, q)).collect();
-        let mean = p.matrix.mean(s);
-        let covered = |lo: Option<usize>, hi: Option<usize>| match (lo, hi) {
-            (Some(lo), Some(hi)) => {
-                Some(metrics::interval_covered(y, quantiles[lo], quantiles[hi]))
-            }
-            _ => None,
-        };
-        out.push(OutcomeRecord {
-            id: Uuid::now_v7(),
-            prediction_id: p.id,
-            series_id: p.series_id,
-            step: step as i32,
-            target_at: target,
-            actual: y,
-            forecast_mean: mean,
-            abs_error: (y - mean).abs(),
-            sq_error: (y - mean).powi(2),
-            crps: metrics::crps_from_quantiles(y, levels, &quantiles),
-            pinball: levels
-                .iter()
-                .zip(&quantiles)
-                .map(|(l, q)| (*l, metrics::pinball(y, *q, *l)))
-                .collect(),
-            covered_80: covered(i10, i90),
-            covered_95: covered(i025, i975),
-            brier: p
-                .thresholds
-                .iter()
-                .filter_map(|t| {
-                    let prob = *t.per_step.get(s)?;
-                    Some((t.threshold, metrics::brier(prob, y > t.threshold)))
-                })
-                .collect(),
-            resolved_at,
-        });
+        out.push(score_step(p, step, actuals[i].value, resolved_at));
         scored = step as u32;
     }
     (scored, out)

@@ -1,0 +1,111 @@
+//! The names of the engine's model families.
+
+use std::{fmt, str::FromStr};
+
+use crate::DomainError;
+
+/// The model families of the engine, by the names the command line, the API and the database
+/// use: parsed here, once, wherever a name arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ModelKind {
+    /// Last value.
+    Naive,
+    /// Value one season ago.
+    SeasonalNaive,
+    /// Line through the first and last value.
+    Drift,
+    /// Mean of the last window.
+    WindowAverage,
+    /// Mean of the whole history.
+    HistoricAverage,
+    /// Exponential smoothing with automatic selection of error/trend/season forms by AICc.
+    AutoEts,
+    /// Classical Theta (theta = 2) on the seasonally adjusted series.
+    Theta,
+    /// Optimized Theta (theta and alpha chosen by in-sample MSE).
+    OptimizedTheta,
+    /// Dynamic optimized Theta.
+    DynamicOptimizedTheta,
+    /// Croston's method for intermittent demand.
+    Croston,
+    /// Syntetos–Boylan approximation (bias-corrected Croston).
+    Sba,
+    /// Teunter–Syntetos–Babai (probability of demand updated every period).
+    Tsb,
+    /// Aggregate–disaggregate intermittent demand approach.
+    Adida,
+    /// Intermittent multiple aggregation prediction algorithm.
+    Imapa,
+    /// Multiple seasonal-trend decomposition by Loess, trend forecast by ETS.
+    Mstl,
+    /// Damped-trend exponential smoothing on the seasonally adjusted series.
+    DampedTrend,
+}
+
+impl ModelKind {
+    /// Every family, in a stable order.
+    pub const ALL: [ModelKind; 16] = [
+        ModelKind::Naive,
+        ModelKind::SeasonalNaive,
+        ModelKind::Drift,
+        ModelKind::WindowAverage,
+        ModelKind::HistoricAverage,
+        ModelKind::AutoEts,
+        ModelKind::Theta,
+        ModelKind::OptimizedTheta,
+        ModelKind::DynamicOptimizedTheta,
+        ModelKind::Croston,
+        ModelKind::Sba,
+        ModelKind::Tsb,
+        ModelKind::Adida,
+        ModelKind::Imapa,
+        ModelKind::Mstl,
+        ModelKind::DampedTrend,
+    ];
+
+    /// The family's stable name (used on the command line, in the database and the API).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ModelKind::Naive => "naive",
+            ModelKind::SeasonalNaive => "snaive",
+            ModelKind::Drift => "drift",
+            ModelKind::WindowAverage => "window_average",
+            ModelKind::HistoricAverage => "historic_average",
+            ModelKind::AutoEts => "ets",
+            ModelKind::Theta => "theta",
+            ModelKind::OptimizedTheta => "otm",
+            ModelKind::DynamicOptimizedTheta => "dotm",
+            ModelKind::Croston => "croston",
+            ModelKind::Sba => "sba",
+            ModelKind::Tsb => "tsb",
+            ModelKind::Adida => "adida",
+            ModelKind::Imapa => "imapa",
+            ModelKind::Mstl => "mstl",
+            ModelKind::DampedTrend => "damped",
+        }
+    }
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ModelKind {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ModelKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                DomainError::invalid(
+                    "model",
+                    format!(
+                        "{s:?} is not one of {}",
+                        ModelKind::ALL.map(|k| k.as_str()).join(", ")
+                    ),
+                )
+            })
+    }
+}
