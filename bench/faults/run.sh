@@ -16,7 +16,8 @@
 #
 # Needs: wrk, PostgreSQL server binaries (initdb, pg_ctl), redis-server, python3; installed with
 # apt-get when missing. Runs as root (the cluster runs as user postgres) or as postgres.
-#   bash bench/faults/run.sh            (SECS=10 per load run, CONNS=32)
+#   bash bench/faults/run.sh            (SECS=10 per load run, CONNS=32; ONLY_INGEST=1 stops
+#                                        after the ingest part)
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -46,6 +47,9 @@ fi
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# A backtrace captured by a failing command (RUST_BACKTRACE=1 in a developer's shell) loads the
+# binary's debug info, ~200 MB, and would be measured as ingest memory.
+unset RUST_BACKTRACE RUST_LIB_BACKTRACE
 (cd "$root" && cargo build --quiet --release -p horizon -p horizon-api -p horizon-ingest -p horizon-pipeline)
 
 # Peak RSS (MB) of a command: GNU time's maximum resident set size.
@@ -106,6 +110,8 @@ for source, n, reason in db.execute(
 for row in db.execute("SELECT status, rows_read, rows_landed, rows_rejected FROM ingest_runs"):
     print("  run:", row)
 PY
+
+[ "${ONLY_INGEST:-0}" = 1 ] && exit 0
 
 echo
 echo "== API: load during a PostgreSQL restart"
