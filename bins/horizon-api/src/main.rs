@@ -7,8 +7,16 @@ use anyhow::Context;
 use horizon_settings::Settings;
 use horizon_store::Store;
 
+/// Serves the Horizon HTTP API on HORIZON_API_BIND. Every setting comes from the environment
+/// or horizon.toml (see .env.example); there are no flags besides these.
+#[derive(clap::Parser)]
+#[command(name = "horizon-api", version, about)]
+struct Cli {}
+
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
+    // First, so --help and --version answer without touching anything.
+    let _ = <Cli as clap::Parser>::parse();
     let settings = Settings::load().context("while reading settings")?;
     horizon_services::telemetry::init(&settings);
     let store = Store::open_with(&settings, &horizon_store::PoolOptions::for_api(&settings))
