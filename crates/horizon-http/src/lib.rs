@@ -31,6 +31,9 @@ pub use error::{ApiError, HttpProblem};
 pub use redis_guard::{OPEN_FOR, RedisCalls, RedisGuard, TRIP_AFTER};
 pub use routes::{ApiDoc, MAX_PAGE};
 
+/// How long the API waits for Redis to answer at start before it starts without it.
+pub const REDIS_START_WAIT: Duration = Duration::from_secs(2);
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -54,11 +57,30 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State for `store`, connecting to Redis when the settings name it.
+    /// State for `store`, with a Redis pool when the settings name one. A Redis that does not
+    /// answer within [`REDIS_START_WAIT`] is logged and the API starts anyway: Redis is an
+    /// optimisation, and the circuit breaker keeps an absent one cheap until it answers. A URL
+    /// that is not a Redis URL is an error.
     pub async fn open(settings: Arc<Settings>, store: Store) -> Result<Self, StoreError> {
         let redis = match &settings.redis_url {
             Some(url) => {
-                Some(horizon_store::cache::connect_redis(url, settings.redis_pool_size).await?)
+                let pool = horizon_store::cache::redis_pool(url, settings.redis_pool_size)?;
+                match tokio::time::timeout(
+                    REDIS_START_WAIT,
+                    horizon_store::cache::ping_redis(&pool),
+                )
+                .await
+                {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "redis does not answer at start; continuing")
+                    }
+                    Err(_) => tracing::warn!(
+                        wait_ms = REDIS_START_WAIT.as_millis() as u64,
+                        "redis does not answer at start; continuing"
+                    ),
+                }
+                Some(pool)
             }
             None => None,
         };

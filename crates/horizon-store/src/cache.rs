@@ -10,16 +10,20 @@ pub type RedisPool = Pool;
 /// Builds a pool for `url` with `size` connections and checks one round trip, so a wrong URL
 /// fails at start rather than on the first request.
 pub async fn connect_redis(url: &str, size: usize) -> Result<RedisPool, StoreError> {
+    let pool = redis_pool(url, size)?;
+    ping_redis(&pool).await?;
+    Ok(pool)
+}
+
+/// A pool of up to `size` connections to `url`, connecting lazily (nothing is sent yet).
+pub fn redis_pool(url: &str, size: usize) -> Result<RedisPool, StoreError> {
     let mut cfg = Config::from_url(url);
     cfg.pool = Some(deadpool_redis::PoolConfig::new(size));
-    let pool = cfg
-        .create_pool(Some(Runtime::Tokio1))
+    cfg.create_pool(Some(Runtime::Tokio1))
         .map_err(|e| StoreError::Cache {
             context: "creating the redis pool",
             reason: e.to_string(),
-        })?;
-    ping_redis(&pool).await?;
-    Ok(pool)
+        })
 }
 
 /// One PING through the pool.

@@ -245,3 +245,33 @@ async fn frozen_redis_costs_at_most_the_deadline() {
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     app.handle.stop(true).await;
 }
+
+/// A Redis frozen (or absent) when the API starts delays the start by at most
+/// `REDIS_START_WAIT`; the API then serves without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frozen_redis_at_start_does_not_hold_the_api() {
+    let db = TestDb::sqlite().await;
+    let hole = TokioListener::bind("127.0.0.1:0").await.unwrap();
+    let hole_addr = hole.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = hole.accept().await {
+            held.push(s);
+        }
+    });
+    use figment::providers::Serialized;
+    let settings = Arc::new(
+        Settings::from_figment(Settings::figment_defaults().merge(Serialized::default(
+            "redis_url",
+            format!("redis://{hole_addr}"),
+        )))
+        .unwrap(),
+    );
+    let store = Store::connect_with(&db.url, &PoolOptions::default())
+        .await
+        .unwrap();
+    let t = Instant::now();
+    let state = crate::AppState::open(settings, store).await.unwrap();
+    assert!(t.elapsed() < crate::REDIS_START_WAIT + StdDuration::from_secs(2));
+    assert!(state.redis.is_some());
+}
