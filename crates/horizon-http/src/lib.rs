@@ -187,7 +187,7 @@ const DRAIN: Duration = Duration::from_secs(1);
 
 /// Builds the server on `listener`; await the returned [`Server`] to run it.
 ///
-/// On SIGINT/SIGTERM it drains: for [`DRAIN`] every response carries `Connection: close` (so a
+/// On SIGINT/SIGTERM it drains: for one second every response carries `Connection: close` (so a
 /// client on a kept-alive connection sends its next request on a new connection instead of one
 /// the server is about to close) and `/readyz` answers 503; then it stops accepting and
 /// finishes the requests it has received, for at most `shutdown_grace_secs` in all.
