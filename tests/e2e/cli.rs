@@ -32,3 +32,56 @@ fn help_and_version_have_no_side_effects() {
         }
     }
 }
+
+/// A second `horizon demo` on a port in use fails at once, naming the address, and leaves the
+/// running demo and its key working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_demo_keeps_the_first_ones_key() {
+    let db = horizon_e2e::TestDb::sqlite().await;
+    let mut env = horizon_e2e::Env::for_db(&db);
+    let port = horizon_e2e::free_port();
+    env.set("HORIZON_API_BIND", &format!("127.0.0.1:{port}"));
+    let mut first = env.spawn("horizon", &["demo"]);
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(
+        horizon_e2e::wait_healthy(&format!("{base}/healthz"), std::time::Duration::from_secs(120))
+            .await,
+        "{}",
+        first.log_text()
+    );
+    // The demo prints its key on standard output, which spawn discards: make one the same way
+    // a user would check theirs, before the second demo runs.
+    let key = env.create_key("read");
+    let keys_before = horizon_e2e::count_rows(&db, "api_keys").await;
+    let (ok, out, err) = env.output("horizon", &["demo"]);
+    assert!(!ok, "the second demo did not fail:\n{out}\n{err}");
+    assert!(
+        err.contains(&format!("HORIZON_API_BIND=127.0.0.1:{port}")) && err.contains("another"),
+        "{err}"
+    );
+    // Nothing revoked or created by the failed demo, and the first one still answers.
+    assert_eq!(horizon_e2e::count_rows(&db, "api_keys").await, keys_before);
+    let revoked = {
+        use sea_orm::{ConnectionTrait, Database, Statement};
+        let conn = Database::connect(&db.url).await.unwrap();
+        let row = conn
+            .query_one_raw(Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NOT NULL".to_owned(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i64>("", "n").unwrap()
+    };
+    assert_eq!(revoked, 0, "the failed demo revoked a key");
+    let status = reqwest::Client::new()
+        .get(format!("{base}/v1/series"))
+        .header("X-API-Key", key)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    assert!(first.try_wait().is_none(), "the first demo stopped");
+}

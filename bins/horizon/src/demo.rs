@@ -15,6 +15,19 @@ const SAMPLE_SERIES: &str = include_str!("../../../samples/demo/series.csv");
 const SAMPLE_OBSERVATIONS: &str = include_str!("../../../samples/demo/observations.csv");
 
 pub async fn run(settings: Settings, serve: bool) -> anyhow::Result<()> {
+    // The port first: a second demo in the same directory must fail here, before it revokes
+    // the running demo's key.
+    let listener = if serve {
+        Some(TcpListener::bind(settings.api_bind).with_context(|| {
+            format!(
+                "while binding HORIZON_API_BIND={}: is another horizon demo or server running \
+                 there? Stop it, or set HORIZON_API_BIND to a free address",
+                settings.api_bind
+            )
+        })?)
+    } else {
+        None
+    };
     println!(
         "horizon demo: database {}",
         horizon_settings::redact(&settings.database_url)
@@ -60,9 +73,9 @@ pub async fn run(settings: Settings, serve: bool) -> anyhow::Result<()> {
         println!("forecasts are current: nothing new since the last run");
     }
 
-    if !serve {
+    let Some(listener) = listener else {
         return Ok(());
-    }
+    };
     // A fresh key per run: the token of an earlier run cannot be shown again (only its hash is
     // stored), so the previous demo keys are revoked and a new one printed.
     for k in store.list_api_keys().await? {
@@ -74,8 +87,6 @@ pub async fn run(settings: Settings, serve: bool) -> anyhow::Result<()> {
         .parse()
         .context("while choosing the demo key's scopes")?;
     let (_, token) = crate::keys::create(&store, DEMO_KEY_NAME, scopes, Some(30)).await?;
-    let listener = TcpListener::bind(settings.api_bind)
-        .with_context(|| format!("while binding HORIZON_API_BIND={}", settings.api_bind))?;
     let addr = listener.local_addr()?;
     println!("\nserving on http://{addr} (Ctrl-C to stop).");
     println!("open http://{addr}/ and paste this API key (a new one each run):\n\n  {token}\n");
