@@ -44,8 +44,11 @@ async fn a_second_demo_keeps_the_first_ones_key() {
     let mut first = env.spawn("horizon", &["demo"]);
     let base = format!("http://127.0.0.1:{port}");
     assert!(
-        horizon_e2e::wait_healthy(&format!("{base}/healthz"), std::time::Duration::from_secs(120))
-            .await,
+        horizon_e2e::wait_healthy(
+            &format!("{base}/healthz"),
+            std::time::Duration::from_secs(120)
+        )
+        .await,
         "{}",
         first.log_text()
     );

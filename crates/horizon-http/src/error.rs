@@ -13,6 +13,8 @@ pub enum HttpProblem {
     Unprocessable,
     /// The body is larger than `api_max_body_bytes` (413).
     TooLarge,
+    /// The path exists but not with this method (405, with `Allow`).
+    MethodNotAllowed,
     /// The key's rate limit is spent; retry after this many seconds (429).
     RateLimited {
         /// Seconds until a request would be allowed.
@@ -30,6 +32,8 @@ pub struct ApiError {
     pub detail: String,
     /// An HTTP-only refinement of `code`.
     pub http: Option<HttpProblem>,
+    /// The methods of the path, for a 405's `Allow` header.
+    allow: Option<String>,
 }
 
 impl ApiError {
@@ -38,6 +42,7 @@ impl ApiError {
             code,
             detail: detail.into(),
             http: None,
+            allow: None,
         }
     }
 
@@ -85,6 +90,16 @@ impl ApiError {
     /// A 503.
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Self::new(ErrorCode::Unavailable, detail)
+    }
+
+    /// A 405 naming the methods `allow` (comma-separated) the path has.
+    pub fn method_not_allowed(method: &str, allow: String) -> Self {
+        Self {
+            http: Some(HttpProblem::MethodNotAllowed),
+            detail: format!("{method} is not allowed here; this path allows {allow}"),
+            allow: Some(allow),
+            ..Self::new(ErrorCode::Invalid, "")
+        }
     }
 
     /// A 429 with `Retry-After: retry_after`, for a client address that sent too many bad keys.
@@ -135,6 +150,13 @@ fn describe(
                 "Request body too large",
             );
         }
+        Some(HttpProblem::MethodNotAllowed) => {
+            return (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            );
+        }
         Some(HttpProblem::RateLimited { .. }) => {
             return (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -180,6 +202,9 @@ impl ResponseError for ApiError {
             resp.insert_header(("Retry-After", retry_after.to_string()));
         } else if status == StatusCode::SERVICE_UNAVAILABLE {
             resp.insert_header(("Retry-After", UNAVAILABLE_RETRY_AFTER_SECS.to_string()));
+        }
+        if let Some(allow) = &self.allow {
+            resp.insert_header(("Allow", allow.clone()));
         }
         if self.code == ErrorCode::Unauthorized {
             resp.insert_header(("WWW-Authenticate", "Bearer realm=\"horizon\""));

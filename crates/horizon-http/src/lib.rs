@@ -224,9 +224,7 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
             .wrap(pages::security_headers())
             .wrap(from_fn(close_when_draining))
             .configure(configure)
-            .default_service(web::to(|| async {
-                Err::<actix_web::HttpResponse, _>(ApiError::not_found("no such route"))
-            }))
+            .default_service(web::to(no_route))
     })
     .listen(listener)?
     .shutdown_timeout(shutdown_grace.saturating_sub(DRAIN.as_secs()))
@@ -245,6 +243,64 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
         handle.stop(true).await;
     });
     Ok(server)
+}
+
+/// The methods of every documented path template, from the OpenAPI document (one source of
+/// truth for the routes), so an unrouted request on a known path is 405 with `Allow`.
+fn documented_methods() -> &'static [(Vec<String>, String)] {
+    static METHODS: std::sync::OnceLock<Vec<(Vec<String>, String)>> = std::sync::OnceLock::new();
+    METHODS.get_or_init(|| {
+        use utoipa::OpenApi;
+        ApiDoc::openapi()
+            .paths
+            .paths
+            .iter()
+            .map(|(template, item)| {
+                let mut methods = Vec::new();
+                for (name, op) in [
+                    ("GET", &item.get),
+                    ("PUT", &item.put),
+                    ("POST", &item.post),
+                    ("PATCH", &item.patch),
+                    ("DELETE", &item.delete),
+                ] {
+                    if op.is_some() {
+                        methods.push(name);
+                    }
+                }
+                let segments = template.split('/').map(str::to_owned).collect();
+                (segments, methods.join(", "))
+            })
+            .collect()
+    })
+}
+
+/// The default service: 405 with `Allow` when the path is a documented one, else 404.
+async fn no_route(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    let segments: Vec<&str> = req.path().split('/').collect();
+    let matches = |template: &[String]| {
+        template.len() == segments.len()
+            && template
+                .iter()
+                .zip(&segments)
+                .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()))
+    };
+    // A literal template wins over one with a parameter in the same place.
+    let best = documented_methods()
+        .iter()
+        .filter(|(t, _)| matches(t))
+        .min_by_key(|(t, _)| t.iter().filter(|s| s.starts_with('{')).count());
+    match best {
+        // The method is the path's own, yet nothing routed it (a parameter out of shape).
+        Some((_, allow)) if allow.split(", ").any(|m| m == req.method().as_str()) => {
+            Err(ApiError::not_found("no such route"))
+        }
+        Some((_, allow)) => Err(ApiError::method_not_allowed(
+            req.method().as_str(),
+            allow.clone(),
+        )),
+        None => Err(ApiError::not_found("no such route")),
+    }
 }
 
 /// Middleware: while the server drains, every response closes its connection.

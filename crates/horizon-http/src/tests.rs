@@ -904,6 +904,7 @@ both_backends!(
     failed_authentications_are_cheap_and_limited,
     pages_are_self_contained,
     observation_reads_are_paged,
+    wrong_methods_are_405_with_allow,
     auth_rules,
     resources,
     jobs,

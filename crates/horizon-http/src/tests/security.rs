@@ -443,3 +443,32 @@ pub(super) async fn observation_reads_are_paged(db: TestDb) {
     }
     app.handle.stop(true).await;
 }
+
+/// A method a path does not have is 405 with the path's methods in `Allow`; an unknown path is
+/// 404.
+pub(super) async fn wrong_methods_are_405_with_allow(db: TestDb) {
+    let app = start(&db).await;
+    let (_, write) = app.key("write", None).await;
+    for (method, path, allow) in [
+        ("DELETE", "/v1/series/events-USA", "GET, PUT, PATCH"),
+        (
+            "DELETE",
+            "/v1/forecasts/0193aaaa-0000-7000-8000-000000000000",
+            "GET",
+        ),
+        ("PUT", "/v1/executions", "GET"),
+        ("GET", "/v1/predict", "POST"),
+    ] {
+        let (status, text) = raw(&app.base, method, path, Some(&write), None).await;
+        assert_eq!(status, 405, "{method} {path}: {text}");
+        let head = text.to_ascii_lowercase();
+        assert!(
+            head.contains(&format!("allow: {}", allow.to_ascii_lowercase())),
+            "{method} {path}: {text}"
+        );
+        assert!(text.contains("method-not-allowed"), "{text}");
+    }
+    let (status, _) = raw(&app.base, "DELETE", "/v1/nothing/here", Some(&write), None).await;
+    assert_eq!(status, 404);
+    app.handle.stop(true).await;
+}
