@@ -53,6 +53,44 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .service(list_keys);
 }
 
+/// A timestamp in a query: whatever CSV ingest accepts (a date, an RFC 3339 datetime with or
+/// without offset, Unix seconds — one rule, `ingest::parse_timestamp`), also when the URL turned
+/// the offset's `+` into a space (`…T12:00:00 02:00`, from an unencoded `+`).
+fn query_timestamp(param: &str, raw: &str) -> Result<Timestamp, String> {
+    let text = raw.trim();
+    let repaired = match text.rsplit_once(' ') {
+        Some((head, offset))
+            if head.contains(':')
+                && offset.len() == 5
+                && offset.as_bytes()[2] == b':'
+                && offset.bytes().filter(u8::is_ascii_digit).count() == 4 =>
+        {
+            format!("{head}+{offset}")
+        }
+        _ => text.to_owned(),
+    };
+    horizon_services::ingest::parse_timestamp(&repaired).ok_or_else(|| {
+        format!(
+            "parameter {param}: {raw:?} is not a timestamp; use a date (2026-10-10), an RFC 3339 \
+             datetime (2026-10-10T12:00:00Z, or 2026-10-10T12:00:00%2B02:00 with the + encoded) \
+             or Unix seconds"
+        )
+    })
+}
+
+macro_rules! timestamp_param {
+    ($name:ident, $param:literal) => {
+        fn $name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+            let raw: Option<String> = Option::deserialize(d)?;
+            raw.map(|r| query_timestamp($param, &r).map_err(serde::de::Error::custom))
+                .transpose()
+        }
+    };
+}
+timestamp_param!(from_param, "from");
+timestamp_param!(to_param, "to");
+timestamp_param!(cursor_param, "cursor");
+
 fn limit_of(limit: Option<u64>, default: u64) -> Result<u64, ApiError> {
     let limit = limit.unwrap_or(default);
     if limit == 0 || limit > MAX_PAGE {
@@ -305,9 +343,11 @@ enum Agg {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct ObservationsQuery {
-    /// From this instant (inclusive, RFC 3339).
+    /// From this instant (inclusive): a date, an RFC 3339 datetime or Unix seconds.
+    #[serde(default, deserialize_with = "from_param")]
     from: Option<DateTime<Utc>>,
-    /// To this instant (exclusive, RFC 3339).
+    /// To this instant (exclusive): a date, an RFC 3339 datetime or Unix seconds.
+    #[serde(default, deserialize_with = "to_param")]
     to: Option<DateTime<Utc>>,
     /// Resample into buckets: day, week (ISO weeks, from Monday 00:00 UTC) or month.
     resample: Option<Bucket>,
@@ -318,6 +358,7 @@ struct ObservationsQuery {
     #[param(minimum = 1, maximum = 10000)]
     limit: Option<u64>,
     /// `next_cursor` of the previous page.
+    #[serde(default, deserialize_with = "cursor_param")]
     cursor: Option<DateTime<Utc>>,
 }
 
@@ -560,9 +601,11 @@ struct ForecastQuery {
     entity: Option<String>,
     /// Only forecasts of this execution.
     execution: Option<Uuid>,
-    /// Created at or after (RFC 3339).
+    /// Created at or after: a date, an RFC 3339 datetime or Unix seconds.
+    #[serde(default, deserialize_with = "from_param")]
     from: Option<DateTime<Utc>>,
-    /// Created before (RFC 3339).
+    /// Created before: a date, an RFC 3339 datetime or Unix seconds.
+    #[serde(default, deserialize_with = "to_param")]
     to: Option<DateTime<Utc>>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,

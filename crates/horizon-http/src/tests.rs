@@ -905,6 +905,7 @@ both_backends!(
     pages_are_self_contained,
     observation_reads_are_paged,
     wrong_methods_are_405_with_allow,
+    query_timestamps_take_every_form,
     auth_rules,
     resources,
     jobs,

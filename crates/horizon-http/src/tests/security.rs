@@ -472,3 +472,54 @@ pub(super) async fn wrong_methods_are_405_with_allow(db: TestDb) {
     assert_eq!(status, 404);
     app.handle.stop(true).await;
 }
+
+/// Query timestamps take what CSV ingest takes (a date, RFC 3339 with or without offset, Unix
+/// seconds) and an offset whose `+` the URL turned into a space; a bad one names the parameter
+/// and the accepted forms.
+pub(super) async fn query_timestamps_take_every_form(db: TestDb) {
+    let app = start(&db).await;
+    seed(&app.store).await;
+    let (_, read) = app.key("read", None).await;
+    let (_, write) = app.key("write", None).await;
+    // Five days around t0 (2026-01-05): two before it, t0 and two after.
+    let items: Vec<Value> = (-2..=2)
+        .map(|d| json!({"ts": t0() + Duration::days(d), "value": 1.0}))
+        .collect();
+    let resp = app
+        .call(
+            Method::POST,
+            "/v1/series/events-USA/observations",
+            Some(&write),
+            Some(json!({ "items": items })),
+        )
+        .await;
+    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+    for from in [
+        "2026-01-05",
+        "2026-01-05T00:00:00Z",
+        "2026-01-05T02:00:00%2B02:00",
+        "2026-01-05T02:00:00+02:00",
+        "2026-01-05T00:00:00",
+        "1767571200",
+    ] {
+        let path = format!("/v1/series/events-USA/observations?from={from}");
+        let page: ObservationsDto = app.ok(&path, &read).await;
+        let days: Vec<Timestamp> = page.items.iter().map(|o| o.ts).collect();
+        assert_eq!(
+            days,
+            [t0(), t0() + Duration::days(1), t0() + Duration::days(2)],
+            "{from}"
+        );
+    }
+    let p = problem(
+        app.get("/v1/series/events-USA/observations?to=yesterday", &read)
+            .await,
+        400,
+    )
+    .await;
+    assert!(
+        p.detail.contains("parameter to") && p.detail.contains("2026-10-10"),
+        "{p:?}"
+    );
+    app.handle.stop(true).await;
+}
