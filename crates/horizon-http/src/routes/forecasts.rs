@@ -1,0 +1,160 @@
+//! Forecasts: by id, lists, latest per series (through the caches).
+
+use super::*;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ForecastQuery {
+    /// Only forecasts of this series key.
+    series: Option<String>,
+    /// Only forecasts of this entity (e.g. a country code).
+    entity: Option<String>,
+    /// Only forecasts of this execution.
+    execution: Option<Uuid>,
+    /// Created at or after: a date, an RFC 3339 datetime or Unix seconds.
+    #[serde(default, deserialize_with = "from_param")]
+    from: Option<DateTime<Utc>>,
+    /// Created before: a date, an RFC 3339 datetime or Unix seconds.
+    #[serde(default, deserialize_with = "to_param")]
+    to: Option<DateTime<Utc>>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u64>,
+}
+
+async fn forecast_page(
+    state: &AppState,
+    query: &ForecastQuery,
+    series: Option<(Uuid, String)>,
+) -> Result<ForecastPage, ApiError> {
+    let limit = limit_of(query.limit, 50)?;
+    check_window(query.from, query.to)?;
+    let filter = PredictionFilter {
+        series_id: series.as_ref().map(|(id, _)| *id),
+        entity: query.entity.clone(),
+        execution_id: query.execution,
+        created_from: query.from,
+        created_to: query.to,
+        before_id: query
+            .cursor
+            .as_deref()
+            .map(|c| parse_uuid("cursor", c))
+            .transpose()?,
+    };
+    let items = state.store.list_predictions(&filter, limit + 1).await?;
+    let more = items.len() as u64 > limit;
+    let mut keys: BTreeMap<Uuid, String> = BTreeMap::new();
+    if let Some((id, key)) = series {
+        keys.insert(id, key);
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for p in items.iter().take(limit as usize) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = keys.entry(p.series_id) {
+            let s = state.store.series_by_id(p.series_id).await?;
+            slot.insert(s.meta.key.to_string());
+        }
+        let key = keys.get(&p.series_id).map(String::as_str).unwrap_or("");
+        out.push(ForecastDto::from_prediction(p, key));
+    }
+    let next_cursor = if more {
+        out.last().map(|f| f.id.to_string())
+    } else {
+        None
+    };
+    Ok(ForecastPage {
+        items: out,
+        next_cursor,
+    })
+}
+
+#[utoipa::path(tag = "forecasts", params(ForecastQuery), security(("api_key" = [])),
+    responses((status = 200, body = ForecastPage), (status = 400, body = Problem), (status = 404, body = Problem)))]
+#[get("/v1/forecasts")]
+pub(super) async fn list_forecasts(
+    state: web::Data<AppState>,
+    query: web::Query<ForecastQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let series = match &query.series {
+        Some(k) => {
+            let key = parse_key(k)?;
+            let s = state.store.series_by_key(&key).await?;
+            Some((s.id, key.to_string()))
+        }
+        None => None,
+    };
+    Ok(json_ok(&forecast_page(&state, &query, series).await?))
+}
+
+#[utoipa::path(tag = "forecasts", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$"), ForecastQuery),
+    security(("api_key" = [])),
+    responses((status = 200, body = ForecastPage), (status = 400, body = Problem), (status = 404, body = Problem)))]
+#[get("/v1/series/{key}/forecasts")]
+pub(super) async fn list_series_forecasts(
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+    query: web::Query<ForecastQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let key = parse_key(&key)?;
+    if query.series.is_some() {
+        return Err(ApiError::invalid("series is given by the path here"));
+    }
+    let s = state.store.series_by_key(&key).await?;
+    Ok(json_ok(
+        &forecast_page(&state, &query, Some((s.id, key.to_string()))).await?,
+    ))
+}
+
+fn json_text(json: impl actix_web::body::MessageBody + 'static) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(json)
+}
+
+#[utoipa::path(tag = "forecasts", params(("id" = Uuid, Path, description = "forecast id (UUID)")),
+    security(("api_key" = [])),
+    responses((status = 200, body = ForecastDto), (status = 400, body = Problem), (status = 404, body = Problem)))]
+#[get("/v1/forecasts/{id}")]
+pub(super) async fn get_forecast(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_uuid("forecast id", &id)?;
+    Ok(json_text(cache::forecast_json(&state, id).await?))
+}
+
+#[utoipa::path(tag = "forecasts", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
+    security(("api_key" = [])),
+    responses((status = 200, body = ForecastDto), (status = 404, body = Problem)))]
+#[get("/v1/series/{key}/forecasts/latest")]
+pub(super) async fn latest_forecast(
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let key = parse_key(&key)?;
+    let lookup = || async {
+        let series = state.store.series_by_key(&key).await?;
+        state.store.latest_prediction_id(series.id).await
+    };
+    let id = match crate::retry_broken(lookup).await {
+        Ok(Some(id)) => {
+            state.forecasts.remember_latest(&key, id);
+            id
+        }
+        Ok(None) => {
+            return Err(ApiError::not_found(format!(
+                "series {key} has no forecast yet"
+            )));
+        }
+        // While the database is away, the newest forecast this process has served for the
+        // series is still the best answer it has (forecasts never change once written).
+        Err(e) if e.is_transient() => match state.forecasts.last_latest(&key) {
+            Some(id) => id,
+            None => return Err(e.into()),
+        },
+        Err(e) => return Err(e.into()),
+    };
+    Ok(json_text(cache::forecast_json(&state, id).await?))
+}

@@ -1,0 +1,31 @@
+//! Model families and fitted models.
+
+use super::*;
+
+#[utoipa::path(tag = "models", security(("api_key" = [])), responses((status = 200, body = ModelFamilies)))]
+#[get("/v1/models/families")]
+pub(super) async fn model_families() -> HttpResponse {
+    json_ok(&ModelFamilies {
+        items: horizon_domain::ModelKind::ALL
+            .iter()
+            .map(|k| ModelFamilyDto {
+                name: k.as_str().to_owned(),
+            })
+            .collect(),
+    })
+}
+
+#[utoipa::path(tag = "models", params(BySeriesQuery), security(("api_key" = [])),
+    responses((status = 200, body = ModelList), (status = 400, body = Problem), (status = 404, body = Problem)))]
+#[get("/v1/models")]
+pub(super) async fn list_models(
+    state: web::Data<AppState>,
+    query: web::Query<BySeriesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = limit_of(query.limit, 100)?;
+    let id = series_id_of(&state, query.series.as_deref()).await?;
+    let items = state.store.list_models(id, limit).await?;
+    Ok(json_ok(&ModelList {
+        items: items.iter().map(ModelDto::from).collect(),
+    }))
+}

@@ -1,0 +1,147 @@
+//! Series: list, read, create or replace, patch.
+
+use super::*;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct SeriesQuery {
+    /// Only series of this entity.
+    entity: Option<String>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u64>,
+}
+
+#[utoipa::path(tag = "series", params(SeriesQuery), security(("api_key" = [])), responses(
+    (status = 200, body = SeriesPageDto), (status = 400, body = Problem), (status = 401, body = Problem)))]
+#[get("/v1/series")]
+pub(super) async fn list_series(
+    state: web::Data<AppState>,
+    query: web::Query<SeriesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = limit_of(query.limit, 100)?;
+    let page = state
+        .store
+        .list_series(query.entity.as_deref(), query.cursor.as_deref(), limit)
+        .await?;
+    Ok(json_ok(&SeriesPageDto {
+        items: page.items.iter().map(SeriesDto::from).collect(),
+        next_cursor: page.next_after,
+    }))
+}
+
+#[utoipa::path(tag = "series", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
+    security(("api_key" = [])),
+    responses((status = 200, body = SeriesDto), (status = 404, body = Problem)))]
+#[get("/v1/series/{key}")]
+pub(super) async fn get_series(
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let key = parse_key(&key)?;
+    let s = state.store.series_by_key(&key).await?;
+    Ok(json_ok(&SeriesDto::from(&s)))
+}
+
+fn frequency_of(raw: Option<&str>) -> Result<Option<Frequency>, ApiError> {
+    raw.map(|f| {
+        f.parse::<Frequency>()
+            .map_err(|e| ApiError::unprocessable(format!("frequency {f:?}: {e}")))
+    })
+    .transpose()
+}
+
+fn check_text(what: &str, value: &str) -> Result<(), ApiError> {
+    if value.trim().is_empty() || value.len() > 200 {
+        return Err(ApiError::unprocessable(format!(
+            "{what} must be 1 to 200 characters"
+        )));
+    }
+    Ok(())
+}
+
+fn bounds_of(lower: Option<f64>, upper: Option<f64>) -> Result<Bounds, ApiError> {
+    Bounds::new(lower, upper).map_err(|e| ApiError::unprocessable(e.to_string()))
+}
+
+#[utoipa::path(tag = "series", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
+    request_body = SeriesWrite, security(("api_key" = [])),
+    responses((status = 200, description = "updated", body = SeriesDto),
+        (status = 201, description = "created", body = SeriesDto),
+        (status = 400, body = Problem), (status = 422, body = Problem)))]
+#[put("/v1/series/{key}")]
+pub(super) async fn put_series(
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+    body: web::Json<SeriesWrite>,
+) -> Result<HttpResponse, ApiError> {
+    let key = parse_key(&key)?;
+    let body = body.into_inner();
+    check_text("entity", &body.entity)?;
+    check_text("metric", &body.metric)?;
+    let meta = SeriesMeta {
+        key: key.clone(),
+        entity: body.entity,
+        metric: body.metric,
+        frequency: frequency_of(body.frequency.as_deref())?,
+        unit: body.unit,
+        bounds: bounds_of(body.lower_bound, body.upper_bound)?,
+        tags: body.tags,
+    };
+    let existed = match state.store.series_by_key(&key).await {
+        Ok(_) => true,
+        Err(StoreError::NotFound { .. }) => false,
+        Err(e) => return Err(e.into()),
+    };
+    let s = state.store.upsert_series(&meta).await?;
+    let dto = SeriesDto::from(&s);
+    Ok(if existed {
+        json_ok(&dto)
+    } else {
+        HttpResponse::Created()
+            .insert_header((header::LOCATION, format!("/v1/series/{}", key)))
+            .json(dto)
+    })
+}
+
+#[utoipa::path(tag = "series", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
+    request_body = SeriesPatch, security(("api_key" = [])),
+    responses((status = 200, body = SeriesDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[patch("/v1/series/{key}")]
+pub(super) async fn patch_series(
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+    body: web::Json<SeriesPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let key = parse_key(&key)?;
+    let patch = body.into_inner();
+    let mut meta = state.store.series_by_key(&key).await?.meta;
+    if let Some(entity) = patch.entity {
+        check_text("entity", &entity)?;
+        meta.entity = entity;
+    }
+    if let Some(metric) = patch.metric {
+        check_text("metric", &metric)?;
+        meta.metric = metric;
+    }
+    if patch.frequency.is_some() {
+        meta.frequency = frequency_of(patch.frequency.as_deref())?;
+    }
+    if patch.unit.is_some() {
+        meta.unit = patch.unit;
+    }
+    if patch.lower_bound.is_some() || patch.upper_bound.is_some() {
+        meta.bounds = bounds_of(
+            patch.lower_bound.or(meta.bounds.lower()),
+            patch.upper_bound.or(meta.bounds.upper()),
+        )?;
+    }
+    if let Some(tags) = patch.tags {
+        meta.tags.extend(tags);
+    }
+    let s = state.store.upsert_series(&meta).await?;
+    Ok(json_ok(&SeriesDto::from(&s)))
+}
