@@ -30,6 +30,25 @@ fn write_series(env: &Env) -> String {
     file.display().to_string()
 }
 
+/// Ingests the series, forecasts those starting `r-00`, makes a read key and starts
+/// `horizon-api` on `port`; returns the process, the key and the base URL.
+async fn forecast_and_serve(env: &Env, port: u16) -> (horizon_e2e::Proc, String, String) {
+    let file = write_series(env);
+    let (ok, log) = env.run("horizon-ingest", &["once", "--file", &file]);
+    assert!(ok, "ingest failed:\n{log}");
+    let (ok, _, log) = env.output("horizon-pipeline", &["run", "--local", "--series", "r-00"]);
+    assert!(ok, "the run failed:\n{log}");
+    let key = env.create_key("read");
+    let api = env.spawn("horizon-api", &[]);
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(
+        wait_healthy(&format!("{base}/healthz"), Duration::from_secs(30)).await,
+        "{}",
+        api.log_text()
+    );
+    (api, key, base)
+}
+
 /// A store whose every call is retried while the test's own database is away.
 async fn until_ok<T, F, Fut>(what: &str, mut f: F) -> T
 where
@@ -176,19 +195,7 @@ async fn api_answers_through_a_database_restart() {
     env.set("HORIZON_API_DB_ACQUIRE_TIMEOUT_MS", "500");
     env.set("HORIZON_API_RATE_LIMIT_PER_SEC", "100000");
     env.set("HORIZON_API_RATE_LIMIT_BURST", "100000");
-    let file = write_series(&env);
-    let (ok, log) = env.run("horizon-ingest", &["once", "--file", &file]);
-    assert!(ok, "ingest failed:\n{log}");
-    let (ok, _, log) = env.output("horizon-pipeline", &["run", "--local", "--series", "r-00"]);
-    assert!(ok, "the run failed:\n{log}");
-    let key = env.create_key("read");
-    let mut api = env.spawn("horizon-api", &[]);
-    let base = format!("http://127.0.0.1:{port}");
-    assert!(
-        wait_healthy(&format!("{base}/healthz"), Duration::from_secs(30)).await,
-        "{}",
-        api.log_text()
-    );
+    let (mut api, key, base) = forecast_and_serve(&env, port).await;
     let http = reqwest::Client::new();
     let get = |path: &str| {
         http.get(format!("{base}{path}"))
@@ -458,19 +465,7 @@ async fn frozen_redis_and_made_up_keys_cost_nothing() {
     env.set("HORIZON_API_KEY_CACHE_SECS", "60");
     // Every forecast read goes to the Redis tier (no in-process tier).
     env.set("HORIZON_API_FORECAST_CACHE_MB", "0");
-    let file = write_series(&env);
-    let (ok, log) = env.run("horizon-ingest", &["once", "--file", &file]);
-    assert!(ok, "ingest failed:\n{log}");
-    let (ok, _, log) = env.output("horizon-pipeline", &["run", "--series", "r-00"]);
-    assert!(ok, "the run failed:\n{log}");
-    let key = env.create_key("read");
-    let mut api = env.spawn("horizon-api", &[]);
-    let base = format!("http://127.0.0.1:{port}");
-    assert!(
-        wait_healthy(&format!("{base}/healthz"), Duration::from_secs(30)).await,
-        "{}",
-        api.log_text()
-    );
+    let (mut api, key, base) = forecast_and_serve(&env, port).await;
     let http = reqwest::Client::new();
     let metrics = || async {
         http.get(format!("{base}/metrics"))

@@ -107,6 +107,15 @@ async fn resample(
     limit: u64,
 ) -> Result<(Vec<ObservationDto>, Option<Timestamp>), ApiError> {
     let mut buckets: Vec<(Timestamp, Acc)> = Vec::new();
+    let dtos = |buckets: &[(Timestamp, Acc)]| -> Vec<ObservationDto> {
+        buckets
+            .iter()
+            .map(|(ts, a)| ObservationDto {
+                ts: *ts,
+                value: a.value(agg),
+            })
+            .collect()
+    };
     let mut start = from;
     loop {
         let chunk = state
@@ -120,14 +129,7 @@ async fn resample(
                 Some((at, acc)) if *at == b => acc.add(o.value),
                 _ => {
                     if buckets.len() as u64 == limit {
-                        let items = buckets
-                            .iter()
-                            .map(|(ts, a)| ObservationDto {
-                                ts: *ts,
-                                value: a.value(agg),
-                            })
-                            .collect();
-                        return Ok((items, Some(b)));
+                        return Ok((dtos(&buckets), Some(b)));
                     }
                     let mut acc = Acc::new();
                     acc.add(o.value);
@@ -140,14 +142,7 @@ async fn resample(
             _ => break,
         }
     }
-    let items = buckets
-        .iter()
-        .map(|(ts, a)| ObservationDto {
-            ts: *ts,
-            value: a.value(agg),
-        })
-        .collect();
-    Ok((items, None))
+    Ok((dtos(&buckets), None))
 }
 
 #[utoipa::path(tag = "observations", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$"), ObservationsQuery),

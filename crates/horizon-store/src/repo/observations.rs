@@ -56,24 +56,7 @@ impl Store {
         from: Option<Timestamp>,
         to: Option<Timestamp>,
     ) -> Result<Vec<Observation>, StoreError> {
-        let mut q = e::Entity::find()
-            .filter(e::Column::SeriesId.eq(series_id))
-            .order_by_asc(e::Column::Ts);
-        if let Some(from) = from {
-            q = q.filter(e::Column::Ts.gte(micros(from)));
-        }
-        if let Some(to) = to {
-            q = q.filter(e::Column::Ts.lt(micros(to)));
-        }
-        Ok(q.all(&self.db)
-            .await
-            .map_err(|e| StoreError::db("reading observations", e))?
-            .into_iter()
-            .map(|r| Observation {
-                ts: r.ts,
-                value: r.value,
-            })
-            .collect())
+        self.observations_up_to(series_id, from, to, None).await
     }
 
     /// At most `limit` observations of a series from `from` (inclusive) to `to` (exclusive),
@@ -84,6 +67,17 @@ impl Store {
         from: Option<Timestamp>,
         to: Option<Timestamp>,
         limit: u64,
+    ) -> Result<Vec<Observation>, StoreError> {
+        self.observations_up_to(series_id, from, to, Some(limit))
+            .await
+    }
+
+    async fn observations_up_to(
+        &self,
+        series_id: Uuid,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        limit: Option<u64>,
     ) -> Result<Vec<Observation>, StoreError> {
         let mut q = e::Entity::find()
             .filter(e::Column::SeriesId.eq(series_id))
