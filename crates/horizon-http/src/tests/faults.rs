@@ -160,21 +160,26 @@ async fn database_outage_is_answered_honestly() {
     app.handle.stop(true).await;
 }
 
-/// A Redis that accepts connections and never answers (a frozen process): each request waits
-/// at most the Redis deadline, the breaker opens after a few failures, and while it is open no
-/// Redis call is made at all (counted), and every request is still answered.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn frozen_redis_costs_at_most_the_deadline() {
-    let db = TestDb::sqlite().await;
-    // Accepts and holds every connection, reads nothing, answers nothing.
+/// A listener that accepts and holds every connection and answers nothing: a frozen server.
+async fn black_hole() -> SocketAddr {
     let hole = TokioListener::bind("127.0.0.1:0").await.unwrap();
-    let hole_addr = hole.local_addr().unwrap();
+    let addr = hole.local_addr().unwrap();
     tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((s, _)) = hole.accept().await {
             held.push(s);
         }
     });
+    addr
+}
+
+/// A Redis that accepts connections and never answers (a frozen process): each request waits
+/// at most the Redis deadline, the breaker opens after a few failures, and while it is open no
+/// Redis call is made at all (counted), and every request is still answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frozen_redis_costs_at_most_the_deadline() {
+    let db = TestDb::sqlite().await;
+    let hole_addr = black_hole().await;
     let mut cfg = deadpool_redis::Config::from_url(format!("redis://{hole_addr}"));
     cfg.pool = Some(deadpool_redis::PoolConfig::new(4));
     let redis = cfg
@@ -251,14 +256,7 @@ async fn frozen_redis_costs_at_most_the_deadline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frozen_redis_at_start_does_not_hold_the_api() {
     let db = TestDb::sqlite().await;
-    let hole = TokioListener::bind("127.0.0.1:0").await.unwrap();
-    let hole_addr = hole.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((s, _)) = hole.accept().await {
-            held.push(s);
-        }
-    });
+    let hole_addr = black_hole().await;
     use figment::providers::Serialized;
     let settings = Arc::new(
         Settings::from_figment(Settings::figment_defaults().merge(Serialized::default(
