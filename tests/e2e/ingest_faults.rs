@@ -1,6 +1,6 @@
 //! Hostile input files for the real `horizon-ingest` process, small versions of the fault
-//! benchmark's (`bench/faults`): a NUL byte, a zip bomb over the ratio limit, an over-long line,
-//! a year-10000 timestamp, 10,000 bad rows. Each is rejected with a reason, the good rows beside
+//! benchmark's (`bench/faults`): a NUL byte, a zip bomb over the ratio limit, an over-long line
+//! and header, a year-10000 timestamp, 10,000 bad rows; and a database outage in mid-cycle. Each is rejected with a reason, the good rows beside
 //! them and the files after them are ingested, and nothing is dropped without a word.
 
 use std::{fmt::Write as _, io::Write as _};
@@ -63,7 +63,13 @@ async fn hostile_files_are_rejected_with_reasons(db: TestDb) {
     }
     bad.push_str("e,2026-01-02,5\n");
     std::fs::write(inbox.join("e-bad.csv"), bad).unwrap();
-    // 6. A good file after all of them.
+    // 6. A header line of 100 KB (the limit is 64 KiB).
+    std::fs::write(
+        inbox.join("g-header.csv"),
+        format!("unique_id,ds,y,{}\ng,2026-01-01,1\n", "x".repeat(100_000)),
+    )
+    .unwrap();
+    // 7. A good file after all of them.
     std::fs::write(
         inbox.join("f-good.csv"),
         format!("{header}f,2026-01-01,1\nf,2026-01-02,2\n"),
@@ -100,7 +106,7 @@ async fn hostile_files_are_rejected_with_reasons(db: TestDb) {
         ],
         "{log}"
     );
-    assert_eq!(moved("failed"), ["b-bomb.zip"], "{log}");
+    assert_eq!(moved("failed"), ["b-bomb.zip", "g-header.csv"], "{log}");
 
     let store = Store::connect_with(&db.url, &PoolOptions::default())
         .await
@@ -130,6 +136,7 @@ async fn hostile_files_are_rejected_with_reasons(db: TestDb) {
     assert_eq!(nul[0].line, Some(3));
     assert_eq!(find("b-bomb", "expands"), 1, "{rejections:#?}");
     assert_eq!(find("c-long", "exceeds the maximum"), 1, "{rejections:#?}");
+    assert_eq!(find("g-header", "header line"), 1, "{rejections:#?}");
     assert_eq!(
         find("d-year", "outside the accepted years"),
         2,
@@ -138,8 +145,134 @@ async fn hostile_files_are_rejected_with_reasons(db: TestDb) {
     // 10,000 bad rows: 1,000 stored one by one, one more counting the other 9,000.
     assert_eq!(find("e-bad", "not a number"), 1_000);
     assert_eq!(find("e-bad", "9000 more"), 1, "{rejections:#?}");
-    // The run counts every rejection, stored or only counted: 1 + 1 + 1 + 2 + 10,000.
-    assert_eq!(run.rows_rejected, 10_005, "{run:?}");
+    // The run counts every rejection, stored or only counted: 1 + 1 + 1 + 2 + 10,000 + 1.
+    assert_eq!(run.rows_rejected, 10_006, "{run:?}");
 }
 
 both_backends!(hostile_files_are_rejected_with_reasons);
+
+/// The ingest daemon through a database outage in the middle of a cycle: the file is landed in
+/// the event store, the cycle fails when it reaches the database, and its run — which it could
+/// not close — is closed by the next cycle (`failed`, with the reason) once the database is
+/// back; the roll-up catches up, so every record arrives exactly once and nothing stays
+/// `running`. The daemon never exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_runs_cut_by_a_database_outage_are_closed() {
+    let Some(pg) = horizon_e2e::PgCluster::start() else {
+        return;
+    };
+    let mut env = Env::for_url(&pg.url(), pg.dir());
+    let inbox = env.dir().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    env.set(
+        "HORIZON_INGEST_SOURCES",
+        &format!(
+            "[{{name=\"drop\",dir=\"{}\",glob=\"*.csv\",format=\"csv\"}}]",
+            inbox.display()
+        ),
+    );
+    env.set("HORIZON_INGEST_POLL_INTERVAL_MS", "100");
+    env.set("HORIZON_INGEST_BATCH_RECORDS", "5000");
+    let store = Store::connect_with(&pg.url(), &PoolOptions::default())
+        .await
+        .unwrap();
+    let mut daemon = env.spawn("horizon-ingest", &["run"]);
+    // Enough rows that landing them takes a moment, in which the database goes away.
+    let (series, days) = (300usize, 1_000i64);
+    let mut csv = String::from("unique_id,ds,y\n");
+    for s in 0..series {
+        for d in 0..days {
+            let _ = writeln!(
+                csv,
+                "o-{s:03},{},{}",
+                1_700_000_000 + d * 86_400,
+                s as i64 + d
+            );
+        }
+    }
+    let staged = env.dir().join("big.csv.part");
+    std::fs::write(&staged, csv).unwrap();
+    std::fs::rename(&staged, inbox.join("big.csv")).unwrap();
+    // The moment the run is recorded, stop the database.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no run started:\n{}",
+            daemon.log_text()
+        );
+        let runs = store
+            .list_ingest_runs(Some("drop"), 5)
+            .await
+            .unwrap_or_default();
+        if runs
+            .iter()
+            .any(|r| r.status == horizon_domain::IngestStatus::Running)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    pg.stop();
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert!(
+        daemon.try_wait().is_none(),
+        "the daemon exited:\n{}",
+        daemon.log_text()
+    );
+    pg.start_again();
+    assert!(pg.wait_ready(std::time::Duration::from_secs(30)));
+
+    // Everything arrives once, and no run is left running.
+    let want = (series as i64) * days;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let n = count_rows_at(&pg.url(), "observations").await;
+        let runs = store
+            .list_ingest_runs(Some("drop"), 10)
+            .await
+            .unwrap_or_default();
+        let running = runs
+            .iter()
+            .filter(|r| r.status == horizon_domain::IngestStatus::Running)
+            .count();
+        if n == Some(want) && running == 0 && !runs.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "observations {n:?} of {want}, runs {runs:#?}\n{}",
+            daemon.log_text()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let runs = store.list_ingest_runs(Some("drop"), 10).await.unwrap();
+    println!("runs after the outage: {runs:#?}");
+    assert!(
+        runs.iter()
+            .any(|r| r.status == horizon_domain::IngestStatus::Failed
+                && r.error
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("before finishing this run")),
+        "the cut run was not closed with the reason: {runs:#?}"
+    );
+    assert!(daemon.try_wait().is_none(), "the daemon exited");
+    assert!(daemon.terminate(), "{}", daemon.log_text());
+}
+
+/// Rows of `table` in the database at `url`, or `None` while it cannot be read.
+async fn count_rows_at(url: &str, table: &str) -> Option<i64> {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let conn = Database::connect(url).await.ok()?;
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            conn.get_database_backend(),
+            format!("SELECT COUNT(*) AS n FROM {table}"),
+        ))
+        .await
+        .ok()??;
+    let n = row.try_get::<i64>("", "n").ok();
+    let _ = conn.close().await;
+    n
+}
