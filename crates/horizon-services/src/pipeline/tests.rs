@@ -391,7 +391,73 @@ async fn long_histories_load_what_the_engine_uses(db: TestDb) {
     assert!(p.warnings.is_empty(), "{:?}", p.warnings);
 }
 
+/// The watchdog: a run nobody works is failed with the reason once it has been quiet for the
+/// stall time (and not before); a run whose partitions all succeeded but was never settled (its
+/// last worker died in between) is settled as succeeded.
+async fn the_watchdog_fails_stalled_runs_and_settles_finished_ones(db: TestDb) {
+    use crate::queue::rescue_stalled_runs;
+    use std::time::Duration as StdDuration;
+    let (store, mut settings) = store_and_settings(&db).await;
+    settings.pipeline_partition_size = 2;
+    for k in 0..4 {
+        let values: Vec<f64> = (0..60).map(|d| 10.0 + (d % 7) as f64 + k as f64).collect();
+        add_series(&store, &format!("stall-{k}"), &values).await;
+    }
+    let stalled = plan_run(&store, &settings, &PipelineOptions::default(), false)
+        .await
+        .unwrap();
+    // Planned, then nobody works it. Not quiet long enough yet: left alone.
+    assert_eq!(
+        rescue_stalled_runs(&store, StdDuration::from_secs(3600))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store.execution(stalled.execution_id).await.unwrap().status,
+        ExecutionStatus::Running
+    );
+    tokio::time::sleep(StdDuration::from_millis(50)).await;
+    assert_eq!(
+        rescue_stalled_runs(&store, StdDuration::from_millis(10))
+            .await
+            .unwrap(),
+        1
+    );
+    let failed = store.execution(stalled.execution_id).await.unwrap();
+    assert_eq!(failed.status, ExecutionStatus::Failed);
+    let reason = failed.error.unwrap_or_default();
+    assert!(
+        reason.contains("no progress") && reason.contains("2 of 2 partitions"),
+        "{reason}"
+    );
+
+    // Every partition done, the run still marked running: settled, not failed.
+    let finished = plan_run(&store, &settings, &PipelineOptions::default(), false)
+        .await
+        .unwrap();
+    for p in &finished.partitions {
+        store.start_partition(p.id, "w").await.unwrap();
+        store
+            .finish_partition(p.id, ExecutionStatus::Succeeded, 2, None)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.execution(finished.execution_id).await.unwrap().status,
+        ExecutionStatus::Running
+    );
+    rescue_stalled_runs(&store, StdDuration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.execution(finished.execution_id).await.unwrap().status,
+        ExecutionStatus::Succeeded
+    );
+}
+
 both_backends!(
+    the_watchdog_fails_stalled_runs_and_settles_finished_ones,
     forecasts_every_series_once_per_run,
     calibration_follows_a_regime_shift,
     redone_partitions_write_once,
