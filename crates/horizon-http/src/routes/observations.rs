@@ -5,6 +5,7 @@ use super::*;
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub(super) enum Bucket {
+    Hour,
     Day,
     Week,
     Month,
@@ -30,7 +31,7 @@ struct ObservationsQuery {
     /// To this instant (exclusive): a date, an RFC 3339 datetime or Unix seconds.
     #[serde(default, deserialize_with = "to_param")]
     to: Option<DateTime<Utc>>,
-    /// Resample into buckets: day, week (ISO weeks, from Monday 00:00 UTC) or month.
+    /// Resample into buckets: hour, day, week (ISO weeks, from Monday 00:00 UTC) or month.
     resample: Option<Bucket>,
     /// Aggregate of each bucket: sum, mean, min, max or count (default sum).
     agg: Option<Agg>,
@@ -87,9 +88,13 @@ impl Acc {
 
 /// Start of the bucket holding `ts`, in UTC.
 fn bucket_start(bucket: Bucket, ts: Timestamp) -> Timestamp {
+    if bucket == Bucket::Hour {
+        let secs = ts.timestamp().div_euclid(3600) * 3600;
+        return DateTime::from_timestamp(secs, 0).unwrap_or(ts);
+    }
     let day = ts.date_naive();
     let start = match bucket {
-        Bucket::Day => day,
+        Bucket::Hour | Bucket::Day => day,
         Bucket::Week => day - Duration::days(i64::from(day.weekday().num_days_from_monday())),
         Bucket::Month => day.with_day(1).unwrap_or(day),
     };

@@ -426,6 +426,16 @@ pub(super) async fn observation_reads_are_paged(db: TestDb) {
     assert_eq!(days.items.len(), 3);
     assert!(days.items.iter().all(|b| b.value == 24.0), "{days:?}");
     assert_eq!(days.next_cursor, Some(t0 + Duration::days(3)));
+    // Hourly buckets of hourly data: one value each, on the hour.
+    let hours: ObservationsDto = app
+        .ok(
+            "/v1/series/long/observations?resample=hour&agg=sum&limit=5",
+            &write,
+        )
+        .await;
+    assert_eq!(hours.items.len(), 5);
+    assert_eq!(hours.items[1].ts, t0 + Duration::hours(1));
+    assert_eq!(hours.items[4].value, 4.0);
     let all_days: ObservationsDto = app
         .ok(
             "/v1/series/long/observations?resample=day&agg=count",
