@@ -64,19 +64,9 @@ async fn a_second_demo_keeps_the_first_ones_key() {
     );
     // Nothing revoked or created by the failed demo, and the first one still answers.
     assert_eq!(horizon_e2e::count_rows(&db, "api_keys").await, keys_before);
-    let revoked = {
-        use sea_orm::{ConnectionTrait, Database, Statement};
-        let conn = Database::connect(&db.url).await.unwrap();
-        let row = conn
-            .query_one_raw(Statement::from_string(
-                conn.get_database_backend(),
-                "SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NOT NULL".to_owned(),
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        row.try_get::<i64>("", "n").unwrap()
-    };
+    let revoked = horizon_e2e::try_count(&db.url, "api_keys WHERE revoked_at IS NOT NULL")
+        .await
+        .unwrap();
     assert_eq!(revoked, 0, "the failed demo revoked a key");
     let status = reqwest::Client::new()
         .get(format!("{base}/v1/series"))

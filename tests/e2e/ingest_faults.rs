@@ -227,7 +227,7 @@ async fn ingest_runs_cut_by_a_database_outage_are_closed() {
     let want = (series as i64) * days;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     loop {
-        let n = count_rows_at(&pg.url(), "observations").await;
+        let n = horizon_e2e::try_count(&pg.url(), "observations").await;
         let runs = store
             .list_ingest_runs(Some("drop"), 10)
             .await
@@ -259,20 +259,4 @@ async fn ingest_runs_cut_by_a_database_outage_are_closed() {
     );
     assert!(daemon.try_wait().is_none(), "the daemon exited");
     assert!(daemon.terminate(), "{}", daemon.log_text());
-}
-
-/// Rows of `table` in the database at `url`, or `None` while it cannot be read.
-async fn count_rows_at(url: &str, table: &str) -> Option<i64> {
-    use sea_orm::{ConnectionTrait, Database, Statement};
-    let conn = Database::connect(url).await.ok()?;
-    let row = conn
-        .query_one_raw(Statement::from_string(
-            conn.get_database_backend(),
-            format!("SELECT COUNT(*) AS n FROM {table}"),
-        ))
-        .await
-        .ok()??;
-    let n = row.try_get::<i64>("", "n").ok();
-    let _ = conn.close().await;
-    n
 }

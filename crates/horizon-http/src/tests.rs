@@ -100,6 +100,15 @@ impl Running {
         req.send().await.unwrap()
     }
 
+    /// The Prometheus text of `/metrics`.
+    async fn metrics(&self) -> String {
+        self.call(Method::GET, "/metrics", None, None)
+            .await
+            .text()
+            .await
+            .unwrap()
+    }
+
     async fn get(&self, path: &str, key: &str) -> reqwest::Response {
         self.call(Method::GET, path, Some(key), None).await
     }

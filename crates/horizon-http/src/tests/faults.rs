@@ -207,13 +207,6 @@ async fn frozen_redis_costs_at_most_the_deadline() {
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or_else(|| panic!("no {outcome} count in {text}"))
     };
-    let metrics = || async {
-        app.call(Method::GET, "/metrics", None, None)
-            .await
-            .text()
-            .await
-            .unwrap()
-    };
 
     // Until the breaker opens, a request makes at most three Redis calls (rate-limit sync,
     // cache read, cache write), each cut at the deadline.
@@ -226,7 +219,7 @@ async fn frozen_redis_costs_at_most_the_deadline() {
             t.elapsed()
         );
     }
-    let open = metrics().await;
+    let open = app.metrics().await;
     assert!(
         calls(&open, "failed") >= u64::from(crate::TRIP_AFTER),
         "{open}"
@@ -242,7 +235,7 @@ async fn frozen_redis_costs_at_most_the_deadline() {
             t.elapsed()
         );
     }
-    let after = metrics().await;
+    let after = app.metrics().await;
     assert_eq!(calls(&after, "attempted"), attempted, "{after}");
     assert!(calls(&after, "skipped") >= 20, "{after}");
     // Readiness says so, within the deadline.

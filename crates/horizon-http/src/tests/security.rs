@@ -179,26 +179,21 @@ pub(super) async fn path_normalisation_matrix(db: TestDb) {
 /// Made-up methods and paths fold into fixed labels, so `/metrics` stays the same size.
 pub(super) async fn metrics_labels_are_bounded(db: TestDb) {
     let app = start(&db).await;
-    let size = |app: &Running| {
-        let http = app.http.clone();
-        let url = format!("{}/metrics", app.base);
-        async move { http.get(url).send().await.unwrap().text().await.unwrap() }
-    };
     for i in 0..20 {
         let method = Method::from_bytes(format!("FOO{i}").as_bytes()).unwrap();
         app.call(method, &format!("/made/up/{i}"), None, None).await;
         app.call(Method::GET, &format!("/v1/other/{i}"), None, None)
             .await;
     }
-    size(&app).await;
-    let before = size(&app).await;
+    app.metrics().await;
+    let before = app.metrics().await;
     for i in 20..200 {
         let method = Method::from_bytes(format!("FOO{i}").as_bytes()).unwrap();
         app.call(method, &format!("/made/up/{i}"), None, None).await;
         app.call(Method::GET, &format!("/v1/other/{i}"), None, None)
             .await;
     }
-    let after = size(&app).await;
+    let after = app.metrics().await;
     let series = |text: &str| {
         text.lines()
             .filter(|l| l.starts_with("horizon_http_requests_total"))
@@ -233,13 +228,6 @@ pub(super) async fn failed_authentications_are_cheap_and_limited(db: TestDb) {
     )
     .await;
     let (_, read) = app.key("read", None).await;
-    let metrics = || async {
-        app.call(Method::GET, "/metrics", None, None)
-            .await
-            .text()
-            .await
-            .unwrap()
-    };
     let from = |ip: &str, key: &str| {
         app.http
             .get(format!("{}/v1/series", app.base))
@@ -250,12 +238,12 @@ pub(super) async fn failed_authentications_are_cheap_and_limited(db: TestDb) {
 
     // One unknown key id, asked four times: one database read.
     let stranger = generate_key().token;
-    let start = lookups(&metrics().await);
+    let start = lookups(&app.metrics().await);
     for _ in 0..4 {
         problem(from("198.51.100.1", &stranger).await.unwrap(), 401).await;
     }
     assert_eq!(
-        lookups(&metrics().await) - start,
+        lookups(&app.metrics().await) - start,
         1,
         "the negative cache was not used"
     );
@@ -267,14 +255,14 @@ pub(super) async fn failed_authentications_are_cheap_and_limited(db: TestDb) {
         401,
     )
     .await;
-    let before = lookups(&metrics().await);
+    let before = lookups(&app.metrics().await);
     for _ in 0..10 {
         let resp = from("198.51.100.1", &generate_key().token).await.unwrap();
         assert!(resp.headers().contains_key("retry-after"));
         problem(resp, 429).await;
     }
     assert_eq!(
-        lookups(&metrics().await),
+        lookups(&app.metrics().await),
         before,
         "blocked clients cost no database read"
     );

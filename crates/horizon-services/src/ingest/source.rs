@@ -688,21 +688,12 @@ pub fn land_csv<R: Read>(ctx: &LandCtx, reader: R) -> Result<Landed, ServiceErro
         let line = csv.position().line() + 1;
         let result = csv.read_record(&mut record);
         // A record whose line was cut is rejected whatever the parser made of its first bytes.
-        let cut = {
-            let long = long.borrow();
-            let first = long.get(long_seen).copied();
-            match (first, record.position()) {
-                (Some((at, len)), Some(p)) if at <= p.line() || result.is_err() => {
-                    long_seen += 1;
-                    Some((at, len))
-                }
-                (Some((at, len)), None) if result.is_err() => {
-                    long_seen += 1;
-                    Some((at, len))
-                }
-                _ => None,
-            }
-        };
+        let cut = long.borrow().get(long_seen).copied().filter(|(at, _)| {
+            result.is_err() || record.position().is_some_and(|p| *at <= p.line())
+        });
+        if cut.is_some() {
+            long_seen += 1;
+        }
         if let Some((at, len)) = cut {
             out.counts.read += 1;
             out.counts.last_line = at;
