@@ -10,4 +10,5 @@ mod faults;
 mod ingest_crash;
 mod ingest_faults;
 mod pipeline_workers;
+mod solar_cli;
 mod three_processes;

@@ -54,6 +54,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Forecast(args) => {
             let summary = horizon_batch::run_forecast(&args).context("while forecasting")?;
+            for (id, warning) in &summary.warnings {
+                eprintln!("warning: series {id}: {warning}");
+            }
             for (id, reason) in &summary.failed {
                 eprintln!("series {id} not forecast: {reason}");
             }

@@ -25,8 +25,12 @@ pub enum DsStyle {
     Date,
     /// `YYYY-MM-DD HH:MM:SS`.
     DateTime,
-    /// RFC 3339.
+    /// `YYYY-MM-DDTHH:MM:SS` (no offset, taken as UTC).
+    DateTimeT,
+    /// RFC 3339 with a numeric offset (written back as `+00:00`).
     Rfc3339,
+    /// RFC 3339 in UTC written with `Z`.
+    Rfc3339Z,
 }
 
 /// One series, on a regular grid (gaps filled with NaN), oldest first.
@@ -75,13 +79,15 @@ impl SeriesSet {
             Ds::Time(t) => match self.style {
                 DsStyle::Date => t.format("%Y-%m-%d").to_string(),
                 DsStyle::DateTime | DsStyle::Int => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+                DsStyle::DateTimeT => t.format("%Y-%m-%dT%H:%M:%S").to_string(),
                 DsStyle::Rfc3339 => t.to_rfc3339(),
+                DsStyle::Rfc3339Z => t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
             },
         }
     }
 }
 
-fn parse_ds(raw: &str) -> Option<(Ds, DsStyle)> {
+pub(crate) fn parse_ds(raw: &str) -> Option<(Ds, DsStyle)> {
     let s = raw.trim();
     if let Ok(i) = s.parse::<i64>() {
         return Some((Ds::Int(i), DsStyle::Int));
@@ -92,17 +98,26 @@ fn parse_ds(raw: &str) -> Option<(Ds, DsStyle)> {
             .map(|dt| (Ds::Time(dt.and_utc()), DsStyle::Date));
     }
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
-        return Some((Ds::Time(dt.with_timezone(&Utc)), DsStyle::Rfc3339));
+        let style = if s.ends_with(['Z', 'z']) {
+            DsStyle::Rfc3339Z
+        } else {
+            DsStyle::Rfc3339
+        };
+        return Some((Ds::Time(dt.with_timezone(&Utc)), style));
     }
-    for fmt in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"] {
+    for (fmt, style) in [
+        ("%Y-%m-%d %H:%M:%S", DsStyle::DateTime),
+        ("%Y-%m-%dT%H:%M:%S", DsStyle::DateTimeT),
+        ("%Y-%m-%d %H:%M", DsStyle::DateTime),
+    ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Some((Ds::Time(dt.and_utc()), DsStyle::DateTime));
+            return Some((Ds::Time(dt.and_utc()), style));
         }
     }
     None
 }
 
-fn parse_y(raw: &str) -> Option<f64> {
+pub(crate) fn parse_y(raw: &str) -> Option<f64> {
     let s = raw.trim();
     if s.is_empty() || ["na", "nan", "null", "none"].contains(&s.to_ascii_lowercase().as_str()) {
         return Some(f64::NAN);

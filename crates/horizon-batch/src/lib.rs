@@ -14,6 +14,7 @@
 //! - All series of a file must have the same frequency (inferred from the `ds` gaps).
 //! - Series whose values are all non-negative are forecast with a lower bound of 0.
 
+pub mod covariates;
 mod input;
 mod output;
 
@@ -26,8 +27,10 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use horizon_domain::{Bounds, QuantileLevels};
-use horizon_engine::{BacktestConfig, EngineError, ForecastRequest, ModelKind};
+use horizon_domain::{Bounds, IntervalLabel, QuantileLevels};
+use horizon_engine::{
+    BacktestConfig, Covariate, EngineError, ForecastRequest, ModelKind, Timeline,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
@@ -105,6 +108,37 @@ pub struct ForecastArgs {
     /// Seed of the sample paths.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Covariates, series attributes and the stamp label.
+    #[command(flatten)]
+    pub drivers: DriverArgs,
+}
+
+/// The covariate and attribute inputs shared by `forecast` and `backtest`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DriverArgs {
+    /// Known-future covariates: `unique_id,ds,<one numeric column per covariate>`, covering the
+    /// history and the forecast steps. `ghi` (W/m²), `temp_air` (°C) and `cloud_cover` (0–1)
+    /// feed the solar physics; any other column is a driver of the regression.
+    #[arg(long)]
+    pub covariates: Option<PathBuf>,
+    /// Series attributes: first column `unique_id` (or `key`), then any of latitude,
+    /// longitude, capacity, lower, upper, tilt, azimuth, altitude, timezone, country.
+    #[arg(long)]
+    pub series: Option<PathBuf>,
+    /// Whether a sub-daily `ds` names the start or the end of its interval.
+    #[arg(long, default_value = "end", value_parser = ["start", "end"])]
+    pub label: String,
+}
+
+impl Default for DriverArgs {
+    /// No covariates, no attributes, stamps at the interval's end.
+    fn default() -> Self {
+        Self {
+            covariates: None,
+            series: None,
+            label: IntervalLabel::End.to_string(),
+        }
+    }
 }
 
 /// What a forecast run did.
@@ -153,6 +187,9 @@ pub struct BacktestArgs {
     /// Optional CSV with the metrics averaged over series.
     #[arg(long)]
     pub summary: Option<PathBuf>,
+    /// Covariates, series attributes and the stamp label.
+    #[command(flatten)]
+    pub drivers: DriverArgs,
 }
 
 /// What a backtest run did.
@@ -236,14 +273,128 @@ fn season_lengths(set: &SeriesSet, given: Option<usize>) -> Vec<usize> {
     }
 }
 
-fn base_request<'a>(series: &'a Series, seasons: &[usize]) -> ForecastRequest<'a> {
+fn base_request<'a>(
+    series: &'a Series,
+    seasons: &[usize],
+    drivers: &'a Drivers,
+) -> ForecastRequest<'a> {
     let mut r = ForecastRequest::new(&series.values, 1);
     r.season_lengths = seasons.to_vec();
     let finite = series.values.iter().filter(|v| v.is_finite());
     if finite.clone().next().is_some() && finite.clone().all(|v| *v >= 0.0) {
         r.bounds = Bounds::NON_NEGATIVE;
     }
+    if let Some(info) = drivers.info.get(&series.id) {
+        r.attributes = info.attributes.clone();
+        if let Some(b) = info.bounds {
+            r.bounds = b;
+        }
+    }
+    r.timeline = drivers.timeline(series);
+    if let Some(cols) = drivers.aligned.get(&series.id) {
+        r.covariates = cols
+            .iter()
+            .map(|(name, values)| Covariate { name, values })
+            .collect();
+    }
     r
+}
+
+/// Covariates aligned per series and the attributes file, read once per run.
+#[derive(Debug, Default)]
+struct Drivers {
+    info: HashMap<String, covariates::SeriesInfo>,
+    /// By series: (name, values over history and horizon).
+    aligned: HashMap<String, Vec<(String, Vec<f64>)>>,
+    step: Option<i64>,
+    label: IntervalLabel,
+    notes: Vec<(String, String)>,
+}
+
+impl Drivers {
+    /// Reads `--series` and `--covariates` and lays the covariates on each series' history
+    /// and `horizon` following steps (`horizon` 0 for a backtest: the history only).
+    fn read(args: &DriverArgs, set: &SeriesSet, horizon: usize) -> Result<Self, BatchError> {
+        let label: IntervalLabel =
+            args.label
+                .parse()
+                .map_err(|e: horizon_domain::DomainError| BatchError::Argument {
+                    what: "--label",
+                    reason: e.to_string(),
+                })?;
+        let mut out = Drivers {
+            step: covariates::step_seconds(set.frequency),
+            label,
+            ..Drivers::default()
+        };
+        if let Some(path) = &args.series {
+            let (info, ignored) = covariates::read_attributes(path)?;
+            if !ignored.is_empty() {
+                out.notes.push((
+                    "(all)".to_owned(),
+                    format!(
+                        "{}: columns ignored: {}",
+                        path.display(),
+                        ignored.join(", ")
+                    ),
+                ));
+            }
+            out.info = info;
+        }
+        if let Some(path) = &args.covariates {
+            let file = covariates::read_covariates(path)?;
+            for s in &set.series {
+                let Some(raw) = file.series.get(&s.id) else {
+                    out.notes.push((
+                        s.id.clone(),
+                        "no rows in the covariates file: forecast from the history alone"
+                            .to_owned(),
+                    ));
+                    continue;
+                };
+                let stamps = covariates::stamps(&s.ds, |k| set.next_ds(s, k), horizon);
+                let step = match s.ds.first() {
+                    Some(input::Ds::Int(_)) => s.int_step.max(1),
+                    _ => out.step.unwrap_or(86_400),
+                };
+                let cols = raw
+                    .names
+                    .iter()
+                    .zip(&raw.points)
+                    .filter(|(_, p)| !p.is_empty())
+                    .map(|(name, p)| {
+                        let values = match out.info.get(&s.id) {
+                            Some(info) if name == horizon_engine::covariates::GHI => {
+                                covariates::align_irradiance(
+                                    p,
+                                    &stamps,
+                                    step,
+                                    label,
+                                    &info.attributes,
+                                )
+                            }
+                            _ => {
+                                let held = covariates::is_flag(p)
+                                    && !horizon_engine::covariates::is_weather(name);
+                                covariates::align(p, &stamps, step, label, held)
+                            }
+                        };
+                        (name.clone(), values)
+                    })
+                    .collect();
+                out.aligned.insert(s.id.clone(), cols);
+            }
+        }
+        Ok(out)
+    }
+
+    fn timeline(&self, series: &Series) -> Option<Timeline> {
+        Some(Timeline {
+            start: covariates::first_instant(&series.ds)?,
+            step_seconds: self.step?,
+            label: self.label,
+        })
+    }
 }
 
 /// Reads the input, forecasts every series and writes the output CSV.
@@ -263,11 +414,12 @@ pub fn run_forecast(args: &ForecastArgs) -> Result<ForecastSummary, BatchError> 
     };
     let set = read_series(&args.input)?;
     let seasons = season_lengths(&set, args.season_length);
+    let drivers = Drivers::read(&args.drivers, &set, args.horizon)?;
     let requests: Vec<ForecastRequest<'_>> = set
         .series
         .iter()
         .map(|s| {
-            let mut r = base_request(s, &seasons);
+            let mut r = base_request(s, &seasons, &drivers);
             r.horizon = args.horizon;
             r.interval_levels = args.levels.clone();
             if let Some(q) = &quantiles {
@@ -291,7 +443,7 @@ pub fn run_forecast(args: &ForecastArgs) -> Result<ForecastSummary, BatchError> 
         series: set.series.len(),
         rows: 0,
         failed: Vec::new(),
-        warnings: Vec::new(),
+        warnings: drivers.notes.clone(),
     };
     let mut ok = Vec::with_capacity(results.len());
     for (s, r) in set.series.iter().zip(results) {
@@ -328,6 +480,7 @@ pub fn run_backtest(args: &BacktestArgs) -> Result<BacktestSummary, BatchError> 
     let models = parse_models(&args.models)?;
     let set = read_series(&args.input)?;
     let seasons = season_lengths(&set, args.season_length);
+    let drivers = Drivers::read(&args.drivers, &set, 0)?;
     let m = seasons.first().copied().unwrap_or(1);
     let config = BacktestConfig {
         horizon: args.horizon,
@@ -341,7 +494,7 @@ pub fn run_backtest(args: &BacktestArgs) -> Result<BacktestSummary, BatchError> 
         .series
         .par_iter()
         .map(|s| {
-            let mut r = base_request(s, &seasons);
+            let mut r = base_request(s, &seasons, &drivers);
             r.interval_levels = args.levels.clone();
             r.models = models.clone();
             let out = horizon_engine::backtest(&r, &config, m);

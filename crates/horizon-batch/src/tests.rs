@@ -97,6 +97,7 @@ fn forecast_file_has_expected_columns() -> Result<(), BatchError> {
         models: vec![],
         output: dir.join("out.csv"),
         seed: 1,
+        drivers: crate::DriverArgs::default(),
     };
     let summary = run_forecast(&args)?;
     assert_eq!(summary.rows, 6);
@@ -124,4 +125,97 @@ fn forecast_file_has_expected_columns() -> Result<(), BatchError> {
     assert_eq!(run_forecast(&single)?.rows, 6);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+#[test]
+fn covariates_are_averaged_interpolated_or_held_onto_the_target_grid() {
+    use crate::covariates::{align, is_flag};
+    use horizon_domain::IntervalLabel::End;
+    // Five-minute values onto 15-minute steps: the mean of the three in each interval.
+    let fine: Vec<(i64, f64)> = (1..=12).map(|k| (k * 300, k as f64)).collect();
+    let got = align(&fine, &[900, 1800, 2700], 900, End, false);
+    assert_eq!(got, vec![2.0, 5.0, 8.0]);
+    // Hourly values (stamped at the hour's end, centres at :30) onto 15-minute steps:
+    // linear between centres; a flag is held over its hour.
+    let hourly = vec![(3600, 0.0), (7200, 1.0), (10800, 0.0)];
+    let got = align(&hourly, &[4500, 5400, 7200], 900, End, false);
+    // Step ending 4500 has its centre at 4050: 1,850 s past the 1,800 s centre of the
+    // first hour, of 3,600 to the next centre.
+    assert!((got[0] - 2250.0 / 3600.0).abs() < 1e-9, "{got:?}");
+    // A coarser value at the same stamp covers the whole hour: interpolated like the rest
+    // (centre 6,750 s, 1,350 s past the 5,400 s centre of the value 1).
+    assert!((got[2] - 0.625).abs() < 1e-9, "{got:?}");
+    assert!(is_flag(&hourly));
+    let held = align(&hourly, &[4500, 5400, 6300], 900, End, true);
+    assert_eq!(held, vec![1.0, 1.0, 1.0]);
+    // Beyond the covariate's span (more than half its step): missing.
+    let out = align(&hourly, &[20_000], 900, End, false);
+    assert!(out[0].is_nan());
+}
+
+#[test]
+fn hourly_irradiance_goes_through_the_clear_sky_index() {
+    use crate::covariates::{align, align_irradiance};
+    use horizon_domain::{IntervalLabel::End, Location, SeriesAttributes};
+    let attributes = SeriesAttributes {
+        location: Some(Location::new(39.742, -105.1727).unwrap()),
+        ..SeriesAttributes::default()
+    };
+    // A clear morning in Golden, CO (sunrise about 11:30 UTC on 1 July): hourly means.
+    let t0 = chrono::DateTime::parse_from_rfc3339("2016-07-01T11:00:00Z")
+        .unwrap()
+        .timestamp();
+    let hourly: Vec<(i64, f64)> = [(1, 20.0), (2, 180.0), (3, 400.0), (4, 600.0)]
+        .iter()
+        .map(|(h, v)| (t0 + h * 3600, *v))
+        .collect();
+    let stamps: Vec<i64> = (1..=16).map(|k| t0 + k * 900).collect();
+    let by_index = align_irradiance(&hourly, &stamps, 900, End, &attributes);
+    let plain = align(&hourly, &stamps, 900, End, false);
+    // Before sunrise the clear sky is zero, so is the irradiance; plain interpolation smears
+    // the hour's mean over the dark part.
+    assert_eq!(by_index[1], 0.0, "{by_index:?}");
+    assert!(plain[1] > 0.0);
+    // Both rise through the morning.
+    assert!(
+        by_index.windows(2).skip(3).all(|w| w[1] >= w[0] - 1.0),
+        "{by_index:?}"
+    );
+}
+
+#[test]
+fn the_attributes_file_is_checked_and_unknown_columns_are_noted() {
+    use crate::covariates::read_attributes_from;
+    let text =
+        "key,latitude,longitude,capacity,tilt,azimuth,owner\nplant-1,39.7,-105.2,500,30,180,acme\n";
+    let (info, ignored) = read_attributes_from(Cursor::new(text)).unwrap();
+    assert_eq!(ignored, vec!["owner".to_owned()]);
+    let p = &info["plant-1"];
+    assert_eq!(
+        p.bounds.and_then(|b| b.upper()),
+        Some(500.0),
+        "capacity sets upper"
+    );
+    assert_eq!(p.attributes.orientation.map(|o| o.azimuth()), Some(180.0));
+    let bad = "unique_id,latitude,longitude\nplant-1,91,0\n";
+    let e = read_attributes_from(Cursor::new(bad))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("latitude") && e.contains("91"), "{e}");
+    let half = "unique_id,latitude\nplant-1,40\n";
+    let e = read_attributes_from(Cursor::new(half))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("longitude"), "{e}");
+}
+
+#[test]
+fn rfc3339_stamps_in_utc_come_back_with_z() {
+    let set =
+        parse("unique_id,ds,y\na,2020-01-01T00:00:00Z,1\na,2020-01-01T01:00:00Z,2\n").unwrap();
+    let s = &set.series[0];
+    assert_eq!(set.format_ds(set.next_ds(s, 1)), "2020-01-01T02:00:00Z");
+    let set = parse("unique_id,ds,y\na,2020-01-01T00:00:00,1\na,2020-01-01T01:00:00,2\n").unwrap();
+    let s = &set.series[0];
+    assert_eq!(set.format_ds(set.next_ds(s, 1)), "2020-01-01T02:00:00");
 }

@@ -24,6 +24,7 @@ mod profile;
 mod records;
 mod scope;
 mod series;
+mod site;
 
 pub use error::DomainError;
 pub use error_code::ErrorCode;
@@ -39,6 +40,7 @@ pub use records::{
 };
 pub use scope::{ApiScope, ApiScopes};
 pub use series::{Bounds, SeriesKey};
+pub use site::{IntervalLabel, Location, Orientation, SeriesAttributes};
 
 /// Timestamps are always UTC instants; offsets are resolved at the edges.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

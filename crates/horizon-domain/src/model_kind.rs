@@ -40,11 +40,17 @@ pub enum ModelKind {
     Mstl,
     /// Damped-trend exponential smoothing on the seasonally adjusted series.
     DampedTrend,
+    /// Linear quantile regression of a PV plant's output on solar geometry, clear-sky and
+    /// weather-forecast features (needs a location and a sub-daily time line).
+    SolarRegression,
+    /// Linear regression on known-future covariates, its residual forecast by the univariate
+    /// ensemble (regression with ETS/Theta errors).
+    DriverRegression,
 }
 
 impl ModelKind {
     /// Every family, in a stable order.
-    pub const ALL: [ModelKind; 16] = [
+    pub const ALL: [ModelKind; 18] = [
         ModelKind::Naive,
         ModelKind::SeasonalNaive,
         ModelKind::Drift,
@@ -61,6 +67,8 @@ impl ModelKind {
         ModelKind::Imapa,
         ModelKind::Mstl,
         ModelKind::DampedTrend,
+        ModelKind::SolarRegression,
+        ModelKind::DriverRegression,
     ];
 
     /// The family's stable name (used on the command line, in the database and the API).
@@ -82,7 +90,19 @@ impl ModelKind {
             ModelKind::Imapa => "imapa",
             ModelKind::Mstl => "mstl",
             ModelKind::DampedTrend => "damped",
+            ModelKind::SolarRegression => "solar_qr",
+            ModelKind::DriverRegression => "regression",
         }
+    }
+}
+
+impl ModelKind {
+    /// Whether the family needs covariates or series attributes beside the history.
+    pub fn needs_covariates(&self) -> bool {
+        matches!(
+            self,
+            ModelKind::SolarRegression | ModelKind::DriverRegression
+        )
     }
 }
 

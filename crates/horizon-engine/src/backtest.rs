@@ -114,6 +114,11 @@ pub fn backtest(
         let mut r = request.clone();
         r.values = &request.values[..cutoff];
         r.horizon = span;
+        // Covariates as known at the cutoff: the history's and the window's steps (a caller
+        // with archived forecasts passes those, so nothing later leaks in).
+        for c in &mut r.covariates {
+            c.values = &c.values[..(cutoff + span).min(c.values.len())];
+        }
         let mut f = ensemble::forecast(&r)?;
         let g = config.gap;
         f.mean = cut(&f.mean, g);

@@ -46,14 +46,18 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use horizon_domain::{Bounds, QuantileLevels, SeriesClass, SeriesProfile, interval_quantiles};
+use horizon_domain::{
+    Bounds, QuantileLevels, SeriesAttributes, SeriesClass, SeriesProfile, interval_quantiles,
+};
 use rand::{SeedableRng, rngs::SmallRng};
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
 use crate::{
-    EngineError, FittedModel, ModelKind, baseline, classify::classify, damped, ets, intermittent,
-    mstl, seasonality, theta, util,
+    EngineError, FittedModel, ModelKind, baseline,
+    classify::classify,
+    covariates::{Covariate, Timeline},
+    damped, ets, intermittent, mstl, seasonality, theta, util,
 };
 
 /// Number of rolling origins used to validate and calibrate the members.
@@ -112,6 +116,13 @@ pub struct ForecastRequest<'a> {
     pub models: Option<Vec<ModelKind>>,
     /// Seed of the sample paths; equal requests with equal seeds give equal forecasts.
     pub seed: u64,
+    /// Known-future covariates, each covering the history and the horizon (see
+    /// [`crate::covariates`]); empty for a forecast from the history alone.
+    pub covariates: Vec<Covariate<'a>>,
+    /// When the history was observed; needed by the solar physics.
+    pub timeline: Option<Timeline>,
+    /// Where and how the series is measured (location, capacity, orientation, ...).
+    pub attributes: SeriesAttributes,
 }
 
 impl<'a> ForecastRequest<'a> {
@@ -130,6 +141,9 @@ impl<'a> ForecastRequest<'a> {
             class_weights: None,
             models: None,
             seed: 0,
+            covariates: Vec::new(),
+            timeline: None,
+            attributes: SeriesAttributes::default(),
         }
     }
 }
@@ -290,6 +304,12 @@ fn fit_kind(
             ctx.mstl_trend.as_deref(),
         )?),
         ModelKind::DampedTrend => Box::new(damped::damped_trend(y, m)?),
+        ModelKind::SolarRegression | ModelKind::DriverRegression => {
+            return Err(EngineError::CannotFit {
+                model: kind.as_str(),
+                reason: "needs covariates; it is fitted beside the univariate members".to_owned(),
+            });
+        }
     })
 }
 
@@ -495,11 +515,31 @@ const MODEL_QUANTILES: bool = true;
 
 /// An even grid of levels, so that the combination sees the members' whole distribution
 /// whatever levels are requested.
-const MEAN_GRID: usize = 40;
+pub(crate) const MEAN_GRID: usize = 40;
 
 /// Forecasts one series. Fails only on an invalid request (horizon 0 or too long, bad interval
-/// level) or a history without any finite value.
+/// level, a covariate that does not cover the horizon) or a history without any finite value.
+///
+/// With covariates, or a location and a sub-daily time line, the covariate models of
+/// [`crate::driven`] are fitted beside the univariate ensemble.
 pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> {
+    let physics =
+        request.attributes.location.is_some() && request.timeline.is_some_and(|t| t.is_sub_daily());
+    if request.covariates.is_empty() && !physics {
+        return univariate(request);
+    }
+    if request.horizon == 0 || request.horizon > MAX_HORIZON {
+        return Err(invalid(
+            "horizon",
+            format!("{} is not between 1 and {MAX_HORIZON}", request.horizon),
+        ));
+    }
+    crate::driven::forecast(request)
+}
+
+/// The ensemble of univariate members: the whole of [`forecast`] for a series without
+/// covariates.
+pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> {
     let h = request.horizon;
     if h == 0 || h > MAX_HORIZON {
         return Err(invalid(
@@ -1208,7 +1248,7 @@ fn cdf(levels: &[f64], values: &[f64], t: f64) -> f64 {
 }
 
 #[allow(clippy::needless_range_loop)] // `s` indexes every level's path at once
-fn threshold_probabilities(
+pub(crate) fn threshold_probabilities(
     thresholds: &[f64],
     grid: &[f64],
     q: &[Vec<f64>],

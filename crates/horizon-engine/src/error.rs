@@ -11,6 +11,14 @@ pub enum EngineError {
         /// Why it could not be fitted.
         reason: String,
     },
+    /// A covariate is unusable (does not cover the horizon, missing inside it, ...).
+    #[error("covariate {name:?} {reason}")]
+    Covariate {
+        /// The covariate's name.
+        name: String,
+        /// What is wrong, naming the first bad step.
+        reason: String,
+    },
     /// A request parameter is out of range (horizon 0, bad season length, ...).
     #[error("invalid {what}: {reason}")]
     InvalidInput {

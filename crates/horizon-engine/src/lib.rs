@@ -37,7 +37,9 @@ pub mod backtest;
 pub mod baseline;
 pub mod calibration;
 pub mod classify;
+pub mod covariates;
 pub mod damped;
+mod driven;
 pub mod ensemble;
 pub mod error;
 pub mod ets;
@@ -46,15 +48,20 @@ pub mod metrics;
 pub mod model;
 pub mod mstl;
 pub mod optim;
+mod quantreg;
 pub mod seasonality;
+pub mod solar;
 pub mod theta;
 mod util;
 
+#[cfg(test)]
+mod covariate_tests;
 #[cfg(test)]
 mod tests;
 
 pub use backtest::{BacktestConfig, BacktestReport, Metrics, backtest};
 pub use classify::classify;
+pub use covariates::{Covariate, Timeline};
 pub use ensemble::{
     Forecast, ForecastRequest, Interval, Member, ThresholdProbability, forecast, forecast_many,
     history_length,
