@@ -120,6 +120,8 @@ def prepare(out, exact, seed):
     sets.append(("kaggle_plant1", kp, kw, daysk, "Asia/Kolkata", "reported"))
     plant_rows = {r.unique_id: r for r in plants.itertuples()}
     for sid, p, w, days, tz, role in sets:
+        # The Kaggle plant has 34 days in all: 20 of history before each origin.
+        history_days = 20 if sid == "kaggle_plant1" else HISTORY_DAYS
         p = p.set_index("ds").sort_index()
         w = w.set_index("ds").sort_index()
         if "ghi_wm2" in w:
@@ -129,7 +131,7 @@ def prepare(out, exact, seed):
         for day in days:
             target_start = pd.Timestamp(day).tz_localize(tz).tz_convert("UTC")
             origin = target_start - pd.Timedelta(hours=12)
-            hist_start = origin - pd.Timedelta(days=HISTORY_DAYS)
+            hist_start = origin - pd.Timedelta(days=history_days)
             grid = pd.date_range(hist_start + STEP, origin, freq=STEP)
             fut = pd.date_range(origin + STEP, origin + HORIZON * STEP, freq=STEP)
             hist = p["y"].reindex(grid)
@@ -163,6 +165,8 @@ def prepare(out, exact, seed):
     x = pd.concat(xs); x["ds"] = fmt(x["ds"]); x.to_csv(os.path.join(out, "x.csv"), index=False)
     a = pd.concat(acts); a["ds"] = fmt(a["ds"]); a.to_csv(os.path.join(out, "actual.csv"), index=False)
     pd.DataFrame(attrs).to_csv(os.path.join(out, "attrs.csv"), index=False)
+    # For the univariate run: the capacity bound only (no location, so no physics).
+    pd.DataFrame(attrs)[["unique_id", "capacity"]].to_csv(os.path.join(out, "attrs_capacity.csv"), index=False)
     json.dump(meta, open(os.path.join(out, "meta.json"), "w"), indent=1)
     print(f"prepared {len(meta)} origins in {out} ({'exact' if exact else 'degraded'} covariates)", file=sys.stderr)
 

@@ -287,7 +287,10 @@ fn base_request<'a>(
     if let Some(info) = drivers.info.get(&series.id) {
         r.attributes = info.attributes.clone();
         if let Some(b) = info.bounds {
-            r.bounds = b;
+            // A bound the file leaves out keeps what the data say (non-negative history →
+            // lower bound 0).
+            let lower = b.lower().or(r.bounds.lower());
+            r.bounds = Bounds::new(lower, b.upper()).unwrap_or(b);
         }
     }
     r.timeline = drivers.timeline(series);

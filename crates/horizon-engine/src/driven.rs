@@ -247,10 +247,13 @@ fn solar_member(
         .ok_or_else(|| "the features do not determine the regression".to_owned())?;
     // Spread calibration on the last CALIBRATION_DAYS: refit without them, then scale each
     // level's distance from the median so that the hold-out hits it as often as it should.
+    // At least 15 rows per feature, so that hourly data (a dozen daylight steps a day) is
+    // calibrated too.
     let recent = case
         .iter()
         .take_while(|c| **c >= 0.5f64.powf(CALIBRATION_DAYS / HALF_LIFE_DAYS))
-        .count();
+        .count()
+        .max(15 * p);
     let scales = if recent >= 10 * p && rows.len() - recent >= 10 * p {
         fit_levels(&rows[recent..], &target[recent..], &case[recent..], p)
             .map(|older| spread_scales(&rows[..recent], &target[..recent], &older))

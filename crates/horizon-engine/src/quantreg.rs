@@ -7,9 +7,9 @@
 //! percent of the loss in a few dozen cheap solves, with no LP solver to ship.
 
 /// Most IRLS iterations per level.
-const MAX_ITERATIONS: usize = 60;
+const MAX_ITERATIONS: usize = 40;
 /// Relative fall of the loss below which IRLS stops.
-const TOLERANCE: f64 = 1e-7;
+const TOLERANCE: f64 = 1e-5;
 
 /// Solves `a x = b` for a symmetric positive definite `a` (`p × p`, row-major) by Cholesky,
 /// adding `ridge` times the mean diagonal; `None` if it is not positive definite.
