@@ -8,7 +8,8 @@
 //! are left out of the fits).
 //!
 //! A few names are recognised by the solar physics ([`GHI`], [`TEMP_AIR`], [`CLOUD_COVER`]);
-//! every other covariate is a generic driver of [`crate::driven`]'s regression.
+//! every other covariate is a generic driver of the regression on drivers
+//! ([`ModelKind::DriverRegression`](horizon_domain::ModelKind::DriverRegression)).
 
 use horizon_domain::{IntervalLabel, Timestamp};
 

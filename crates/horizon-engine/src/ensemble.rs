@@ -521,7 +521,8 @@ pub(crate) const MEAN_GRID: usize = 40;
 /// level, a covariate that does not cover the horizon) or a history without any finite value.
 ///
 /// With covariates, or a location and a sub-daily time line, the covariate models of
-/// [`crate::driven`] are fitted beside the univariate ensemble.
+/// the engine (the PV quantile regression, the regression on drivers) are fitted beside the
+/// univariate ensemble and weighed against it on a hold-out of the history.
 pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> {
     let physics =
         request.attributes.location.is_some() && request.timeline.is_some_and(|t| t.is_sub_daily());
