@@ -20,7 +20,7 @@ use horizon_domain::{
 
 use crate::{
     BatchError,
-    input::{Ds, parse_ds, parse_y},
+    input::{Ds, bad_ds, parse_ds, parse_y},
     io_error,
 };
 
@@ -106,12 +106,7 @@ pub fn read_covariates_from(reader: impl Read) -> Result<CovariateFile, BatchErr
             return Err(bad(c_id, "empty unique_id".to_owned()));
         }
         let raw = rec.get(c_ds).unwrap_or("");
-        let (ds, _) = parse_ds(raw).ok_or_else(|| {
-            bad(
-                c_ds,
-                format!("{raw:?} is not an integer, a YYYY-MM-DD date or a datetime"),
-            )
-        })?;
+        let (ds, _) = parse_ds(raw).ok_or_else(|| bad(c_ds, bad_ds(raw)))?;
         let t = match ds {
             Ds::Int(i) => i,
             Ds::Time(t) => t.timestamp(),

@@ -117,6 +117,11 @@ pub(crate) fn parse_ds(raw: &str) -> Option<(Ds, DsStyle)> {
     None
 }
 
+/// Why a `ds` cell could not be read.
+pub(crate) fn bad_ds(raw: &str) -> String {
+    format!("{raw:?} is not an integer, a YYYY-MM-DD date or a datetime")
+}
+
 pub(crate) fn parse_y(raw: &str) -> Option<f64> {
     let s = raw.trim();
     if s.is_empty() || ["na", "nan", "null", "none"].contains(&s.to_ascii_lowercase().as_str()) {
@@ -175,12 +180,7 @@ pub fn read_from(reader: impl std::io::Read) -> Result<SeriesSet, BatchError> {
             return Err(bad(c_id, "empty unique_id".to_owned()));
         }
         let raw_ds = rec.get(c_ds).unwrap_or("");
-        let (ds, st) = parse_ds(raw_ds).ok_or_else(|| {
-            bad(
-                c_ds,
-                format!("{raw_ds:?} is not an integer, a YYYY-MM-DD date or a datetime"),
-            )
-        })?;
+        let (ds, st) = parse_ds(raw_ds).ok_or_else(|| bad(c_ds, bad_ds(raw_ds)))?;
         match style {
             None => style = Some(st),
             Some(prev) if (prev == DsStyle::Int) != (st == DsStyle::Int) => {

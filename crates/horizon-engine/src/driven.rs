@@ -469,6 +469,16 @@ pub(crate) fn driver_coefficients(
     }
 }
 
+/// The models asked for without the covariate ones (`None`: the routed ensemble).
+fn univariate_models(request: &ForecastRequest<'_>) -> Option<Vec<ModelKind>> {
+    request.models.as_ref().map(|m| {
+        m.iter()
+            .copied()
+            .filter(|k| !k.needs_covariates())
+            .collect()
+    })
+}
+
 /// A univariate request like `request` over `values`, with the grid's levels and no bounds
 /// when `unbounded` (a residual).
 fn univariate_request<'a>(
@@ -489,12 +499,7 @@ fn univariate_request<'a>(
             what: "quantile levels",
             reason: e.to_string(),
         })?;
-    r.models = request.models.as_ref().map(|m| {
-        m.iter()
-            .copied()
-            .filter(|k| !k.needs_covariates())
-            .collect::<Vec<_>>()
-    });
+    r.models = univariate_models(request);
     if unbounded {
         r.bounds = Bounds::UNBOUNDED;
     }
@@ -641,48 +646,40 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
         .timeline
         .filter(|t| t.is_sub_daily())
         .map(|t| (86_400 / t.step_seconds.max(1)).max(1) as usize);
-    let fit = |end: usize, horizon: usize| -> Vec<Result<DrivenMember, String>> {
+    // Each member with the drivers its regression dropped (none for the solar regression).
+    let fit = |end: usize, horizon: usize| -> Vec<Result<(DrivenMember, Vec<String>), String>> {
         let mut out = Vec::new();
         if let Some(sun) = &sun {
-            out.push(solar_member(y, sun, weather, request, end, horizon, &grid));
+            out.push(
+                solar_member(y, sun, weather, request, end, horizon, &grid)
+                    .map(|m| (m, Vec::new())),
+            );
         }
         if !drivers.is_empty() && wants(ModelKind::DriverRegression) {
-            out.push(driver_member(y, &drivers, request, end, horizon, &grid).map(|(m, _)| m));
+            out.push(driver_member(y, &drivers, request, end, horizon, &grid));
         }
         out
     };
     let mut members: Vec<DrivenMember> = Vec::new();
     for m in fit(n, h) {
         match m {
-            Ok(m) => members.push(m),
+            Ok((m, dropped)) => {
+                if !dropped.is_empty() {
+                    warnings.push(format!(
+                        "covariates dropped (|t| < {MIN_T} in the regression): {}",
+                        dropped.join(", ")
+                    ));
+                }
+                members.push(m);
+            }
             Err(why) => warnings.push(format!("covariate model dropped: {why}")),
-        }
-    }
-    if !drivers.is_empty()
-        && wants(ModelKind::DriverRegression)
-        && let Ok(coefs) = driver_coefficients(y, &drivers, n)
-    {
-        let dropped: Vec<&str> = (0..drivers.len())
-            .filter(|j| !coefs.iter().any(|(k, _)| k == j))
-            .map(|j| drivers[j].name)
-            .collect();
-        if !dropped.is_empty() {
-            warnings.push(format!(
-                "covariates dropped (|t| < {MIN_T} in the regression): {}",
-                dropped.join(", ")
-            ));
         }
     }
     if members.is_empty() {
         let mut r = request.clone();
         r.covariates = Vec::new();
         r.timeline = None;
-        r.models = request.models.as_ref().map(|m| {
-            m.iter()
-                .copied()
-                .filter(|k| !k.needs_covariates())
-                .collect::<Vec<_>>()
-        });
+        r.models = univariate_models(request);
         if r.models.as_ref().is_some_and(Vec::is_empty) {
             return Err(EngineError::InvalidInput {
                 what: "models",
@@ -715,7 +712,7 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
         let actual = &y[end..];
         let daytime = |s: usize| !night(end + s);
         for (k, m) in fit(end, v).into_iter().enumerate() {
-            if let Ok(m) = m {
+            if let Ok((m, _)) = m {
                 scores[k] = pinball(&m.quantiles, &grid, actual, daytime);
             }
         }
