@@ -4,7 +4,8 @@
 # Installs what it needs (a venv with numpy, pandas, pvlib, lightgbm, scikit-learn), builds
 # the release binary when missing, prepares rolling-origin day-ahead inputs from the PVDAQ
 # system 50 and Kaggle plant development sets (../shared/data/solar, or SOLAR_DATA), runs
-# Horizon (covariate ensemble, the solar regression alone, the univariate ensemble) and the
+# Horizon (covariate ensemble, the solar regression alone, the same without the location, the
+# univariate ensemble) and the
 # peers (climatology, smart persistence, LightGBM quantile regression on the same
 # features) side by side, and prints the table and the time ratios of one run.
 #
@@ -61,6 +62,8 @@ command -v bc >/dev/null || { log "bc missing: apt-get install bc"; exit 1; }
 run_horizon horizon --covariates "$OUT/x.csv" --series "$OUT/attrs.csv"
 run_horizon horizon_solar_qr --covariates "$OUT/x.csv" --series "$OUT/attrs.csv" --models solar_qr
 run_horizon horizon_univariate --series "$OUT/attrs_capacity.csv"
+# The same weather without the location and orientation: day and night from the history.
+run_horizon horizon_no_location --covariates "$OUT/x.csv" --series "$OUT/attrs_capacity.csv"
 log "peers (climatology, smart persistence, LightGBM)"
 "$PY" "$HERE/solar.py" peers "$OUT"
 "$PY" "$HERE/solar.py" score "$OUT"

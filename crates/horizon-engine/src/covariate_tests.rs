@@ -229,22 +229,99 @@ fn a_plant_forecast_is_zero_at_night_bounded_non_crossing_and_deterministic() {
 }
 
 #[test]
-fn without_a_location_the_physics_is_skipped_and_the_result_says_so() {
-    let h = 24;
-    let p = plant(30, h, 2);
+fn without_a_location_the_history_gives_day_and_night_and_the_result_says_so() {
+    let h = 48;
+    let p = plant(40, h, 2);
     let mut r = solar_request(&p, h);
     r.attributes.location = None;
+    r.attributes.orientation = None;
     let f = forecast(&r).unwrap();
     assert!(
         f.warnings.iter().any(|w| w.contains("no location")),
         "{:?}",
         f.warnings
     );
+    let solar = f
+        .members
+        .iter()
+        .find(|m| m.kind == ModelKind::SolarRegression)
+        .expect("the solar regression is fitted from the history's own day and night");
+    assert!(solar.reason.contains("no location"), "{}", solar.reason);
+    // Steps dark on each of the last days (every hour the sun is down for the whole hour,
+    // away from sunrise and sunset) are exactly zero; nothing exceeds capacity.
+    let sun = solar::sun_steps(&p.attributes, &p.timeline, p.values.len() + h).unwrap();
+    let mut zero_nights = 0;
+    for s in 0..h {
+        let i = p.values.len() + s;
+        let deep_night = (i.saturating_sub(2)..(i + 3).min(sun.len())).all(|j| sun[j].is_night());
+        for q in &f.quantiles {
+            assert!(q[s] >= 0.0 && q[s] <= p.capacity, "step {s}: {}", q[s]);
+            if deep_night {
+                assert_eq!(q[s], 0.0, "night step {s} not zero");
+            }
+        }
+        zero_nights += usize::from(deep_night);
+    }
+    assert!(zero_nights >= 6, "{zero_nights} deep-night steps");
+    // And it is close to what the location gives.
+    let located = forecast(&solar_request(&p, h)).unwrap();
+    let mae = |g: &[f64]| (0..h).map(|s| (g[s] - located.mean[s]).abs()).sum::<f64>() / h as f64;
+    assert!(mae(&f.mean) < 60.0, "{} W apart", mae(&f.mean));
+}
+
+#[test]
+fn without_a_location_an_irradiance_column_under_another_name_is_found() {
+    let h = 24;
+    let p = plant(30, h, 4);
+    let mut r = solar_request(&p, h);
+    r.attributes.location = None;
+    r.covariates = vec![
+        Covariate {
+            name: "price",
+            values: &p.temp,
+        },
+        Covariate {
+            name: "irradiation",
+            values: &p.ghi,
+        },
+    ];
+    let f = forecast(&r).unwrap();
+    let solar = f
+        .members
+        .iter()
+        .find(|m| m.kind == ModelKind::SolarRegression)
+        .expect("irradiation is read as irradiance");
+    assert!(solar.reason.contains("irradiation"), "{}", solar.reason);
+}
+
+#[test]
+fn a_series_that_is_never_dark_is_not_read_as_pv_output_without_a_location() {
+    // Hourly demand with a daily cycle that never falls to zero, driven by a price.
+    let n = 24 * 30;
+    let h = 24;
+    let price: Vec<f64> = (0..n + h).map(|i| 10.0 + ((i * 7) % 5) as f64).collect();
+    let y: Vec<f64> = (0..n)
+        .map(|i| {
+            100.0 + 30.0 * ((i % 24) as f64 / 24.0 * std::f64::consts::TAU).sin() - 2.0 * price[i]
+        })
+        .collect();
+    let mut r = ForecastRequest::new(&y, h);
+    r.timeline = Some(Timeline {
+        start: ts("2024-01-01T01:00:00Z"),
+        step_seconds: 3600,
+        label: IntervalLabel::End,
+    });
+    r.covariates = vec![Covariate {
+        name: "price",
+        values: &price,
+    }];
+    let f = forecast(&r).unwrap();
     assert!(
         f.members
             .iter()
             .all(|m| m.kind != ModelKind::SolarRegression)
     );
+    assert!(f.mean.iter().all(|v| *v > 40.0), "{:?}", f.mean);
 }
 
 #[test]

@@ -10,6 +10,9 @@
 //!   clear-sky counterpart, a cloud-variability term and a cell-temperature term
 //!   ([`solar_features`]). Every feature vanishes with the sun, so night is exactly zero,
 //!   and the spread grows with the irradiance, as the errors of weather forecasts do.
+//!   Without a location the same regression runs on the plant's own clear-day profile and
+//!   the irradiance covariate's ratio to its clear-day level, night read from the history
+//!   ([`Daylight`]); with one, that profile is two more features.
 //! - [`ModelKind::DriverRegression`], for every other covariate: least squares on the
 //!   drivers (backward elimination of those with |t| < [`MIN_T`]), the residual forecast
 //!   by the univariate ensemble (regression with ETS/Theta errors).
@@ -24,6 +27,7 @@ use horizon_domain::{Bounds, ModelKind, QuantileLevels, interval_quantiles};
 use crate::{
     EngineError,
     covariates::{self, CLOUD_COVER, Covariate, GHI, TEMP_AIR},
+    daylight::Daylight,
     ensemble::{self, Forecast, ForecastRequest, Interval, MEAN_GRID, Member},
     quantreg,
     solar::{self, SunStep},
@@ -204,14 +208,13 @@ fn solar_features(
 /// horizon`.
 fn solar_member(
     y: &[f64],
-    sun: &[SunStep],
-    weather: Weather<'_>,
+    features: &dyn Fn(usize) -> Option<Vec<f64>>,
+    source: &str,
     request: &ForecastRequest<'_>,
     fit_end: usize,
     horizon: usize,
     grid: &[f64],
 ) -> Result<DrivenMember, String> {
-    let tilt = request.attributes.orientation.map(|o| o.tilt());
     let mut rows = Vec::new();
     let mut target = Vec::new();
     let mut case = Vec::new();
@@ -225,7 +228,7 @@ fn solar_member(
         if !y[i].is_finite() {
             continue;
         }
-        if let Some(f) = solar_features(i, &sun[i], weather, tilt) {
+        if let Some(f) = features(i) {
             rows.push(f);
             target.push(y[i]);
             let age_days = (fit_end - i) as f64 / day_steps;
@@ -270,7 +273,7 @@ fn solar_member(
     let mut column = vec![0.0; QR_LEVELS.len()];
     for s in 0..horizon {
         let i = fit_end + s;
-        let Some(f) = solar_features(i, &sun[i], weather, tilt) else {
+        let Some(f) = features(i) else {
             continue; // night (or no weather): exactly zero
         };
         for (c, b) in column.iter_mut().zip(&betas) {
@@ -294,30 +297,65 @@ fn solar_member(
             .sum::<f64>()
             / MEAN_GRID as f64;
     }
-    let source = match (weather.ghi, weather.cloud_cover) {
-        (Some(_), _) => "the ghi forecast",
-        (None, Some(_)) => "the cloud_cover forecast",
-        (None, None) => "clear-sky irradiance only (no weather covariate)",
-    };
     Ok(DrivenMember {
         kind: ModelKind::SolarRegression,
         reason: format!(
-            "PV output: quantile regression on {source}{}{}, {} daylight steps",
-            if tilt.is_some() {
-                " on the plane of the array"
-            } else {
-                ""
-            },
-            if weather.temp_air.is_some() {
-                " and temp_air"
-            } else {
-                ""
-            },
+            "PV output: quantile regression on {source}, {} daylight steps",
             rows.len()
         ),
         mean,
         quantiles,
     })
+}
+
+/// How a PV plant's steps are placed under the sun: by its location, or by its own history.
+enum Pv {
+    Located(Vec<SunStep>, Option<Daylight>),
+    Unlocated(Daylight),
+}
+
+impl Pv {
+    fn is_night(&self, i: usize) -> bool {
+        match self {
+            Pv::Located(sun, _) => sun[i].is_night(),
+            Pv::Unlocated(d) => d.is_dark(i),
+        }
+    }
+
+    /// The most step `i` can produce beside the bounds (the history's own, without location).
+    fn ceiling(&self, i: usize) -> f64 {
+        match self {
+            Pv::Located(..) => f64::INFINITY,
+            Pv::Unlocated(d) => d.ceiling(i),
+        }
+    }
+}
+
+/// What the solar regression of `pv` is fitted on, for its reason.
+fn solar_source(pv: &Pv, weather: Weather<'_>, request: &ForecastRequest<'_>) -> String {
+    let tilt = request.attributes.orientation.is_some();
+    let irradiance = match pv {
+        Pv::Unlocated(d) => d.irradiance.map(|k| request.covariates[k].name),
+        Pv::Located(..) => weather.ghi.map(|_| covariates::GHI),
+    };
+    let what = match (irradiance, weather.cloud_cover) {
+        (Some(name), _) => format!("the {name} forecast"),
+        (None, Some(_)) => "the cloud_cover forecast".to_owned(),
+        (None, None) => "clear-sky irradiance only (no weather covariate)".to_owned(),
+    };
+    let geometry = match pv {
+        Pv::Located(..) if tilt => " on the plane of the array",
+        Pv::Located(..) => "",
+        Pv::Unlocated(_) => {
+            " relative to the plant's clear-day profile of the last 30 days (no location)"
+        }
+    };
+    let temp = if weather.temp_air.is_some() {
+        " and temp_air"
+    } else {
+        ""
+    };
+    format!("{what}{geometry}{temp}")
 }
 
 /// Days at the end of the history that calibrate the solar regression's spread.
@@ -611,18 +649,46 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
         cloud_cover: named(CLOUD_COVER),
     };
     let has_weather = weather.ghi.is_some() || weather.cloud_cover.is_some();
-    let mut sun: Option<Vec<SunStep>> = None;
+    let mut pv: Option<Pv> = None;
     if wants(ModelKind::SolarRegression) {
         match (&request.timeline, request.attributes.location) {
             (Some(t), Some(_)) if t.is_sub_daily() => {
                 let steps = solar::sun_steps(&request.attributes, t, n + h).unwrap_or_default();
                 match looks_solar(y, &steps) {
-                    Ok(()) => sun = Some(steps),
+                    Ok(()) => {
+                        let d = Daylight::estimate(y, t, &request.covariates, h).ok();
+                        pv = Some(Pv::Located(steps, d))
+                    }
                     Err(why) => warnings.push(format!("not forecast as PV output: {why}")),
                 }
             }
             (Some(t), Some(_)) if !t.is_sub_daily() && has_weather => {
                 warnings.push("solar physics skipped: steps of a day or longer".to_owned());
+            }
+            // No location: the history's own day and night, when a weather covariate says
+            // this may be a plant (any covariate dark with it can stand for irradiance).
+            (Some(t), None) if t.is_sub_daily() && !request.covariates.is_empty() => {
+                match Daylight::estimate(y, t, &request.covariates, h) {
+                    Ok(d) if d.irradiance.is_some() || weather.cloud_cover.is_some() => {
+                        warnings.push(
+                            "solar physics skipped: no location (latitude, longitude) for this \
+                             series; day and night read from its own history"
+                                .to_owned(),
+                        );
+                        pv = Some(Pv::Unlocated(d));
+                    }
+                    Ok(_) if has_weather => warnings.push(
+                        "solar physics skipped: no location (latitude, longitude) for this \
+                         series, and no covariate follows its output as irradiance"
+                            .to_owned(),
+                    ),
+                    Ok(_) => {}
+                    Err(why) if has_weather => warnings.push(format!(
+                        "solar physics skipped: no location (latitude, longitude) for this \
+                         series, and it does not read as PV output: {why}"
+                    )),
+                    Err(_) => {}
+                }
             }
             (_, None) if has_weather => warnings.push(
                 "solar physics skipped: no location (latitude, longitude) for this series"
@@ -634,12 +700,48 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
             _ => {}
         }
     }
+    let irradiance_proxy = match &pv {
+        Some(Pv::Unlocated(d)) => d.irradiance,
+        _ => None,
+    };
     let drivers: Vec<Covariate<'_>> = request
         .covariates
         .iter()
-        .filter(|c| sun.is_none() || !covariates::is_weather(c.name))
-        .copied()
+        .enumerate()
+        .filter(|(k, c)| {
+            pv.is_none() || !(covariates::is_weather(c.name) || irradiance_proxy == Some(*k))
+        })
+        .map(|(_, c)| *c)
         .collect();
+    let tilt = request.attributes.orientation.map(|o| o.tilt());
+    let pv_features = |i: usize| -> Option<Vec<f64>> {
+        match pv.as_ref()? {
+            Pv::Located(sun, d) => {
+                let mut f = solar_features(i, &sun[i], weather, tilt)?;
+                if let (Some(d), Some(g)) = (d, weather.ghi) {
+                    let cs = sun[i].clear_ghi;
+                    let k = if cs > 1.0 {
+                        (g[i].max(0.0) / cs).clamp(0.0, 1.2)
+                    } else {
+                        0.0
+                    };
+                    f.push(d.profile(i));
+                    f.push(d.profile(i) * k);
+                }
+                Some(f)
+            }
+            Pv::Unlocated(d) => d.features(
+                i,
+                d.irradiance.map(|k| request.covariates[k].values),
+                weather.temp_air,
+                weather.cloud_cover,
+            ),
+        }
+    };
+    let source = pv
+        .as_ref()
+        .map(|p| solar_source(p, weather, request))
+        .unwrap_or_default();
 
     // Members on the whole history.
     let steps_per_day = request
@@ -649,9 +751,9 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
     // Each member with the drivers its regression dropped (none for the solar regression).
     let fit = |end: usize, horizon: usize| -> Vec<Result<(DrivenMember, Vec<String>), String>> {
         let mut out = Vec::new();
-        if let Some(sun) = &sun {
+        if pv.is_some() {
             out.push(
-                solar_member(y, sun, weather, request, end, horizon, &grid)
+                solar_member(y, &pv_features, &source, request, end, horizon, &grid)
                     .map(|m| (m, Vec::new())),
             );
         }
@@ -702,9 +804,10 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
     };
 
     // Weights from the hold-out.
-    let night = |i: usize| sun.as_ref().is_some_and(|s| s[i].is_night());
+    let night = |i: usize| pv.as_ref().is_some_and(|p| p.is_night(i));
+    let ceiling = |i: usize| pv.as_ref().map_or(f64::INFINITY, |p| p.ceiling(i));
     // A PV plant's day is one weather draw: weigh on several (HOLDOUT_DAYS_SOLAR).
-    let days = if sun.is_some() { HOLDOUT_DAYS_SOLAR } else { 1 };
+    let days = if pv.is_some() { HOLDOUT_DAYS_SOLAR } else { 1 };
     let v = holdout(n, h, steps_per_day.map(|d| d * days));
     let mut scores: Vec<Option<f64>> = vec![None; members.len() + 1];
     if let Some(v) = v {
@@ -780,7 +883,7 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
 
     // Combine level by level; night is exactly zero; bounds (and the capacity) hold.
     let mut bounds = request.bounds;
-    if sun.is_some() {
+    if pv.is_some() {
         let upper = match (bounds.upper(), request.attributes.capacity) {
             (Some(u), Some(c)) => Some(u.min(c)),
             (u, c) => u.or(c),
@@ -815,10 +918,11 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
             m += w_uni * u.mean[s];
         }
         let dark = night(n + s);
+        let top = ceiling(n + s);
         for (row, v) in all_q.iter_mut().zip(column) {
-            row[s] = if dark { 0.0 } else { bounds.clamp(v) };
+            row[s] = if dark { 0.0 } else { bounds.clamp(v).min(top) };
         }
-        mean[s] = if dark { 0.0 } else { bounds.clamp(m) };
+        mean[s] = if dark { 0.0 } else { bounds.clamp(m).min(top) };
     }
     let pos = |level: f64| {
         grid.iter()
@@ -837,7 +941,7 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
                         if s_night && night(n + s) {
                             0.0
                         } else {
-                            bounds.clamp(*v)
+                            bounds.clamp(*v).min(ceiling(n + s))
                         }
                     })
                     .collect()
@@ -857,7 +961,13 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
                 .mean
                 .iter()
                 .enumerate()
-                .map(|(s, v)| if night(n + s) { 0.0 } else { bounds.clamp(*v) })
+                .map(|(s, v)| {
+                    if night(n + s) {
+                        0.0
+                    } else {
+                        bounds.clamp(*v).min(ceiling(n + s))
+                    }
+                })
                 .collect(),
             quantiles: pick(&m.quantiles, true),
         })

@@ -39,6 +39,7 @@ pub mod calibration;
 pub mod classify;
 pub mod covariates;
 pub mod damped;
+mod daylight;
 mod driven;
 pub mod ensemble;
 pub mod error;
