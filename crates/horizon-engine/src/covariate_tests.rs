@@ -428,3 +428,90 @@ fn a_covariate_that_does_not_help_is_dropped_with_a_warning() {
         f.warnings
     );
 }
+
+#[test]
+fn the_holiday_table_knows_national_holidays() {
+    use crate::calendar;
+    let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    assert_eq!(calendar::is_holiday("US", d("2026-07-04")), Some(true));
+    assert_eq!(calendar::is_holiday("US", d("2026-11-26")), Some(true)); // Thanksgiving
+    assert_eq!(calendar::is_holiday("US", d("2026-07-06")), Some(false));
+    assert_eq!(calendar::is_holiday("DE", d("2026-10-03")), Some(true));
+    assert_eq!(calendar::is_holiday("IN", d("2026-01-26")), Some(true)); // Republic Day
+    assert_eq!(calendar::is_holiday("XX", d("2026-01-01")), None);
+    assert_eq!(calendar::is_holiday("US", d("1999-01-01")), None);
+    assert!(calendar::knows("FR") && !calendar::knows("XX"));
+}
+
+#[test]
+fn local_dates_follow_the_time_zone() {
+    use crate::calendar;
+    // 2026-07-04T03:00Z is still July 3rd in New York.
+    let timeline = Timeline {
+        start: ts("2026-07-04T03:00:00Z"),
+        step_seconds: 3600,
+        label: IntervalLabel::End,
+    };
+    let attributes = SeriesAttributes {
+        timezone: Some("America/New_York".to_owned()),
+        ..SeriesAttributes::default()
+    };
+    let (dates, note) = calendar::local_dates(&timeline, &attributes, 6);
+    assert!(note.is_none());
+    assert_eq!(dates[0].to_string(), "2026-07-03");
+    assert_eq!(dates[5].to_string(), "2026-07-04");
+    let bad = SeriesAttributes {
+        timezone: Some("Mars/Olympus".to_owned()),
+        ..SeriesAttributes::default()
+    };
+    let (dates, note) = calendar::local_dates(&timeline, &bad, 1);
+    assert!(note.unwrap().contains("Mars/Olympus"));
+    assert_eq!(dates[0].to_string(), "2026-07-04");
+}
+
+#[test]
+fn a_daily_series_with_a_country_learns_its_holidays() {
+    // Three years of daily demand: a weekly cycle, noise and a 40% drop on US holidays.
+    let start = ts("2023-01-01T00:00:00Z");
+    let n = 3 * 365 + 300; // the history ends on 2026-10-27
+    let h = 60; // Veterans Day, Thanksgiving and Christmas inside
+    let mut rng = SmallRng::seed_from_u64(11);
+    let day = |i: usize| (start + chrono::Duration::days(i as i64)).date_naive();
+    let y: Vec<f64> = (0..n)
+        .map(|i| {
+            let dow = [1.0, 1.1, 1.05, 1.0, 1.2, 0.7, 0.6][i % 7];
+            let holiday = crate::calendar::is_holiday("US", day(i)) == Some(true);
+            let base = 100.0 * dow + rng.random_range(-5.0..5.0);
+            if holiday { base - 40.0 } else { base }
+        })
+        .collect();
+    let mut r = ForecastRequest::new(&y, h);
+    r.season_lengths = vec![7];
+    r.timeline = Some(Timeline {
+        start,
+        step_seconds: 86_400,
+        label: IntervalLabel::Start,
+    });
+    r.attributes.country = Some("US".to_owned());
+    let f = forecast(&r).unwrap();
+    let member = f
+        .members
+        .iter()
+        .find(|m| m.kind == ModelKind::DriverRegression)
+        .unwrap_or_else(|| panic!("no regression on the calendar: {:?}", f.warnings));
+    assert!(member.reason.contains("holiday"), "{}", member.reason);
+    // Each holiday of the horizon comes out about 40 below the same weekday a week before.
+    let mut checked = 0;
+    for s in 7..h {
+        let d = day(n + s);
+        if crate::calendar::is_holiday("US", d) == Some(true) {
+            let drop = member.mean[s - 7] - member.mean[s];
+            assert!(
+                (25.0..55.0).contains(&drop),
+                "{d}: {drop:.1} below a week before"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "{checked} holidays in the horizon");
+}

@@ -22,10 +22,11 @@
 //! their quantiles averaged level by level. A covariate member that does not beat the
 //! univariate ensemble there is dropped, and the warnings say so.
 
+use chrono::Datelike;
 use horizon_domain::{Bounds, ModelKind, QuantileLevels, interval_quantiles};
 
 use crate::{
-    EngineError,
+    EngineError, calendar,
     covariates::{self, CLOUD_COVER, Covariate, GHI, TEMP_AIR},
     daylight::Daylight,
     ensemble::{self, Forecast, ForecastRequest, Interval, MEAN_GRID, Member},
@@ -507,6 +508,68 @@ pub(crate) fn driver_coefficients(
     }
 }
 
+/// Day-of-week dummies (daily steps; Sunday is the base) and a public-holiday indicator (steps
+/// of a day or less, when the series has a country) over `steps` steps, as drivers of the
+/// regression on drivers; the regression keeps those that matter.
+fn calendar_drivers(
+    request: &ForecastRequest<'_>,
+    steps: usize,
+    warnings: &mut Vec<String>,
+) -> Vec<(&'static str, Vec<f64>)> {
+    let Some(timeline) = request.timeline.filter(|t| t.step_seconds <= 86_400) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let country = request.attributes.country.as_deref();
+    if country.is_none() && timeline.step_seconds < 86_400 {
+        return out;
+    }
+    let (dates, note) = calendar::local_dates(&timeline, &request.attributes, steps);
+    if let Some(country) = country {
+        if calendar::knows(country) {
+            warnings.extend(note);
+            let uncovered = dates
+                .iter()
+                .filter(|d| calendar::is_holiday(country, **d).is_none())
+                .count();
+            if uncovered > 0 {
+                warnings.push(format!(
+                    "{uncovered} steps outside the holiday table's years {}-{}: read as no holiday",
+                    calendar::YEARS.0,
+                    calendar::YEARS.1
+                ));
+            }
+            let holiday: Vec<f64> = dates
+                .iter()
+                .map(|d| f64::from(u8::from(calendar::is_holiday(country, *d) == Some(true))))
+                .collect();
+            out.push(("holiday", holiday));
+        } else {
+            warnings.push(format!(
+                "country {country:?} is not in the holiday table: no holiday feature"
+            ));
+        }
+    }
+    if timeline.step_seconds == 86_400 {
+        const DAYS: [&str; 6] = [
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+        ];
+        for (k, name) in DAYS.iter().enumerate() {
+            let column = dates
+                .iter()
+                .map(|d| f64::from(u8::from(d.weekday().num_days_from_monday() as usize == k)))
+                .collect();
+            out.push((*name, column));
+        }
+    }
+    out
+}
+
 /// The models asked for without the covariate ones (`None`: the routed ensemble).
 fn univariate_models(request: &ForecastRequest<'_>) -> Option<Vec<ModelKind>> {
     request.models.as_ref().map(|m| {
@@ -713,6 +776,13 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
         })
         .map(|(_, c)| *c)
         .collect();
+    let calendar_columns = calendar_drivers(request, n + h, &mut warnings);
+    let mut drivers = drivers;
+    drivers.extend(
+        calendar_columns
+            .iter()
+            .map(|(name, values)| Covariate { name, values }),
+    );
     let tilt = request.attributes.orientation.map(|o| o.tilt());
     let pv_features = |i: usize| -> Option<Vec<f64>> {
         match pv.as_ref()? {

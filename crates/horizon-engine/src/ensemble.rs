@@ -520,13 +520,16 @@ pub(crate) const MEAN_GRID: usize = 40;
 /// Forecasts one series. Fails only on an invalid request (horizon 0 or too long, bad interval
 /// level, a covariate that does not cover the horizon) or a history without any finite value.
 ///
-/// With covariates, or a location and a sub-daily time line, the covariate models of
-/// the engine (the PV quantile regression, the regression on drivers) are fitted beside the
-/// univariate ensemble and weighed against it on a hold-out of the history.
+/// With covariates, a location and a sub-daily time line, or a country (holidays) and steps of a
+/// day or less, the covariate models of the engine (the PV quantile regression, the regression
+/// on drivers and calendar) are fitted beside the univariate ensemble and weighed against it on
+/// a hold-out of the history.
 pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> {
     let physics =
         request.attributes.location.is_some() && request.timeline.is_some_and(|t| t.is_sub_daily());
-    if request.covariates.is_empty() && !physics {
+    let holidays = request.attributes.country.is_some()
+        && request.timeline.is_some_and(|t| t.step_seconds <= 86_400);
+    if request.covariates.is_empty() && !physics && !holidays {
         return univariate(request);
     }
     if request.horizon == 0 || request.horizon > MAX_HORIZON {

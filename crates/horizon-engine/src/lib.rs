@@ -35,6 +35,7 @@
 
 pub mod backtest;
 pub mod baseline;
+pub mod calendar;
 pub mod calibration;
 pub mod classify;
 pub mod covariates;
