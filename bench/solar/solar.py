@@ -99,12 +99,21 @@ def degrade(frame, origin, rng, ghi_clear):
     return out
 
 
-def prepare(out, exact, seed):
+def prepare(out, exact, seed, scale=False):
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(seed)
     ys, xs, acts, attrs, meta = [], [], [], [], []
     sets = []
     power, weather, plants = load_pvdaq()
+    global HISTORY_DAYS
+    if scale:
+        # scale.sh: 100 plants (origins of PVDAQ 2011-13 every 8 days) with 30 days of history.
+        HISTORY_DAYS = 30
+        w13 = weather[weather.unique_id == "pvdaq50_ac2_2011_2013"]
+        p13 = power[power.unique_id == "pvdaq50_ac2_2011_2013"]
+        days = pd.date_range("2011-06-01", "2013-12-20", freq="8D")
+        sets.append(("pvdaq50_ac2_2011_2013", p13, w13, days, "America/Denver", "target"))
+        return _prepare_sets(out, exact, rng, sets, plants, ys, xs, acts, attrs, meta, limit=100)
     w16 = weather[weather.unique_id == "pvdaq50_serf_east_2016"]
     p16 = power[power.unique_id == "pvdaq50_serf_east_2016"]
     # 2016 (15-min weather): the last 30 days that have 60 days of history.
@@ -118,6 +127,10 @@ def prepare(out, exact, seed):
     kp, kw, kplants = load_kaggle()
     daysk = pd.date_range("2020-06-05", "2020-06-16", freq="D")
     sets.append(("kaggle_plant1", kp, kw, daysk, "Asia/Kolkata", "reported"))
+    _prepare_sets(out, exact, rng, sets, plants, ys, xs, acts, attrs, meta)
+
+
+def _prepare_sets(out, exact, rng, sets, plants, ys, xs, acts, attrs, meta, limit=None):
     plant_rows = {r.unique_id: r for r in plants.itertuples()}
     for sid, p, w, days, tz, role in sets:
         # The Kaggle plant has 34 days in all: 20 of history before each origin.
@@ -138,6 +151,8 @@ def prepare(out, exact, seed):
             actual = p["y"].reindex(fut[-SCORED:])
             if hist.notna().sum() < 0.7 * len(grid) or actual.notna().sum() < 0.9 * SCORED:
                 continue
+            if limit is not None and len(meta) >= limit:
+                break
             oid = f"{sid}@{day.date()}"
             ys.append(pd.DataFrame({"unique_id": oid, "ds": grid, "y": hist.values}))
             acts.append(pd.DataFrame({"unique_id": oid, "ds": fut[-SCORED:], "y": actual.values}))
@@ -359,11 +374,12 @@ if __name__ == "__main__":
     ap.add_argument("cmd", choices=["prepare", "peers", "score"])
     ap.add_argument("out")
     ap.add_argument("--exact", action="store_true")
+    ap.add_argument("--scale", action="store_true", help="prepare: scale.sh's 100 plants")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--models", default="horizon,horizon_solar_qr,horizon_no_location,horizon_univariate,climatology,smart_persistence,lightgbm")
     a = ap.parse_args()
     if a.cmd == "prepare":
-        prepare(a.out, a.exact, a.seed)
+        prepare(a.out, a.exact, a.seed, a.scale)
     elif a.cmd == "peers":
         peers(a.out)
     else:
