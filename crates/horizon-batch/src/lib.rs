@@ -89,9 +89,11 @@ pub struct ForecastArgs {
     /// Number of steps to forecast.
     #[arg(long)]
     pub horizon: usize,
-    /// Seasonal period; inferred from the frequency of `ds` when absent (none for integer ds).
-    #[arg(long)]
-    pub season_length: Option<usize>,
+    /// Seasonal periods, one or a comma-separated list (e.g. `24,168` for hourly data with a
+    /// daily and a weekly cycle; `1` for none); inferred from the frequency of `ds` when
+    /// absent (none for integer ds).
+    #[arg(long, value_delimiter = ',')]
+    pub season_length: Vec<usize>,
     /// Central interval levels in percent.
     #[arg(long, value_delimiter = ',', default_value = "80,95")]
     pub levels: Vec<f64>,
@@ -163,9 +165,10 @@ pub struct BacktestArgs {
     /// Steps scored per window.
     #[arg(long)]
     pub horizon: usize,
-    /// Seasonal period; inferred from the frequency of `ds` when absent.
-    #[arg(long)]
-    pub season_length: Option<usize>,
+    /// Seasonal periods, one or a comma-separated list (see `forecast --season-length`);
+    /// inferred from the frequency of `ds` when absent.
+    #[arg(long, value_delimiter = ',')]
+    pub season_length: Vec<usize>,
     /// Number of windows.
     #[arg(long, default_value_t = 3)]
     pub windows: usize,
@@ -265,12 +268,16 @@ fn check_levels(levels: &[f64]) -> Result<(), BatchError> {
     Ok(())
 }
 
-fn season_lengths(set: &SeriesSet, given: Option<usize>) -> Vec<usize> {
-    match given {
-        Some(m) if m >= 2 => vec![m],
-        Some(_) => Vec::new(),
-        None => set.frequency.map_or_else(Vec::new, |f| f.season_lengths()),
+/// The periods given on the command line (those of at least 2, sorted, without repeats), or
+/// the frequency's own when none is given.
+fn season_lengths(set: &SeriesSet, given: &[usize]) -> Vec<usize> {
+    if given.is_empty() {
+        return set.frequency.map_or_else(Vec::new, |f| f.season_lengths());
     }
+    let mut periods: Vec<usize> = given.iter().copied().filter(|m| *m >= 2).collect();
+    periods.sort_unstable();
+    periods.dedup();
+    periods
 }
 
 fn base_request<'a>(
@@ -416,7 +423,7 @@ pub fn run_forecast(args: &ForecastArgs) -> Result<ForecastSummary, BatchError> 
         )
     };
     let set = read_series(&args.input)?;
-    let seasons = season_lengths(&set, args.season_length);
+    let seasons = season_lengths(&set, &args.season_length);
     let drivers = Drivers::read(&args.drivers, &set, args.horizon)?;
     let requests: Vec<ForecastRequest<'_>> = set
         .series
@@ -482,7 +489,7 @@ pub fn run_backtest(args: &BacktestArgs) -> Result<BacktestSummary, BatchError> 
     }
     let models = parse_models(&args.models)?;
     let set = read_series(&args.input)?;
-    let seasons = season_lengths(&set, args.season_length);
+    let seasons = season_lengths(&set, &args.season_length);
     let drivers = Drivers::read(&args.drivers, &set, 0)?;
     let m = seasons.first().copied().unwrap_or(1);
     let config = BacktestConfig {

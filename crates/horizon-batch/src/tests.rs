@@ -91,7 +91,7 @@ fn forecast_file_has_expected_columns() -> Result<(), BatchError> {
     let args = ForecastArgs {
         input,
         horizon: 3,
-        season_length: Some(4),
+        season_length: vec![4],
         levels: vec![80.0, 95.0],
         quantiles: vec![0.1, 0.5],
         models: vec![],
