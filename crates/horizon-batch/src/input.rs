@@ -147,6 +147,11 @@ pub fn read_from(reader: impl std::io::Read) -> Result<SeriesSet, BatchError> {
         .headers()
         .map_err(|e| BatchError::Input(format!("cannot read the header line: {e}")))?
         .clone();
+    if headers.iter().all(str::is_empty) {
+        return Err(BatchError::Input(
+            "the file is empty: expected a header line `unique_id,ds,y` and data rows".to_owned(),
+        ));
+    }
     let col = |name: &str| {
         headers.iter().position(|h| h == name).ok_or_else(|| {
             BatchError::Input(format!(

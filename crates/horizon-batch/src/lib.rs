@@ -526,6 +526,19 @@ pub fn run_backtest(args: &BacktestArgs) -> Result<BacktestSummary, BatchError> 
             Err(e) => failed.push((s.id.clone(), e.to_string())),
         }
     }
+    if rows.is_empty() {
+        // Nothing scored: an empty metrics file would read as success to a script.
+        let (id, why) = failed
+            .first()
+            .map_or(("", "the file has no series"), |(id, e)| {
+                (id.as_str(), e.as_str())
+            });
+        return Err(BatchError::Input(format!(
+            "no series could be backtested ({} of {}); the first, {id:?}: {why}",
+            failed.len(),
+            set.series.len()
+        )));
+    }
     output::write_metrics(&args.output, &rows)?;
     let means = output::mean_metrics(&rows);
     if let Some(path) = &args.summary {

@@ -219,3 +219,43 @@ fn rfc3339_stamps_in_utc_come_back_with_z() {
     let s = &set.series[0];
     assert_eq!(set.format_ds(set.next_ds(s, 1)), "2020-01-01T02:00:00");
 }
+
+#[test]
+fn an_empty_file_says_so() {
+    for text in ["", "\n"] {
+        let err = parse(text).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("the file is empty"), "{text:?}: {err}");
+    }
+}
+
+#[test]
+fn a_backtest_that_scores_nothing_fails_with_the_reason() -> Result<(), BatchError> {
+    let dir = std::env::temp_dir().join(format!("horizon-batch-short-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| crate::io_error(&dir, e))?;
+    let input = dir.join("short.csv");
+    std::fs::write(&input, "unique_id,ds,y\na,1,3\na,2,4\nb,1,5\n")
+        .map_err(|e| crate::io_error(&input, e))?;
+    let args = crate::BacktestArgs {
+        input,
+        horizon: 6,
+        season_length: vec![],
+        windows: 3,
+        step: None,
+        gap: 0,
+        levels: vec![80.0, 95.0],
+        models: vec![],
+        output: dir.join("metrics.csv"),
+        summary: None,
+        drivers: crate::DriverArgs::default(),
+    };
+    let err = crate::run_backtest(&args)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("no series could be backtested (2 of 2)"),
+        "{err}"
+    );
+    assert!(!args.output.exists(), "no metrics file is written");
+    Ok(())
+}
