@@ -71,6 +71,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Backtest(args) => {
             let summary = horizon_batch::run_backtest(&args).context("while backtesting")?;
+            for (id, warning) in &summary.warnings {
+                eprintln!("warning: series {id}: {warning}");
+            }
             for (id, reason) in &summary.failed {
                 eprintln!("series {id} not evaluated: {reason}");
             }

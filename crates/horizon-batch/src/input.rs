@@ -56,6 +56,22 @@ pub struct SeriesSet {
     pub frequency: Option<Frequency>,
     /// How `ds` was written.
     pub style: DsStyle,
+    /// What reading resolved on the way, per series (duplicate stamps), for the warnings.
+    pub notes: Vec<(String, String)>,
+}
+
+/// What to do with two rows of one series at the same `ds`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnDuplicate {
+    /// Refuse the file, naming both lines.
+    #[default]
+    Error,
+    /// Keep the first row in file order.
+    First,
+    /// Keep the last row in file order.
+    Last,
+    /// Keep the mean of the rows' values.
+    Mean,
 }
 
 impl SeriesSet {
@@ -132,12 +148,20 @@ pub(crate) fn parse_y(raw: &str) -> Option<f64> {
 
 /// Reads `path`; see the crate docs for the rules.
 pub fn read_series(path: &Path) -> Result<SeriesSet, BatchError> {
-    let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
-    read_from(file)
+    read_series_with(path, OnDuplicate::First)
 }
 
-/// Reads CSV from any reader (the body of [`read_series`]).
-pub fn read_from(reader: impl std::io::Read) -> Result<SeriesSet, BatchError> {
+/// [`read_series`] with a rule for duplicate stamps (the CLI's `--on-duplicate`).
+pub fn read_series_with(path: &Path, on_duplicate: OnDuplicate) -> Result<SeriesSet, BatchError> {
+    let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    read_with(file, on_duplicate)
+}
+
+/// Reads CSV from any reader with a rule for duplicate stamps (the body of [`read_series`]).
+pub fn read_with(
+    reader: impl std::io::Read,
+    on_duplicate: OnDuplicate,
+) -> Result<SeriesSet, BatchError> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
@@ -162,7 +186,7 @@ pub fn read_from(reader: impl std::io::Read) -> Result<SeriesSet, BatchError> {
     };
     let (c_id, c_ds, c_y) = (col("unique_id")?, col("ds")?, col("y")?);
     let mut style: Option<DsStyle> = None;
-    let mut rows: Vec<(String, (Ds, f64))> = Vec::new();
+    let mut rows: Vec<(String, (Ds, f64, u64))> = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
@@ -199,16 +223,61 @@ pub fn read_from(reader: impl std::io::Read) -> Result<SeriesSet, BatchError> {
         }
         let raw_y = rec.get(c_y).unwrap_or("");
         let y = parse_y(raw_y).ok_or_else(|| bad(c_y, format!("{raw_y:?} is not a number")))?;
-        rows.push((id.to_owned(), (ds, y)));
+        rows.push((id.to_owned(), (ds, y, line)));
     }
     let Some(style) = style else {
         return Err(BatchError::Input("the file has no data rows".to_owned()));
     };
     let mut frequency: Option<(Frequency, String)> = None;
     let mut series = Vec::new();
-    for (id, mut points) in group(rows.into_iter()) {
-        points.sort_by_key(|p| p.0);
-        points.dedup_by(|a, b| a.0 == b.0);
+    let mut notes = Vec::new();
+    for (id, mut rows) in group(rows.into_iter()) {
+        // Stable: rows of one stamp stay in file order.
+        rows.sort_by_key(|p| p.0);
+        let mut points: Vec<(Ds, f64)> = Vec::with_capacity(rows.len());
+        let mut resolved = 0usize;
+        let mut i = 0;
+        while i < rows.len() {
+            let mut j = i + 1;
+            while j < rows.len() && rows[j].0 == rows[i].0 {
+                j += 1;
+            }
+            let same = &rows[i..j];
+            if same.len() > 1 {
+                resolved += same.len() - 1;
+            }
+            let y = match on_duplicate {
+                _ if same.len() == 1 => same[0].1,
+                OnDuplicate::Error => {
+                    return Err(BatchError::Input(format!(
+                        "lines {} and {}: series {id:?} has two rows at the same ds (choose \
+                         --on-duplicate first, last or mean)",
+                        same[0].2, same[1].2
+                    )));
+                }
+                OnDuplicate::First => same[0].1,
+                OnDuplicate::Last => same[same.len() - 1].1,
+                OnDuplicate::Mean => {
+                    let finite: Vec<f64> =
+                        same.iter().map(|r| r.1).filter(|v| v.is_finite()).collect();
+                    if finite.is_empty() {
+                        f64::NAN
+                    } else {
+                        finite.iter().sum::<f64>() / finite.len() as f64
+                    }
+                }
+            };
+            points.push((same[0].0, y));
+            i = j;
+        }
+        if resolved > 0 {
+            let rule = match on_duplicate {
+                OnDuplicate::Last => "the last kept",
+                OnDuplicate::Mean => "their mean kept",
+                _ => "the first kept",
+            };
+            notes.push((id.clone(), format!("{resolved} duplicate rows ({rule})")));
+        }
         let times: Vec<Timestamp> = points
             .iter()
             .filter_map(|(d, _)| match d {
@@ -238,6 +307,7 @@ pub fn read_from(reader: impl std::io::Read) -> Result<SeriesSet, BatchError> {
         series,
         frequency: freq,
         style,
+        notes,
     })
 }
 

@@ -34,7 +34,7 @@ use horizon_engine::{
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
-pub use input::{Ds, Series, SeriesSet, read_series};
+pub use input::{Ds, OnDuplicate, Series, SeriesSet, read_series, read_series_with};
 
 /// Why a batch run failed.
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +110,10 @@ pub struct ForecastArgs {
     /// Seed of the sample paths.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Two rows of one series at the same `ds`: `error` (default: refuse, naming both lines),
+    /// or keep the `first`, the `last` or their `mean`.
+    #[arg(long, value_enum, default_value_t = OnDuplicate::Error)]
+    pub on_duplicate: OnDuplicate,
     /// Covariates, series attributes and the stamp label.
     #[command(flatten)]
     pub drivers: DriverArgs,
@@ -190,6 +194,10 @@ pub struct BacktestArgs {
     /// Optional CSV with the metrics averaged over series.
     #[arg(long)]
     pub summary: Option<PathBuf>,
+    /// Two rows of one series at the same `ds`: `error` (default: refuse, naming both lines),
+    /// or keep the `first`, the `last` or their `mean`.
+    #[arg(long, value_enum, default_value_t = OnDuplicate::Error)]
+    pub on_duplicate: OnDuplicate,
     /// Covariates, series attributes and the stamp label.
     #[command(flatten)]
     pub drivers: DriverArgs,
@@ -202,6 +210,8 @@ pub struct BacktestSummary {
     pub series: usize,
     /// Series that could not be evaluated, with the reason.
     pub failed: Vec<(String, String)>,
+    /// Notes per series from reading the input (duplicates resolved).
+    pub warnings: Vec<(String, String)>,
     /// Metric name and its mean over the evaluated series (NaN values skipped), in the order
     /// of the per-series columns.
     pub means: Vec<(String, f64)>,
@@ -422,7 +432,7 @@ pub fn run_forecast(args: &ForecastArgs) -> Result<ForecastSummary, BatchError> 
             })?,
         )
     };
-    let set = read_series(&args.input)?;
+    let set = read_series_with(&args.input, args.on_duplicate)?;
     let seasons = season_lengths(&set, &args.season_length);
     let drivers = Drivers::read(&args.drivers, &set, args.horizon)?;
     let requests: Vec<ForecastRequest<'_>> = set
@@ -453,7 +463,7 @@ pub fn run_forecast(args: &ForecastArgs) -> Result<ForecastSummary, BatchError> 
         series: set.series.len(),
         rows: 0,
         failed: Vec::new(),
-        warnings: drivers.notes.clone(),
+        warnings: set.notes.iter().chain(&drivers.notes).cloned().collect(),
     };
     let mut ok = Vec::with_capacity(results.len());
     for (s, r) in set.series.iter().zip(results) {
@@ -488,7 +498,7 @@ pub fn run_backtest(args: &BacktestArgs) -> Result<BacktestSummary, BatchError> 
         });
     }
     let models = parse_models(&args.models)?;
-    let set = read_series(&args.input)?;
+    let set = read_series_with(&args.input, args.on_duplicate)?;
     let seasons = season_lengths(&set, &args.season_length);
     let drivers = Drivers::read(&args.drivers, &set, 0)?;
     let m = seasons.first().copied().unwrap_or(1);
@@ -548,6 +558,7 @@ pub fn run_backtest(args: &BacktestArgs) -> Result<BacktestSummary, BatchError> 
     Ok(BacktestSummary {
         series: set.series.len(),
         failed,
+        warnings: set.notes.clone(),
         means,
     })
 }

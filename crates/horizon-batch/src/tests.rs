@@ -2,11 +2,14 @@
 
 use std::io::Cursor;
 
-use crate::input::read_from;
+use crate::input::read_with;
 use crate::{BatchError, ForecastArgs, run_forecast};
 
 fn parse(text: &str) -> Result<crate::SeriesSet, BatchError> {
-    read_from(Cursor::new(text.as_bytes().to_vec()))
+    read_with(
+        Cursor::new(text.as_bytes().to_vec()),
+        crate::OnDuplicate::First,
+    )
 }
 
 #[test]
@@ -97,6 +100,7 @@ fn forecast_file_has_expected_columns() -> Result<(), BatchError> {
         models: vec![],
         output: dir.join("out.csv"),
         seed: 1,
+        on_duplicate: crate::OnDuplicate::Error,
         drivers: crate::DriverArgs::default(),
     };
     let summary = run_forecast(&args)?;
@@ -246,6 +250,7 @@ fn a_backtest_that_scores_nothing_fails_with_the_reason() -> Result<(), BatchErr
         models: vec![],
         output: dir.join("metrics.csv"),
         summary: None,
+        on_duplicate: crate::OnDuplicate::Error,
         drivers: crate::DriverArgs::default(),
     };
     let err = crate::run_backtest(&args)
@@ -258,4 +263,31 @@ fn a_backtest_that_scores_nothing_fails_with_the_reason() -> Result<(), BatchErr
     );
     assert!(!args.output.exists(), "no metrics file is written");
     Ok(())
+}
+
+#[test]
+fn duplicate_stamps_are_refused_or_resolved_as_asked() {
+    use crate::OnDuplicate;
+    use crate::input::read_with;
+    let text = "unique_id,ds,y\na,1,1\na,2,2\na,2,6\na,3,3\n";
+    let read = |rule| read_with(Cursor::new(text.as_bytes().to_vec()), rule);
+    let err = read(OnDuplicate::Error)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("lines 3 and 4"), "{err}");
+    for (rule, want) in [
+        (OnDuplicate::First, 2.0),
+        (OnDuplicate::Last, 6.0),
+        (OnDuplicate::Mean, 4.0),
+    ] {
+        let set = read(rule).expect("resolved");
+        assert_eq!(set.series[0].values, vec![1.0, want, 3.0], "{rule:?}");
+        assert_eq!(set.notes.len(), 1);
+        assert!(
+            set.notes[0].1.contains("1 duplicate rows"),
+            "{:?}",
+            set.notes
+        );
+    }
 }
