@@ -78,3 +78,82 @@ async fn a_second_demo_keeps_the_first_ones_key() {
     assert_eq!(status, 200);
     assert!(first.try_wait().is_none(), "the first demo stopped");
 }
+
+/// The batch CLI as a filter: `-` reads standard input and writes standard output; a file with
+/// two rows at one stamp stops the run naming both lines unless `--on-duplicate` says which to
+/// keep; an empty file and a backtest that scores nothing fail with the reason.
+#[test]
+fn the_batch_cli_pipes_and_refuses_what_it_cannot_read() {
+    use std::io::Write;
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = std::process::Command::new(bin_dir().join("horizon"))
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let mut csv = String::from("unique_id,ds,y\n");
+    for t in 1..=30 {
+        csv.push_str(&format!("a,{t},{}\n", 10 + t % 4));
+    }
+    let forecast = [
+        "forecast",
+        "--input",
+        "-",
+        "--horizon",
+        "2",
+        "--output",
+        "-",
+    ];
+    let (ok, stdout, stderr) = run(&forecast, &csv);
+    assert!(ok, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "unique_id,ds,mean,lo-80,hi-80,lo-95,hi-95");
+    assert!(
+        lines[1].starts_with("a,31,") && lines[2].starts_with("a,32,"),
+        "{stdout}"
+    );
+
+    let duplicated = format!("{csv}a,5,99\n");
+    let (ok, _, stderr) = run(&forecast, &duplicated);
+    assert!(!ok);
+    assert!(stderr.contains("lines 6 and 32"), "{stderr}");
+    let mut mean = forecast.to_vec();
+    mean.extend(["--on-duplicate", "mean"]);
+    let (ok, _, stderr) = run(&mean, &duplicated);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("1 duplicate rows (their mean kept)"),
+        "{stderr}"
+    );
+
+    let (ok, _, stderr) = run(&forecast, "");
+    assert!(!ok);
+    assert!(stderr.contains("the file is empty"), "{stderr}");
+    let backtest = [
+        "backtest",
+        "--input",
+        "-",
+        "--horizon",
+        "40",
+        "--output",
+        "-",
+    ];
+    let (ok, stdout, stderr) = run(&backtest, &csv);
+    assert!(!ok && stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("no series could be backtested"), "{stderr}");
+}

@@ -82,8 +82,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 summary.series - summary.failed.len(),
                 summary.series
             );
+            // With `--output -` the metrics file is standard output: the means go beside the
+            // other messages.
+            let to_stdout = args.output.as_os_str() != "-";
             for (name, mean) in &summary.means {
-                println!("{name}\t{mean:.4}");
+                if to_stdout {
+                    println!("{name}\t{mean:.4}");
+                } else {
+                    eprintln!("{name}\t{mean:.4}");
+                }
             }
             Ok(())
         }

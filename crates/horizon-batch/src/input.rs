@@ -152,7 +152,11 @@ pub fn read_series(path: &Path) -> Result<SeriesSet, BatchError> {
 }
 
 /// [`read_series`] with a rule for duplicate stamps (the CLI's `--on-duplicate`).
+/// A `path` of `-` reads standard input.
 pub fn read_series_with(path: &Path, on_duplicate: OnDuplicate) -> Result<SeriesSet, BatchError> {
+    if path == Path::new("-") {
+        return read_with(std::io::stdin().lock(), on_duplicate);
+    }
     let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
     read_with(file, on_duplicate)
 }

@@ -83,7 +83,7 @@ pub enum BatchError {
 /// `horizon forecast`: forecast every series of a CSV file.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ForecastArgs {
-    /// Long-format CSV with columns `unique_id,ds,y`.
+    /// Long-format CSV with columns `unique_id,ds,y` (`-`: standard input).
     #[arg(long)]
     pub input: PathBuf,
     /// Number of steps to forecast.
@@ -104,7 +104,7 @@ pub struct ForecastArgs {
     /// historic_average, ets, theta, otm, dotm, croston, sba, tsb, adida, imapa, mstl, damped).
     #[arg(long, value_delimiter = ',')]
     pub models: Vec<String>,
-    /// Output CSV: `unique_id,ds,mean,lo-L,hi-L...,q-Q...`.
+    /// Output CSV: `unique_id,ds,mean,lo-L,hi-L...,q-Q...` (`-`: standard output).
     #[arg(long)]
     pub output: PathBuf,
     /// Seed of the sample paths.
@@ -163,7 +163,7 @@ pub struct ForecastSummary {
 /// `horizon backtest`: rolling-origin evaluation of every series of a CSV file.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BacktestArgs {
-    /// Long-format CSV with columns `unique_id,ds,y`.
+    /// Long-format CSV with columns `unique_id,ds,y` (`-`: standard input).
     #[arg(long)]
     pub input: PathBuf,
     /// Steps scored per window.
@@ -188,7 +188,7 @@ pub struct BacktestArgs {
     /// Models to use (see `forecast --models`).
     #[arg(long, value_delimiter = ',')]
     pub models: Vec<String>,
-    /// Output CSV of metrics per series.
+    /// Output CSV of metrics per series (`-`: standard output).
     #[arg(long)]
     pub output: PathBuf,
     /// Optional CSV with the metrics averaged over series.

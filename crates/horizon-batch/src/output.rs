@@ -34,6 +34,19 @@ pub(crate) fn forecast_header(levels: &[f64], quantiles: Option<&[f64]>) -> Vec<
     h
 }
 
+/// A CSV writer on `path`, or on standard output when `path` is `-`.
+fn writer(path: &Path) -> Result<csv::Writer<Box<dyn std::io::Write>>, BatchError> {
+    let sink: Box<dyn std::io::Write> = if path == Path::new("-") {
+        Box::new(std::io::stdout().lock())
+    } else {
+        Box::new(std::fs::File::create(path).map_err(|e| BatchError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?)
+    };
+    Ok(csv::Writer::from_writer(sink))
+}
+
 /// Writes one row per series and step; returns the number of rows.
 pub(crate) fn write_forecasts(
     path: &Path,
@@ -42,7 +55,7 @@ pub(crate) fn write_forecasts(
     levels: &[f64],
     quantiles: Option<&[f64]>,
 ) -> Result<usize, BatchError> {
-    let mut w = csv::Writer::from_path(path).map_err(|e| out_err(path, e))?;
+    let mut w = writer(path)?;
     w.write_record(forecast_header(levels, quantiles))
         .map_err(|e| out_err(path, e))?;
     let mut rows = 0;
@@ -119,7 +132,7 @@ pub(crate) fn write_metrics(
     path: &Path,
     rows: &[(String, Vec<(String, f64)>)],
 ) -> Result<(), BatchError> {
-    let mut w = csv::Writer::from_path(path).map_err(|e| out_err(path, e))?;
+    let mut w = writer(path)?;
     let mut header = vec!["unique_id".to_owned()];
     if let Some((_, first)) = rows.first() {
         header.extend(first.iter().map(|(n, _)| n.clone()));
