@@ -13,26 +13,38 @@ use horizon_domain::{IntervalLabel, SeriesAttributes};
 
 use crate::covariates::Timeline;
 
-/// The holiday table, `country year MMDD…` per line.
+/// The holiday table: `country * MMDD…` (dates of every year), then `country year MMDD…`.
 const TABLE: &str = include_str!("../data/holidays.txt");
 /// First and last year the table covers.
 pub const YEARS: (i32, i32) = (2000, 2035);
 
-/// (country, year) → holidays as `month * 100 + day`, sorted.
-fn table() -> &'static HashMap<(String, i32), Vec<u16>> {
-    static PARSED: OnceLock<HashMap<(String, i32), Vec<u16>>> = OnceLock::new();
+/// The parsed table: per country, the dates of every year and each covered year's others, as
+/// `month * 100 + day`, sorted.
+#[derive(Default)]
+struct Country {
+    every_year: Vec<u16>,
+    years: HashMap<i32, Vec<u16>>,
+}
+
+fn table() -> &'static HashMap<String, Country> {
+    static PARSED: OnceLock<HashMap<String, Country>> = OnceLock::new();
     PARSED.get_or_init(|| {
-        let mut map = HashMap::new();
+        let mut map: HashMap<String, Country> = HashMap::new();
         for line in TABLE.lines().filter(|l| !l.starts_with('#')) {
             let mut parts = line.split_ascii_whitespace();
-            let (Some(country), Some(year)) = (parts.next(), parts.next()) else {
-                continue;
-            };
-            let Ok(year) = year.parse::<i32>() else {
+            let (Some(code), Some(year)) = (parts.next(), parts.next()) else {
                 continue;
             };
             let days: Vec<u16> = parts.filter_map(|d| d.parse().ok()).collect();
-            map.insert((country.to_owned(), year), days);
+            let country = map.entry(code.to_owned()).or_default();
+            match year {
+                "*" => country.every_year = days,
+                y => {
+                    if let Ok(y) = y.parse::<i32>() {
+                        country.years.insert(y, days);
+                    }
+                }
+            }
         }
         map
     })
@@ -40,15 +52,16 @@ fn table() -> &'static HashMap<(String, i32), Vec<u16>> {
 
 /// Whether the table knows `country` (ISO 3166-1 alpha-2, upper case).
 pub fn knows(country: &str) -> bool {
-    table().contains_key(&(country.to_owned(), YEARS.1))
+    table().contains_key(country)
 }
 
 /// Whether `date` is a national public holiday in `country`; `None` when the table does not
 /// cover that country or year.
 pub fn is_holiday(country: &str, date: NaiveDate) -> Option<bool> {
-    let days = table().get(&(country.to_owned(), date.year()))?;
+    let c = table().get(country)?;
+    let days = c.years.get(&date.year())?;
     let key = (date.month() * 100 + date.day()) as u16;
-    Some(days.binary_search(&key).is_ok())
+    Some(c.every_year.binary_search(&key).is_ok() || days.binary_search(&key).is_ok())
 }
 
 /// How the local date of a step is found.

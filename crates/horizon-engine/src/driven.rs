@@ -528,10 +528,11 @@ fn calendar_drivers(
     if let Some(country) = country {
         if calendar::knows(country) {
             warnings.extend(note);
-            let uncovered = dates
+            let known: Vec<Option<bool>> = dates
                 .iter()
-                .filter(|d| calendar::is_holiday(country, **d).is_none())
-                .count();
+                .map(|d| calendar::is_holiday(country, *d))
+                .collect();
+            let uncovered = known.iter().filter(|k| k.is_none()).count();
             if uncovered > 0 {
                 warnings.push(format!(
                     "{uncovered} steps outside the holiday table's years {}-{}: read as no holiday",
@@ -539,9 +540,9 @@ fn calendar_drivers(
                     calendar::YEARS.1
                 ));
             }
-            let holiday: Vec<f64> = dates
+            let holiday: Vec<f64> = known
                 .iter()
-                .map(|d| f64::from(u8::from(calendar::is_holiday(country, *d) == Some(true))))
+                .map(|k| f64::from(u8::from(*k == Some(true))))
                 .collect();
             out.push(("holiday", holiday));
         } else {
