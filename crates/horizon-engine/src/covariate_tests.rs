@@ -295,6 +295,71 @@ fn without_a_location_an_irradiance_column_under_another_name_is_found() {
 }
 
 #[test]
+fn a_plant_without_weather_or_location_is_zero_where_its_history_is_dark() {
+    let p = plant(40, 48, 3);
+    let mut r = ForecastRequest::new(&p.values, 48);
+    r.season_lengths = vec![24, 168];
+    r.bounds = Bounds::new(Some(0.0), Some(p.capacity)).unwrap();
+    r.timeline = Some(p.timeline);
+    let f = forecast(&r).unwrap();
+    let n = p.values.len();
+    // the same time of day on the last `days` days of history before step `s`
+    let earlier = |s: usize, days: usize| -> Vec<f64> {
+        (1..=days + 2)
+            .map(|d| n + s - 24 * d)
+            .filter(|i| *i < n)
+            .take(days)
+            .map(|i| p.values[i])
+            .collect()
+    };
+    let peak = p.values.iter().fold(0.0f64, |a, v| a.max(*v));
+    let dark: Vec<usize> = (0..48)
+        .filter(|s| earlier(*s, 7).iter().all(|v| *v <= 0.01 * peak))
+        .collect();
+    assert!(dark.len() >= 12, "{dark:?}");
+    for s in &dark {
+        assert_eq!(f.mean[*s], 0.0, "step {s}");
+        assert!(f.quantiles.iter().all(|q| q[*s] == 0.0), "step {s}");
+        assert!(
+            f.intervals
+                .iter()
+                .all(|i| i.lo[*s] == 0.0 && i.hi[*s] == 0.0)
+        );
+    }
+    // the rest stays under the most the time of day gave, with some room
+    for s in (0..48).filter(|s| !dark.contains(s)) {
+        let most = earlier(s, 30).into_iter().fold(0.0f64, f64::max);
+        assert!(f.quantiles.last().unwrap()[s] <= 1.25 * most + 0.02 * peak + 1e-9);
+    }
+    assert!(
+        f.warnings
+            .iter()
+            .any(|w| w.contains("dark at the same times")),
+        "{:?}",
+        f.warnings
+    );
+
+    // Without stamps the engine cannot tell the time of day: the forecast is left alone.
+    r.timeline = None;
+    let blind = forecast(&r).unwrap();
+    assert!(
+        dark.iter()
+            .any(|s| blind.quantiles.last().unwrap()[*s] > 0.0)
+    );
+
+    // A series never dark is not touched by the rule (same forecast with and without stamps).
+    let y: Vec<f64> = (0..24 * 30)
+        .map(|i| 100.0 + 30.0 * ((i % 24) as f64 / 24.0 * std::f64::consts::TAU).sin())
+        .collect();
+    let mut r = ForecastRequest::new(&y, 24);
+    r.season_lengths = vec![24];
+    let without = forecast(&r).unwrap();
+    r.timeline = Some(p.timeline);
+    let with = forecast(&r).unwrap();
+    assert_eq!(without.quantiles, with.quantiles);
+}
+
+#[test]
 fn a_series_that_is_never_dark_is_not_read_as_pv_output_without_a_location() {
     // Hourly demand with a daily cycle that never falls to zero, driven by a price.
     let n = 24 * 30;

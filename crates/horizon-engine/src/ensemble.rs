@@ -57,7 +57,9 @@ use crate::{
     EngineError, FittedModel, ModelKind, baseline,
     classify::classify,
     covariates::{Covariate, Timeline},
-    damped, ets, intermittent, mstl, seasonality, theta, util,
+    damped,
+    daylight::Daylight,
+    ets, intermittent, mstl, seasonality, theta, util,
 };
 
 /// Number of rolling origins used to validate and calibrate the members.
@@ -893,6 +895,25 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
         history.as_ref(),
     );
 
+    // A sub-daily history dark at the same times every day (PV output, a shop's till): those
+    // steps are exactly zero, the others at most what the time of day gave over the last month.
+    let daylight = request
+        .timeline
+        .filter(Timeline::is_sub_daily)
+        .and_then(|t| Daylight::estimate(request.values, &t, &[], h).ok());
+    let history_end = request.values.len();
+    let limit = |s: usize, v: f64| match &daylight {
+        Some(d) if d.is_dark(history_end + s) => bounds.clamp(0.0),
+        Some(d) => bounds.clamp(v.min(d.ceiling(history_end + s))),
+        None => bounds.clamp(v),
+    };
+    if let Some(d) = &daylight {
+        let dark = (0..h).filter(|s| d.is_dark(history_end + s)).count();
+        warnings.push(format!(
+            "dark at the same times every day (as PV output is): {dark} of {h} steps forecast \
+             as exactly 0, the rest capped by the time of day's last month"
+        ));
+    }
     let mut mean = vec![0.0; h];
     let mut all_q: Vec<Vec<f64>> = vec![vec![0.0; h]; grid.len()];
     for s in 0..h {
@@ -903,11 +924,11 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
             .sum();
         let m = unscale(m);
         for (j, row) in combined.iter().enumerate() {
-            all_q[j][s] = bounds.clamp(unscale(row[s]));
+            all_q[j][s] = limit(s, unscale(row[s]));
         }
         // The members' mean, not the mean of the clipped distribution: widened tails clipped at
         // a bound would otherwise pull the point forecast away from it.
-        mean[s] = bounds.clamp(m);
+        mean[s] = limit(s, m);
     }
 
     let quantile_levels = request.quantile_levels.levels().to_vec();
@@ -937,7 +958,8 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
                 .map(|l| {
                     q[pos(*l)]
                         .iter()
-                        .map(|v| bounds.clamp(unscale(*v)))
+                        .enumerate()
+                        .map(|(s, v)| limit(s, unscale(*v)))
                         .collect()
                 })
                 .collect();
@@ -953,7 +975,12 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
                 kind: c.kind,
                 weight: *w,
                 reason: format!("{}; {note}", c.reason),
-                mean: c.mean.iter().map(|v| bounds.clamp(unscale(*v))).collect(),
+                mean: c
+                    .mean
+                    .iter()
+                    .enumerate()
+                    .map(|(s, v)| limit(s, unscale(*v)))
+                    .collect(),
                 quantiles,
             }
         })

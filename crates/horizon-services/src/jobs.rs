@@ -270,9 +270,7 @@ async fn train_job(
         let requests: Vec<ForecastRequest<'_>> = prepared
             .iter()
             .map(|p| {
-                let mut r = ForecastRequest::new(&p.values, p.horizon);
-                r.season_lengths = p.frequency.season_lengths();
-                r.bounds = p.bounds;
+                let mut r = p.request();
                 r.models = models.clone();
                 r
             })
@@ -373,9 +371,7 @@ async fn backtest_job(
             };
             let season = p.frequency.season_lengths().first().copied().unwrap_or(1);
             for (name, only) in arms {
-                let mut r = ForecastRequest::new(&p.values, p.horizon);
-                r.season_lengths = p.frequency.season_lengths();
-                r.bounds = p.bounds;
+                let mut r = p.request();
                 r.models = only;
                 let config = BacktestConfig {
                     horizon: p.horizon,

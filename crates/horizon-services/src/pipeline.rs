@@ -16,10 +16,10 @@ use std::{
 
 use horizon_domain::{
     Bounds, Classification, EnsembleMember, ExecutionKind, ExecutionStatus, ForecastMatrix,
-    Frequency, Observation, Partition, QuantileLevels, Series, SeriesClass, StepStatus,
-    ThresholdProbability, Timestamp,
+    Frequency, IntervalLabel, Observation, Partition, QuantileLevels, Series, SeriesClass,
+    StepStatus, ThresholdProbability, Timestamp,
 };
-use horizon_engine::{ForecastRequest, ModelKind};
+use horizon_engine::{ForecastRequest, ModelKind, Timeline};
 use horizon_settings::Settings;
 use horizon_store::{JobQueue, NewPrediction, NewStep, Store};
 use serde::{Deserialize, Serialize};
@@ -471,6 +471,32 @@ pub(crate) struct Prepared {
     thresholds: Vec<f64>,
 }
 
+impl Prepared {
+    /// The engine's request for this series with what every caller shares: its history and
+    /// horizon, the frequency's candidate cycles, its bounds, and when it was observed (steps
+    /// of a fixed length only: a day's rhythm is read from the stamps). Callers add quantiles,
+    /// thresholds, weights and models.
+    pub(crate) fn request(&self) -> ForecastRequest<'_> {
+        let mut r = ForecastRequest::new(&self.values, self.horizon);
+        r.season_lengths = self.frequency.season_lengths();
+        r.bounds = self.bounds;
+        let fixed = matches!(
+            self.frequency,
+            Frequency::Minutes(_) | Frequency::Hours(_) | Frequency::Days(_) | Frequency::Week
+        );
+        if fixed && !self.values.is_empty() {
+            let back = self.values.len() as i64 - 1;
+            r.timeline = Some(Timeline {
+                start: self.frequency.advance(self.last_ts, -back),
+                step_seconds: self.frequency.nominal_seconds(),
+                // Stored stamps name the start of their interval (as ingest's files do).
+                label: IntervalLabel::Start,
+            });
+        }
+        r
+    }
+}
+
 async fn run_partition(
     store: &Store,
     settings: &Settings,
@@ -527,10 +553,8 @@ async fn run_partition(
         let requests: Vec<ForecastRequest<'_>> = prepared
             .iter()
             .map(|p| {
-                let mut r = ForecastRequest::new(&p.values, p.horizon);
-                r.season_lengths = p.frequency.season_lengths();
+                let mut r = p.request();
                 r.quantile_levels = quantiles.clone();
-                r.bounds = p.bounds;
                 r.thresholds = p.thresholds.clone();
                 r.class_weights = Some(&task_weights);
                 r.models = models.clone();
