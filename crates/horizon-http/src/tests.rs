@@ -331,6 +331,28 @@ async fn resources(db: TestDb) {
     assert!(page.next_cursor.is_none());
     let page: SeriesPageDto = app.ok("/v1/series?entity=DEU", k).await;
     assert_eq!(page.items.len(), 1);
+    // search and filters, on the server
+    let keys = |page: SeriesPageDto| page.items.into_iter().map(|s| s.key).collect::<Vec<_>>();
+    assert_eq!(keys(app.ok("/v1/series?q=NT-7", k).await), ["plant-7"]);
+    assert_eq!(keys(app.ok("/v1/series?q=usa", k).await), ["events-USA"]);
+    assert_eq!(
+        keys(app.ok("/v1/series?metric=power_mw&q=de", k).await),
+        ["plant-7"]
+    );
+    assert!(keys(app.ok("/v1/series?q=%25", k).await).is_empty());
+    assert!(keys(app.ok("/v1/series?q=events_USA", k).await).is_empty());
+    assert!(keys(app.ok("/v1/series?class=lumpy", k).await).is_empty());
+    let long = format!("/v1/series?q={}", "a".repeat(201));
+    let p = problem(app.get(&long, k).await, 400).await;
+    assert!(p.detail.contains("200 characters"), "{p:?}");
+    for path in [
+        "/v1/series?q=a%00b",
+        "/v1/series?metric=%0A",
+        "/v1/series?entity=%00",
+    ] {
+        let p = problem(app.get(path, k).await, 400).await;
+        assert!(p.detail.contains("control character"), "{path}: {p:?}");
+    }
 
     // Observations: bulk write, range read, ISO-week resampling.
     let items: Vec<Value> = (0..14)
@@ -582,6 +604,7 @@ async fn resources(db: TestDb) {
         ("/v1/series?limit=0", "limit"),
         ("/v1/series?limit=501", "limit"),
         ("/v1/series?colour=red", "colour"),
+        ("/v1/series?class=bumpy", "bumpy"),
         ("/v1/forecasts?from=yesterday", ""),
         (
             "/v1/forecasts?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",

@@ -27,7 +27,7 @@ pub use repo::{
     observations::ObservationRow,
     partitions::{JobQueue, QueuedJob},
     predictions::{NewPrediction, PredictionFilter},
-    series::SeriesPage,
+    series::{SeriesFilter, SeriesPage},
 };
 
 /// Pool sizes and timeouts for [`Store::connect_with`].

@@ -8,8 +8,8 @@ use horizon_test_support::{TestDb, both_backends};
 use uuid::Uuid;
 
 use crate::{
-    NewApiKey, NewPrediction, NewStep, ObservationRow, PoolOptions, PredictionFilter, Store,
-    StoreError, event_store::EventStore,
+    NewApiKey, NewPrediction, NewStep, ObservationRow, PoolOptions, PredictionFilter, SeriesFilter,
+    Store, StoreError, event_store::EventStore,
 };
 
 async fn store(db: &TestDb) -> Store {
@@ -70,17 +70,85 @@ async fn series_round_trip(db: TestDb) {
         Some(60.0)
     );
 
-    let page = store.list_series(None, None, 1).await.unwrap();
+    let page = store
+        .list_series(&SeriesFilter::default(), None, 1)
+        .await
+        .unwrap();
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0].meta.key.as_str(), "a-1");
     let next = store
-        .list_series(None, page.next_after.as_deref(), 1)
+        .list_series(&SeriesFilter::default(), page.next_after.as_deref(), 1)
         .await
         .unwrap();
     assert_eq!(next.items[0].meta.key.as_str(), "solar-01");
     assert!(next.next_after.is_none());
-    let by_entity = store.list_series(Some("PLANT01"), None, 10).await.unwrap();
-    assert_eq!(by_entity.items.len(), 1);
+    let filter = |f: SeriesFilter| {
+        let store = store.clone();
+        async move {
+            let page = store.list_series(&f, None, 10).await.unwrap();
+            page.items
+                .iter()
+                .map(|s| s.meta.key.to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let by_entity = filter(SeriesFilter {
+        entity: Some("PLANT01".into()),
+        ..Default::default()
+    });
+    assert_eq!(by_entity.await, ["solar-01"]);
+    // search: a substring of key or entity, any case, wildcards taken literally
+    let search = |text: &str| {
+        filter(SeriesFilter {
+            search: Some(text.into()),
+            ..Default::default()
+        })
+    };
+    assert_eq!(search("LAR-0").await, ["solar-01"]);
+    assert_eq!(search("plant").await, ["solar-01"]);
+    assert_eq!(search("A-").await, ["a-1"]);
+    assert!(search("a_1").await.is_empty(), "_ is not a wildcard");
+    assert!(search("%").await.is_empty(), "% is not a wildcard");
+    let by_metric = filter(SeriesFilter {
+        metric: Some("nothing-measured-so".into()),
+        ..Default::default()
+    });
+    assert!(by_metric.await.is_empty());
+    // class: the latest classification decides
+    let solar = store
+        .series_by_key(&SeriesKey::parse("solar-01").unwrap())
+        .await
+        .unwrap();
+    let classified = |class: SeriesClass, at: i64| Classification {
+        series_id: solar.id,
+        execution_id: None,
+        classified_at: Utc.timestamp_opt(at, 0).unwrap(),
+        profile: SeriesProfile {
+            class,
+            adi: 1.0,
+            cv2: 0.1,
+            zero_share: 0.0,
+            length: 100,
+            trend_strength: 0.0,
+            seasonal_strength: 0.0,
+            season_length: None,
+        },
+    };
+    store
+        .insert_classifications(&[
+            classified(SeriesClass::Lumpy, 1_000),
+            classified(SeriesClass::Smooth, 2_000),
+        ])
+        .await
+        .unwrap();
+    let by_class = |class: SeriesClass| {
+        filter(SeriesFilter {
+            class: Some(class),
+            ..Default::default()
+        })
+    };
+    assert_eq!(by_class(SeriesClass::Smooth).await, ["solar-01"]);
+    assert!(by_class(SeriesClass::Lumpy).await.is_empty());
 
     let missing = store
         .series_by_key(&SeriesKey::parse("nope").unwrap())

@@ -21,7 +21,7 @@ use horizon_domain::{
     SeriesMeta, Timestamp,
 };
 use horizon_dto::*;
-use horizon_store::{ObservationRow, PredictionFilter, StoreError};
+use horizon_store::{ObservationRow, PredictionFilter, SeriesFilter, StoreError};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use utoipa::IntoParams;

@@ -7,7 +7,18 @@ use super::*;
 #[into_params(parameter_in = Query)]
 struct SeriesQuery {
     /// Only series of this entity.
+    #[param(max_length = 200)]
     entity: Option<String>,
+    /// Only series of this metric.
+    #[param(max_length = 200)]
+    metric: Option<String>,
+    /// Only series whose latest classification is this class.
+    #[param(pattern = "^(smooth|erratic|intermittent|lumpy)$")]
+    class: Option<String>,
+    /// Only series whose key or entity contains this text, ignoring case (`%` and `_` are
+    /// plain characters here).
+    #[param(max_length = 200)]
+    q: Option<String>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Page size, 1 to 500 (default 100).
@@ -23,9 +34,36 @@ pub(super) async fn list_series(
     query: web::Query<SeriesQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = limit_of(query.limit, 100)?;
+    let query = query.into_inner();
+    for (name, value) in [
+        ("entity", &query.entity),
+        ("metric", &query.metric),
+        ("q", &query.q),
+    ] {
+        if value.as_ref().is_some_and(|v| v.chars().count() > 200) {
+            return Err(ApiError::invalid(format!(
+                "{name} is longer than 200 characters"
+            )));
+        }
+        // No key, entity or metric holds one, and PostgreSQL refuses NUL in text.
+        if value
+            .as_ref()
+            .is_some_and(|v| v.chars().any(char::is_control))
+        {
+            return Err(ApiError::invalid(format!(
+                "{name} contains a control character"
+            )));
+        }
+    }
+    let filter = SeriesFilter {
+        entity: query.entity,
+        metric: query.metric,
+        class: query.class.as_deref().map(str::parse).transpose()?,
+        search: query.q,
+    };
     let page = state
         .store
-        .list_series(query.entity.as_deref(), query.cursor.as_deref(), limit)
+        .list_series(&filter, query.cursor.as_deref(), limit)
         .await?;
     Ok(json_ok(&SeriesPageDto {
         items: page.items.iter().map(SeriesDto::from).collect(),

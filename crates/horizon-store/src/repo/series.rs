@@ -2,17 +2,43 @@
 
 use std::collections::HashMap;
 
-use horizon_domain::{Bounds, Series, SeriesKey, SeriesMeta};
+use horizon_domain::{Bounds, Series, SeriesClass, SeriesKey, SeriesMeta};
 use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::OnConflict,
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, OnConflict, Query},
 };
 use uuid::Uuid;
 
 use crate::{
     Store, StoreError,
     codec::{from_json, now, parse, to_json},
-    entities::series as e,
+    entities::{series as e, series_classifications as c},
 };
+
+/// Which series a listing returns; every field left `None` narrows nothing.
+#[derive(Debug, Clone, Default)]
+pub struct SeriesFilter {
+    /// Only this entity.
+    pub entity: Option<String>,
+    /// Only this metric.
+    pub metric: Option<String>,
+    /// Only series whose latest classification is this class.
+    pub class: Option<SeriesClass>,
+    /// Only series whose key or entity contains this text, ignoring case.
+    pub search: Option<String>,
+}
+
+/// `text` with the `LIKE` wildcards and the escape character escaped by `\`.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
 
 /// One page of series and the cursor of the next.
 #[derive(Debug, Clone)]
@@ -146,13 +172,56 @@ impl Store {
     /// of one entity.
     pub async fn list_series(
         &self,
-        entity: Option<&str>,
+        filter: &SeriesFilter,
         after: Option<&str>,
         limit: u64,
     ) -> Result<SeriesPage, StoreError> {
         let mut q = e::Entity::find().order_by_asc(e::Column::Key);
-        if let Some(entity) = entity {
-            q = q.filter(e::Column::Entity.eq(entity));
+        if let Some(entity) = &filter.entity {
+            q = q.filter(e::Column::Entity.eq(entity.as_str()));
+        }
+        if let Some(metric) = &filter.metric {
+            q = q.filter(e::Column::Metric.eq(metric.as_str()));
+        }
+        if let Some(text) = filter
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            // Case-insensitive substring of the key or the entity; `%`, `_` and `\` in the text
+            // are matched literally.
+            let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+            let like = |col: e::Column| {
+                Expr::expr(Func::lower(Expr::col(col)))
+                    .like(LikeExpr::new(pattern.clone()).escape('\\'))
+            };
+            q = q.filter(
+                Condition::any()
+                    .add(like(e::Column::Key))
+                    .add(like(e::Column::Entity)),
+            );
+        }
+        if let Some(class) = filter.class {
+            // The series whose latest classification is `class`.
+            let latest = Query::select()
+                .column((c::Entity, c::Column::SeriesId))
+                .from(c::Entity)
+                .and_where(c::Column::Class.eq(class.as_str()))
+                .and_where(
+                    Expr::col((c::Entity, c::Column::ClassifiedAt)).in_subquery(
+                        Query::select()
+                            .expr(Expr::col((Alias::new("c2"), c::Column::ClassifiedAt)).max())
+                            .from_as(c::Entity, Alias::new("c2"))
+                            .and_where(
+                                Expr::col((Alias::new("c2"), c::Column::SeriesId))
+                                    .equals((c::Entity, c::Column::SeriesId)),
+                            )
+                            .to_owned(),
+                    ),
+                )
+                .to_owned();
+            q = q.filter(e::Column::Id.in_subquery(latest));
         }
         if let Some(after) = after {
             q = q.filter(e::Column::Key.gt(after));
