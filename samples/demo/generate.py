@@ -25,7 +25,7 @@ for i, c in enumerate(countries):
         mu = max(1.0, (level + trend * d) * weekly[ts.weekday()] * burst)
         value = max(0, round(rng.gauss(mu, math.sqrt(mu) * 1.5)))
         rows.append((f"events-{c}", ts.strftime("%Y-%m-%d"), value))
-    series.append((f"events-{c}", c, "event_count", "1d", "events", 0, "", f"{round(level * 1.5)}"))
+    series.append((f"events-{c}", c, "event_count", "1d", "events", 0, "", f"{round(level * 1.5)}", ""))
 
 for i in range(12):
     p_demand = rng.uniform(0.15, 0.7)
@@ -37,7 +37,8 @@ for i in range(12):
         if rng.random() < p_demand:
             value = max(1, round(rng.expovariate(1 / size)))
         rows.append((key, ts.strftime("%Y-%m-%d"), value))
-    series.append((key, key.upper(), "units_sold", "1d", "units", 0, "", ""))
+    # threshold: a day selling more than twice the typical order (stock on hand, say)
+    series.append((key, key.upper(), "units_sold", "1d", "units", 0, "", f"{round(size * 2)}", ""))
 
 solar_start = datetime(2026, 10, 1, tzinfo=timezone.utc)
 for i in range(6):
@@ -52,7 +53,7 @@ for i in range(6):
         value = capacity * 1.05 * sun * cloud * rng.uniform(0.85, 1.1)
         value = min(capacity, max(0.0, value))
         rows.append((key, ts.strftime("%Y-%m-%dT%H:%M:%SZ"), round(value, 3)))
-    series.append((key, f"PLANT{i + 1:02d}", "power_mw", "15min", "MW", 0, capacity, f"{capacity * 0.8}"))
+    series.append((key, f"PLANT{i + 1:02d}", "power_mw", "15min", "MW", 0, capacity, f"{capacity * 0.8}", "Europe/London"))
 
 with open("observations.csv", "w", newline="") as f:
     w = csv.writer(f)
@@ -60,6 +61,6 @@ with open("observations.csv", "w", newline="") as f:
     w.writerows(rows)
 with open("series.csv", "w", newline="") as f:
     w = csv.writer(f)
-    w.writerow(["key", "entity", "metric", "frequency", "unit", "lower", "upper", "thresholds"])
+    w.writerow(["key", "entity", "metric", "frequency", "unit", "lower", "upper", "thresholds", "timezone"])
     w.writerows(series)
 print(f"{len(rows)} observations of {len(series)} series")

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api_keys;
+mod browser;
 mod cli;
 mod faults;
 mod ingest_crash;

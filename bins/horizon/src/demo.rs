@@ -94,15 +94,21 @@ pub async fn run(settings: Settings, serve: bool) -> anyhow::Result<()> {
     println!("  curl -H 'X-API-Key: {token}' http://{addr}/v1/series");
     println!("  curl -H 'X-API-Key: {token}' http://{addr}/v1/series/events-USA/forecasts/latest");
     // The demo is all-in-one: jobs posted to the API are worked in this process.
-    tokio::spawn(horizon_services::queue::work_in_process(
+    let (stop_worker, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(horizon_services::queue::work_in_process(
         store.clone(),
         settings.clone(),
+        async {
+            let _ = stopped.await;
+        },
     ));
     let state = horizon_http::AppState::open(Arc::new(settings), store)
         .await
         .context("while connecting to redis")?;
-    horizon_http::server(state, listener)?
+    let served = horizon_http::server(state, listener)?
         .await
-        .context("while serving")?;
-    Ok(())
+        .context("while serving");
+    let _ = stop_worker.send(());
+    let _ = worker.await;
+    served
 }

@@ -1,5 +1,7 @@
 //! Open, non-API pages: the OpenAPI document, its browsable docs (Swagger UI, bundled), Prometheus
-//! metrics, the fan-chart page at `/`, and the security headers every response carries.
+//! metrics, the dashboard at `/` (uPlot, bundled), and the security headers every response
+//! carries. The pages hold no data: the dashboard reads the `/v1` API with the key its user
+//! pastes.
 
 use std::io::Read;
 
@@ -52,6 +54,16 @@ fn asset(name: &str) -> Option<Asset> {
             include_bytes!("../assets/docs.js"),
             false,
             "text/javascript; charset=utf-8",
+        ),
+        "vendor/uPlot.iife.min.js" => (
+            include_bytes!("../assets/vendor/uPlot.iife.min.js"),
+            false,
+            "text/javascript; charset=utf-8",
+        ),
+        "vendor/uPlot.min.css" => (
+            include_bytes!("../assets/vendor/uPlot.min.css"),
+            false,
+            "text/css; charset=utf-8",
         ),
         "vendor/swagger-ui-bundle.js" => (
             include_bytes!("../assets/vendor/swagger-ui-bundle.js.gz"),
@@ -165,12 +177,21 @@ mod tests {
     #[test]
     fn vendored_assets_match_their_recorded_hashes() {
         let readme = include_str!("../assets/vendor/README.md");
-        for name in ["vendor/swagger-ui-bundle.js", "vendor/swagger-ui.css"] {
+        for name in [
+            "vendor/swagger-ui-bundle.js",
+            "vendor/swagger-ui.css",
+            "vendor/uPlot.iife.min.js",
+            "vendor/uPlot.min.css",
+        ] {
             let a = asset(name).unwrap();
             let mut plain = Vec::new();
-            flate2::read::GzDecoder::new(a.bytes)
-                .read_to_end(&mut plain)
-                .unwrap();
+            if a.gzipped {
+                flate2::read::GzDecoder::new(a.bytes)
+                    .read_to_end(&mut plain)
+                    .unwrap();
+            } else {
+                plain = a.bytes.to_vec();
+            }
             let hash = hex::encode(Sha256::digest(&plain));
             assert!(
                 readme.contains(&hash),

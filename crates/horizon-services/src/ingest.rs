@@ -340,6 +340,22 @@ fn parse_series_csv(
             }
             meta.tags.insert("thresholds".into(), t.to_owned());
         }
+        if let Some(zone) = field("timezone") {
+            // An IANA name (`Europe/Berlin`, `UTC`); the dashboard draws sub-daily time axes in
+            // it. Only its shape is checked here: the zone database lives in the engine.
+            let shaped = zone.len() <= 64
+                && zone
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+'));
+            if !shaped {
+                return Err(bad(
+                    line,
+                    "timezone",
+                    format!("{zone:?} is not an IANA time zone name such as Europe/Berlin"),
+                ));
+            }
+            meta.tags.insert("timezone".into(), zone.to_owned());
+        }
         out.push(meta);
     }
     Ok(out)

@@ -312,20 +312,30 @@ pub async fn wait_for_execution(
     }
 }
 
-/// Works jobs in this process for as long as it runs (the all-in-one API and the demo): a
-/// queue worker on PostgreSQL, a poll of queued API jobs every second on SQLite.
-pub async fn work_in_process(store: Store, settings: Settings) {
+/// Works jobs in this process until `until` resolves (the all-in-one API and the demo): a
+/// queue worker on PostgreSQL, a poll of queued API jobs every second on SQLite. The caller
+/// awaits it before its runtime ends: the queue's database listener must be dropped inside
+/// the runtime (dropped outside, it panicked and the API exited non-zero on SIGTERM).
+pub async fn work_in_process(
+    store: Store,
+    settings: Settings,
+    until: impl Future<Output = ()> + Send + 'static,
+) {
     let worker = crate::pipeline::worker_name("api");
     if available(&store) {
-        if let Err(e) = run_worker(&store, &settings, &worker, std::future::pending::<()>()).await {
+        if let Err(e) = run_worker(&store, &settings, &worker, until).await {
             tracing::error!(error = %e, "in-process queue worker stopped");
         }
         return;
     }
+    tokio::pin!(until);
     loop {
         if let Err(e) = crate::jobs::work_queued(&store, &settings, &worker).await {
             tracing::error!(error = %e, "in-process job worker");
         }
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        tokio::select! {
+            _ = &mut until => return,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+        }
     }
 }

@@ -97,8 +97,8 @@ async fn unusable_files_fail_with_a_reason_and_keep_stored_data(db: TestDb) {
 
 async fn series_file_sets_metadata(db: TestDb) {
     let (store, _) = setup(&db).await;
-    let text = "key,entity,metric,frequency,unit,lower,upper,thresholds\n\
-                solar-1,PLANT1,power_mw,15min,MW,0,20,16;18\n";
+    let text = "key,entity,metric,frequency,unit,lower,upper,thresholds,timezone\n\
+                solar-1,PLANT1,power_mw,15min,MW,0,20,16;18,Europe/Berlin\n";
     assert_eq!(load_series_csv(&store, "s", reader(text)).await.unwrap(), 1);
     let s = store
         .series_by_key(&SeriesKey::parse("solar-1").unwrap())
@@ -107,6 +107,12 @@ async fn series_file_sets_metadata(db: TestDb) {
     assert_eq!(s.meta.bounds.upper(), Some(20.0));
     assert_eq!(s.meta.frequency, Some(Frequency::Minutes(15)));
     assert_eq!(s.meta.tags["thresholds"], "16;18");
+    assert_eq!(s.meta.tags["timezone"], "Europe/Berlin");
+    let err = load_series_csv(&store, "s", reader("key,timezone\nx,Europe/<b>\n"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("line 2") && err.contains("timezone"), "{err}");
     let err = load_series_csv(&store, "s", reader("key,lower,upper\nx,5,1\n"))
         .await
         .unwrap_err()
