@@ -1,382 +1,7 @@
-//! Reading one input (a file, a zip entry, a feed body) in one of the formats and landing its
-//! records in the event store in transactions of `batch_records`. Bad records become
-//! rejections with their line number and reason; the records around them are kept. Landing
-//! stops after the current transaction when asked to (shutdown).
-//!
-//! Whatever the input, memory stays bounded ([`Limits`]): no line is held beyond
-//! `max_record_bytes` (longer ones are skipped to their end and rejected), an archive may not
-//! expand beyond `max_decompressed_bytes` or `max_compression_ratio` times its size, and only
-//! the first `max_rejections` rejections of an input are kept one by one (the rest are counted
-//! in a last rejection that says how many). Rejection text is made storable first: NUL, other
-//! control characters and invalid UTF-8 are escaped, so a hostile byte cannot make the
-//! rejection itself fail to store.
+//! Line-oriented inputs (long CSV, JSON Lines, GDELT's tab-separated export) landed record by
+//! record, no line held beyond `max_record_bytes`.
 
-use std::{
-    io::{BufRead, BufReader, Read, Seek},
-    path::Path,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
-    },
-};
-
-use chrono::SecondsFormat;
-use horizon_domain::IngestRejection;
-use horizon_settings::IngestFormat;
-use horizon_store::event_store::{EventStore, GdeltEvent};
-use uuid::Uuid;
-
-use super::{
-    gdelt::{self, GdeltVersion},
-    parse_row,
-};
-use crate::ServiceError;
-
-/// Longest raw record kept with a rejection.
-const RAW_KEEP: usize = 1_000;
-
-/// What one input may cost; see the module docs. Every field is a setting (`ingest_*`).
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Longest record (and line, header included) accepted, in bytes.
-    pub max_record_bytes: usize,
-    /// Rejections of one input kept one by one.
-    pub max_rejections: usize,
-    /// Most bytes an archive may expand to.
-    pub max_decompressed_bytes: u64,
-    /// Most an archive may expand relative to its own size.
-    pub max_compression_ratio: u64,
-    /// Earliest year of an accepted timestamp.
-    pub min_year: i32,
-    /// Latest year of an accepted timestamp.
-    pub max_year: i32,
-}
-
-impl Limits {
-    /// The limits the settings set.
-    pub fn from_settings(s: &horizon_settings::Settings) -> Self {
-        Self {
-            max_record_bytes: s.ingest_max_record_bytes,
-            max_rejections: s.ingest_max_rejections_per_file,
-            max_decompressed_bytes: s.ingest_max_decompressed_bytes,
-            max_compression_ratio: s.ingest_max_compression_ratio,
-            min_year: s.ingest_min_year,
-            max_year: s.ingest_max_year,
-        }
-    }
-
-    /// An error naming the accepted years when `ts` is outside them.
-    pub fn check_year(&self, ts: horizon_domain::Timestamp) -> Result<(), String> {
-        use chrono::Datelike;
-        let year = ts.year();
-        if year < self.min_year || year > self.max_year {
-            return Err(format!(
-                "column ds: {} is outside the accepted years {} to {} \
-                 (HORIZON_INGEST_MIN_YEAR / HORIZON_INGEST_MAX_YEAR)",
-                ts.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-                self.min_year,
-                self.max_year
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// `bytes` as text any database stores: valid UTF-8 is kept except NUL and other control
-/// characters (tab aside), which become `\0` / `\xNN`; invalid UTF-8 bytes become `\xNN`.
-pub fn storable(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\0' => out.push_str("\\0"),
-                '\t' => out.push('\t'),
-                c if c.is_control() && (c as u32) < 0x80 => {
-                    let _ = write!(out, "\\x{:02X}", c as u32);
-                }
-                c => out.push(c),
-            }
-        }
-        for b in chunk.invalid() {
-            let _ = write!(out, "\\x{b:02X}");
-        }
-    }
-    out
-}
-
-/// What a landing needs: where to land, what to call the input, limits, the stop flag.
-#[derive(Clone)]
-pub struct LandCtx {
-    /// The event store.
-    pub events: Arc<Mutex<EventStore>>,
-    /// Name of the input in rejections (`source/file`).
-    pub source: String,
-    /// The run the rejections belong to.
-    pub run_id: Uuid,
-    /// What the input may cost.
-    pub limits: Limits,
-    /// Records per event-store transaction.
-    pub batch_records: usize,
-    /// Set on shutdown: landing stops after the current transaction.
-    pub stop: Arc<AtomicBool>,
-    /// Progress display of a file (interactive runs only).
-    pub progress: Option<indicatif::ProgressBar>,
-}
-
-/// Counters of one landing.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Counts {
-    /// Records read (good and bad).
-    pub read: i64,
-    /// Records new or changed in the event store.
-    pub landed: i64,
-    /// Last line read.
-    pub last_line: u64,
-}
-
-/// The outcome of one landing.
-#[derive(Debug, Default)]
-pub struct Landed {
-    /// Counters.
-    pub counts: Counts,
-    /// Records set aside, the first `max_rejections` of them.
-    pub rejections: Vec<IngestRejection>,
-    /// Every record set aside, kept or only counted.
-    pub rejected: i64,
-    /// Whether landing stopped early for shutdown (the input is not finished).
-    pub interrupted: bool,
-}
-
-impl Landed {
-    fn absorb(&mut self, other: Landed) {
-        self.counts.read += other.counts.read;
-        self.counts.landed += other.counts.landed;
-        self.counts.last_line = other.counts.last_line;
-        self.rejections.extend(other.rejections);
-        self.rejected += other.rejected;
-        self.interrupted |= other.interrupted;
-    }
-}
-
-impl LandCtx {
-    fn input_error(&self, reason: String) -> ServiceError {
-        ServiceError::Input {
-            path: self.source.clone(),
-            reason,
-        }
-    }
-
-    /// Sets record `line` aside with `reason` (kept while under `max_rejections`, else only
-    /// counted).
-    fn reject(&self, out: &mut Landed, line: u64, reason: &str, raw: Option<&[u8]>) {
-        out.rejected += 1;
-        if out.rejections.len() >= self.limits.max_rejections {
-            return;
-        }
-        out.rejections.push(IngestRejection {
-            run_id: Some(self.run_id),
-            source: storable(self.source.as_bytes()),
-            line: Some(line as i64),
-            reason: storable(reason.as_bytes()),
-            raw: raw.map(|r| storable(&r[..r.len().min(RAW_KEEP)])),
-        });
-    }
-
-    /// Adds the rejection that counts the ones not kept one by one, if any were dropped.
-    pub fn summarise(&self, out: &mut Landed) {
-        out.rejections.truncate(self.limits.max_rejections);
-        let dropped = out.rejected - out.rejections.len() as i64;
-        if dropped > 0 {
-            out.rejections.push(IngestRejection {
-                run_id: Some(self.run_id),
-                source: storable(self.source.as_bytes()),
-                line: None,
-                reason: format!(
-                    "{dropped} more rejected records in this input are counted but not stored \
-                     one by one (HORIZON_INGEST_MAX_REJECTIONS_PER_FILE = {})",
-                    self.limits.max_rejections
-                ),
-                raw: None,
-            });
-        }
-    }
-
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, EventStore>, ServiceError> {
-        self.events
-            .lock()
-            .map_err(|_| ServiceError::Internal("event store lock poisoned".into()))
-    }
-
-    fn flush_observations(
-        &self,
-        batch: &mut Vec<(String, String, f64)>,
-        counts: &mut Counts,
-    ) -> Result<(), ServiceError> {
-        if !batch.is_empty() {
-            counts.landed += self.lock()?.land_observations(batch)? as i64;
-            batch.clear();
-        }
-        Ok(())
-    }
-
-    fn flush_gdelt(
-        &self,
-        batch: &mut Vec<GdeltEvent>,
-        counts: &mut Counts,
-    ) -> Result<(), ServiceError> {
-        if !batch.is_empty() {
-            counts.landed += self.lock()?.land_gdelt(batch)? as i64;
-            batch.clear();
-        }
-        Ok(())
-    }
-
-    fn stopping(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
-    }
-}
-
-/// Lands a file in `format`; zip archives (by magic number, or by a `.zip` name, which must
-/// then be one) are read entry by entry.
-pub fn land_file(ctx: &LandCtx, path: &Path, format: IngestFormat) -> Result<Landed, ServiceError> {
-    let mut file =
-        std::fs::File::open(path).map_err(|e| ctx.input_error(format!("cannot open: {e}")))?;
-    let mut magic = [0u8; 4];
-    let n = read_up_to(&mut file, &mut magic)
-        .map_err(|e| ctx.input_error(format!("cannot read: {e}")))?;
-    file.rewind()
-        .map_err(|e| ctx.input_error(format!("cannot read: {e}")))?;
-    let named_zip = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("zip"));
-    if n == 0 {
-        return Err(ctx.input_error("the file is empty".into()));
-    }
-    let mut out = if named_zip || magic == *b"PK\x03\x04" {
-        land_zip(ctx, file, format)?
-    } else {
-        match &ctx.progress {
-            Some(bar) => land_reader(
-                ctx,
-                BufReader::with_capacity(1 << 20, bar.wrap_read(file)),
-                format,
-            )?,
-            None => land_reader(ctx, BufReader::with_capacity(1 << 20, file), format)?,
-        }
-    };
-    ctx.summarise(&mut out);
-    Ok(out)
-}
-
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
-}
-
-fn land_zip(
-    ctx: &LandCtx,
-    file: std::fs::File,
-    format: IngestFormat,
-) -> Result<Landed, ServiceError> {
-    let size = file
-        .metadata()
-        .map_err(|e| ctx.input_error(format!("cannot read: {e}")))?
-        .len();
-    let mut archive = zip::ZipArchive::new(BufReader::new(file))
-        .map_err(|e| ctx.input_error(format!("not a readable zip archive: {e}")))?;
-    // A zip bomb is refused by what its directory declares, before anything is inflated, and
-    // by what inflating it actually yields, should the directory lie.
-    let allowed = ctx
-        .limits
-        .max_decompressed_bytes
-        .min(size.saturating_mul(ctx.limits.max_compression_ratio));
-    let declared: u64 = (0..archive.len())
-        .filter_map(|i| archive.by_index_raw(i).ok().map(|e| e.size()))
-        .fold(0u64, u64::saturating_add);
-    let too_big = |n: u64| {
-        format!(
-            "the archive expands to {n} bytes or more, beyond the {allowed} allowed for an \
-             archive of {size} bytes (HORIZON_INGEST_MAX_DECOMPRESSED_BYTES = {}, \
-             HORIZON_INGEST_MAX_COMPRESSION_RATIO = {})",
-            ctx.limits.max_decompressed_bytes, ctx.limits.max_compression_ratio
-        )
-    };
-    if declared > allowed {
-        return Err(ctx.input_error(too_big(declared)));
-    }
-    let mut budget = allowed;
-    let mut total = Landed::default();
-    let mut entries = 0;
-    for i in 0..archive.len() {
-        let entry = archive
-            .by_index(i)
-            .map_err(|e| ctx.input_error(format!("zip entry {i}: {e}")))?;
-        if entry.is_dir() {
-            continue;
-        }
-        entries += 1;
-        let mut sub = ctx.clone();
-        let name = entry
-            .name()
-            .map(|n| n.into_owned())
-            .unwrap_or_else(|_| format!("entry {i}"));
-        sub.source = format!("{}!{name}", ctx.source);
-        let mut capped = Capped {
-            inner: entry,
-            remaining: budget,
-        };
-        let landed = land_reader(&sub, BufReader::with_capacity(1 << 20, &mut capped), format)
-            .map_err(|e| match capped.remaining {
-                0 => ctx.input_error(too_big(allowed)),
-                _ => e,
-            })?;
-        budget = capped.remaining;
-        let stop = landed.interrupted;
-        total.absorb(landed);
-        if stop {
-            break;
-        }
-    }
-    if entries == 0 {
-        return Err(ctx.input_error("the zip archive holds no file".into()));
-    }
-    Ok(total)
-}
-
-/// A reader that fails once more than `remaining` bytes have been read through it.
-struct Capped<R> {
-    inner: R,
-    remaining: u64,
-}
-
-impl<R: Read> Read for Capped<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.remaining == 0 {
-            // One byte more would exceed the cap: is there one?
-            let mut probe = [0u8; 1];
-            return match self.inner.read(&mut probe)? {
-                0 => Ok(0),
-                _ => Err(std::io::Error::other(
-                    "the archive expands beyond its limit",
-                )),
-            };
-        }
-        let want = buf
-            .len()
-            .min(self.remaining.min(usize::MAX as u64) as usize);
-        let n = self.inner.read(&mut buf[..want])?;
-        self.remaining -= n as u64;
-        Ok(n)
-    }
-}
+use super::*;
 
 /// Lands records read from `reader` in `format`.
 pub fn land_reader<R: BufRead>(
@@ -393,13 +18,13 @@ pub fn land_reader<R: BufRead>(
 }
 
 #[derive(Clone, Copy)]
-enum LineFormat {
+pub(super) enum LineFormat {
     Jsonl,
     Gdelt(GdeltVersion),
 }
 
 /// What reading one line found.
-enum Line {
+pub(super) enum Line {
     Eof,
     Ok,
     /// Longer than the maximum; the rest of it was skipped. Carries its length.
@@ -407,7 +32,11 @@ enum Line {
 }
 
 /// Reads one line into `buf` (without the line break), never holding more than `max` bytes.
-fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> std::io::Result<Line> {
+pub(super) fn read_line(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Line> {
     buf.clear();
     let mut len = 0usize;
     let mut any = false;
@@ -442,7 +71,7 @@ fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> std::i
     }
 }
 
-fn land_lines<R: BufRead>(
+pub(super) fn land_lines<R: BufRead>(
     ctx: &LandCtx,
     mut reader: R,
     format: LineFormat,
@@ -508,7 +137,11 @@ fn land_lines<R: BufRead>(
     Ok(out)
 }
 
-fn landed_row(key: &str, ts: horizon_domain::Timestamp, value: f64) -> (String, String, f64) {
+pub(super) fn landed_row(
+    key: &str,
+    ts: horizon_domain::Timestamp,
+    value: f64,
+) -> (String, String, f64) {
     (
         key.to_owned(),
         ts.to_rfc3339_opts(SecondsFormat::AutoSi, true),
@@ -518,7 +151,10 @@ fn landed_row(key: &str, ts: horizon_domain::Timestamp, value: f64) -> (String, 
 
 /// A JSON Lines record: `unique_id`, `ds` (text or integer), `y`, and optional numeric
 /// covariates, each of which becomes the series `unique_id:name`.
-fn parse_json_record(line: &[u8], limits: &Limits) -> Result<Vec<(String, String, f64)>, String> {
+pub(super) fn parse_json_record(
+    line: &[u8],
+    limits: &Limits,
+) -> Result<Vec<(String, String, f64)>, String> {
     let value: serde_json::Value =
         serde_json::from_slice(line).map_err(|e| format!("not a JSON object: {e}"))?;
     let serde_json::Value::Object(map) = value else {
@@ -550,7 +186,7 @@ fn parse_json_record(line: &[u8], limits: &Limits) -> Result<Vec<(String, String
 }
 
 /// The series of covariate `name` of series `key`.
-fn covariate_key(key: &str, name: &str) -> Result<String, String> {
+pub(super) fn covariate_key(key: &str, name: &str) -> Result<String, String> {
     let cov = format!("{key}:{}", name.trim());
     horizon_domain::SeriesKey::parse(&cov)
         .map(|k| k.to_string())
@@ -560,17 +196,17 @@ fn covariate_key(key: &str, name: &str) -> Result<String, String> {
 /// A reader that passes at most `max` bytes of any line: the rest of a longer line is skipped
 /// up to its line break, and the line's number and full length are recorded, so the CSV
 /// parser never buffers more than `max` bytes of one line however long it is.
-struct LineCap<R> {
-    inner: R,
-    max: usize,
+pub(super) struct LineCap<R> {
+    pub(super) inner: R,
+    pub(super) max: usize,
     /// Bytes of the current line passed on so far.
-    in_line: usize,
+    pub(super) in_line: usize,
     /// Skipping the rest of an over-long line (its full length so far).
-    skipping: Option<usize>,
+    pub(super) skipping: Option<usize>,
     /// Number of the current line, from 1.
-    line: u64,
+    pub(super) line: u64,
     /// Over-long lines: number and length.
-    long: std::rc::Rc<std::cell::RefCell<Vec<(u64, usize)>>>,
+    pub(super) long: std::rc::Rc<std::cell::RefCell<Vec<(u64, usize)>>>,
 }
 
 impl<R: BufRead> Read for LineCap<R> {

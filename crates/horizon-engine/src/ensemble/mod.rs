@@ -1,0 +1,308 @@
+//! The probabilistic ensemble: impute, classify, route to candidate models, weight them by
+//! rolling-origin validation (or by the caller's calibration weights), combine their quantile
+//! functions by averaging (Vincentization), apply bounds to the whole distribution, and derive
+//! threshold-exceedance probabilities from seeded sample paths.
+//!
+//! How each step works:
+//! - **Missing values** (NaN, ±∞): leading ones are dropped, interior ones linearly
+//!   interpolated, trailing ones carried forward, with a warning.
+//! - **Scale**: the series is divided by its largest magnitude before fitting, so huge values
+//!   (1e300) do not overflow, and multiplied back at the end.
+//! - **Routing**: sporadic series (intermittent, lumpy) go to Croston, SBA, TSB, ADIDA, IMAPA and
+//!   a window average; regular series (smooth, erratic) to automatic ETS, classical Theta and
+//!   the dynamic optimised Theta model (DOTM), plus MSTL when two or more seasonal periods are
+//!   detected; at frequencies without a seasonal cycle (season length 1, e.g. yearly data) the
+//!   optimised Theta (OTM) takes the classical one's place. On M1 and Tourism this beat the M4
+//!   "Comb" trio (ETS, Theta, damped trend): the damped trend damps yearly growth too much,
+//!   DOTM follows it.
+//! - **Seasonality**: the 90% ACF test (M4 practice) decides whether Theta, the damped trend and
+//!   the history floor deseasonalise; ETS is offered the seasonal forms whenever the period
+//!   allows them and selects by AICc, as R's `ets` and statsforecast's `AutoETS` do (the test
+//!   misses trending seasonal series, and ETS without a season lost 4 OWA points on M1 monthly).
+//! - **Validation**: up to [`VALIDATION_WINDOWS`] rolling origins at the end of the history,
+//!   each refitting every member and forecasting up to the horizon. Their errors weight the
+//!   members (in proportion to the inverse of their validation MAE) and calibrate intervals.
+//! - **Member distributions**: model-based quantiles where the model has a valid predictive
+//!   distribution (ETS, the Theta family, damped trend); otherwise conformal: the validation
+//!   errors per step are normalised by a power-law scale `a * step^b` fitted to them, and their empirical
+//!   quantiles (shrunk towards a normal fit when there are few) are added to the point
+//!   forecast. Without validation errors, in-sample one-step residuals grown by `sqrt(step)`.
+//! - **Combined distribution** (see `combine_quantiles`): the members' quantiles averaged
+//!   (Vincentization), then widened around the median so that the spread also holds (a) the
+//!   disagreement between the members' means and (b) at least the history's own `s`-step
+//!   variability around its average drift (see `drift_spread`), then (c) per step by the
+//!   factor that gives the combined forecast's rolling-origin errors unit variance in units of
+//!   that spread (never narrower), and finally (d) its tails beyond the 80% interval are
+//!   stretched (`TAIL_STRETCH`): forecast errors are heavier-tailed than normal. Sporadic
+//!   series skip (b), (c) and (d): their flat forecasts' errors do not accumulate.
+//! - **Guards**: a member that fails to fit, or whose forecast is not finite or leaves
+//!   `[min - k·range, max + k·range]` of the history (`k = 10·max(1, horizon/n)`), is dropped
+//!   with a warning; when none is left, naive takes over.
+//! - **Bounds** clip every quantile and the mean (the weighted mean of the members).
+//! - **Thresholds**: `P(value > t)` per step from the combined distribution function, and
+//!   `P(exceeds at least once)` from sample paths drawn through a Gaussian copula whose
+//!   step-to-step correlation is estimated from the validation errors.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use horizon_domain::{
+    Bounds, QuantileLevels, SeriesAttributes, SeriesClass, SeriesProfile, interval_quantiles,
+};
+use rand::{SeedableRng, rngs::SmallRng};
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+
+use crate::{
+    EngineError, FittedModel, ModelKind, baseline,
+    classify::classify,
+    covariates::{Covariate, Timeline},
+    damped,
+    daylight::Daylight,
+    ets, intermittent, mstl, seasonality, theta, util,
+};
+
+mod combine;
+mod members;
+mod spread;
+mod thresholds;
+mod univariate;
+
+pub(crate) use combine::interp;
+use combine::*;
+use members::*;
+use spread::*;
+pub(crate) use thresholds::threshold_probabilities;
+pub(crate) use univariate::univariate;
+
+/// Number of rolling origins used to validate and calibrate the members.
+pub const VALIDATION_WINDOWS: usize = 4;
+/// From this many values on, validation windows keep the full fit's parameters and only
+/// re-run its filter up to each origin ([`FittedModel::forecast_from`]), as cross-validation
+/// without refitting does; shorter histories are refitted per window. Re-estimating on a few
+/// hundred fewer values of a long history hardly moves the parameters, and each refit costs a
+/// full optimisation.
+pub const LONG_HISTORY: usize = 500;
+/// Number of sample paths drawn for "exceeds at least once" probabilities.
+pub const SAMPLE_PATHS: usize = 1000;
+/// Longest horizon accepted.
+pub const MAX_HORIZON: usize = 100_000;
+/// The most recent observations used for fitting (the longer of this and three cycles of the
+/// longest candidate period, see [`history_length`]); older ones are ignored to bound time and
+/// memory.
+pub const MAX_HISTORY: usize = 2_000;
+
+/// How many of the most recent values [`forecast`] uses for the given candidate periods: the
+/// longer of [`MAX_HISTORY`] and three cycles of the longest period (what the seasonality test
+/// needs to see it). A caller loading histories from storage needs no more than this.
+pub fn history_length(season_lengths: &[usize]) -> usize {
+    let longest = season_lengths.iter().copied().max().unwrap_or(1);
+    MAX_HISTORY.max(longest.saturating_mul(3))
+}
+
+/// What to forecast and how. Build it with [`ForecastRequest::new`] and set the fields needed.
+#[derive(Debug, Clone)]
+pub struct ForecastRequest<'a> {
+    /// The history, oldest first; NaN marks a missing value.
+    pub values: &'a [f64],
+    /// Number of steps to forecast (at least 1).
+    pub horizon: usize,
+    /// Candidate seasonal periods, e.g. `[12]` for monthly data or `[96, 672]` for 15-minute
+    /// data; the ones that pass the 90% ACF test are used.
+    pub season_lengths: Vec<usize>,
+    /// The quantile levels of [`Forecast::quantiles`].
+    pub quantile_levels: QuantileLevels,
+    /// Central interval levels in percent, e.g. `[80.0, 95.0]`.
+    pub interval_levels: Vec<f64>,
+    /// Physical bounds; the whole distribution is clipped to them.
+    pub bounds: Bounds,
+    /// Thresholds whose exceedance probabilities are wanted.
+    pub thresholds: Vec<f64>,
+    /// Calibration weights per model from the caller; they replace validation weights. Models
+    /// without an entry get weight 0.
+    pub model_weights: Option<&'a HashMap<ModelKind, f64>>,
+    /// Calibration weights per series class: when `model_weights` is `None`, the table of the
+    /// class this forecast classifies the series into is used as `model_weights` would be. A
+    /// caller that learns weights per class passes them all and needs no classification of
+    /// its own.
+    pub class_weights: Option<&'a HashMap<SeriesClass, HashMap<ModelKind, f64>>>,
+    /// Restrict the ensemble to these models (one model: a single-model forecast). `None`: the
+    /// models the series class routes to.
+    pub models: Option<Vec<ModelKind>>,
+    /// Seed of the sample paths; equal requests with equal seeds give equal forecasts.
+    pub seed: u64,
+    /// Known-future covariates, each covering the history and the horizon (see
+    /// [`crate::covariates`]); empty for a forecast from the history alone.
+    pub covariates: Vec<Covariate<'a>>,
+    /// When the history was observed; needed by the solar physics.
+    pub timeline: Option<Timeline>,
+    /// Where and how the series is measured (location, capacity, orientation, ...).
+    pub attributes: SeriesAttributes,
+}
+
+impl<'a> ForecastRequest<'a> {
+    /// A request with the defaults: no seasonality candidates, `QuantileLevels::default()`,
+    /// intervals 80 and 95, no bounds, no thresholds, validation weights, routed models, seed 0.
+    pub fn new(values: &'a [f64], horizon: usize) -> Self {
+        Self {
+            values,
+            horizon,
+            season_lengths: Vec::new(),
+            quantile_levels: QuantileLevels::default(),
+            interval_levels: vec![80.0, 95.0],
+            bounds: Bounds::UNBOUNDED,
+            thresholds: Vec::new(),
+            model_weights: None,
+            class_weights: None,
+            models: None,
+            seed: 0,
+            covariates: Vec::new(),
+            timeline: None,
+            attributes: SeriesAttributes::default(),
+        }
+    }
+}
+
+/// A central prediction interval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interval {
+    /// Level in percent, e.g. 80.
+    pub level: f64,
+    /// Lower end per step.
+    pub lo: Vec<f64>,
+    /// Upper end per step.
+    pub hi: Vec<f64>,
+}
+
+/// Exceedance probabilities of one threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThresholdProbability {
+    /// The threshold.
+    pub threshold: f64,
+    /// `P(value > threshold)` per step.
+    pub per_step: Vec<f64>,
+    /// `P(value > threshold at least once within the horizon)`.
+    pub any: f64,
+}
+
+/// A model of the ensemble and its weight.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// The model family.
+    pub kind: ModelKind,
+    /// Its weight in the combination (weights sum to 1).
+    pub weight: f64,
+    /// Why it is in the ensemble and where its weight comes from.
+    pub reason: String,
+    /// This member's own mean forecast per step, clipped to the bounds.
+    pub mean: Vec<f64>,
+    /// This member's own quantiles at [`Forecast::quantile_levels`], `quantiles[level][step]`,
+    /// clipped to the bounds (what outcomes score each model by).
+    pub quantiles: Vec<Vec<f64>>,
+}
+
+/// A probabilistic forecast.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forecast {
+    /// Mean forecast per step: the weighted mean of the members, clipped to the bounds.
+    pub mean: Vec<f64>,
+    /// The quantile levels of [`Forecast::quantiles`], ascending.
+    pub quantile_levels: Vec<f64>,
+    /// `quantiles[level][step]`; never crossing, within the bounds.
+    pub quantiles: Vec<Vec<f64>>,
+    /// One interval per requested interval level, in the order requested.
+    pub intervals: Vec<Interval>,
+    /// The models combined, with their weights.
+    pub members: Vec<Member>,
+    /// The features and class of the history.
+    pub profile: SeriesProfile,
+    /// One entry per requested threshold, in the order requested.
+    pub threshold_probabilities: Vec<ThresholdProbability>,
+    /// What was imputed, dropped or replaced on the way.
+    pub warnings: Vec<String>,
+}
+
+/// Forecasts many series in parallel (rayon). `progress` is called with the number of series
+/// finished so far after each one. The results are in the order of `requests`.
+pub fn forecast_many(
+    requests: &[ForecastRequest<'_>],
+    progress: impl Fn(usize) + Sync,
+) -> Vec<Result<Forecast, EngineError>> {
+    let done = AtomicUsize::new(0);
+    requests
+        .par_iter()
+        .map(|r| {
+            let out = forecast(r);
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+            out
+        })
+        .collect()
+}
+
+fn invalid(what: &'static str, reason: impl Into<String>) -> EngineError {
+    EngineError::InvalidInput {
+        what,
+        reason: reason.into(),
+    }
+}
+
+/// Cleans the history: see the module docs. Returns the series and the number imputed.
+pub(crate) fn impute(values: &[f64]) -> (Vec<f64>, usize) {
+    let Some(first) = values.iter().position(|v| v.is_finite()) else {
+        return (Vec::new(), 0);
+    };
+    let v = &values[first..];
+    let mut out = Vec::with_capacity(v.len());
+    let mut imputed = 0;
+    let mut last_i = 0usize;
+    for (i, x) in v.iter().enumerate() {
+        if x.is_finite() {
+            if i > last_i + 1 {
+                let (a, b) = (v[last_i], *x);
+                let gap = (i - last_i) as f64;
+                for j in last_i + 1..i {
+                    out.push(a + (b - a) * (j - last_i) as f64 / gap);
+                    imputed += 1;
+                }
+            }
+            out.push(*x);
+            last_i = i;
+        }
+    }
+    let last = v[last_i];
+    while out.len() < v.len() {
+        out.push(last);
+        imputed += 1;
+    }
+    (out, imputed)
+}
+
+const MODEL_QUANTILES: bool = true;
+
+/// An even grid of levels, so that the combination sees the members' whole distribution
+/// whatever levels are requested.
+pub(crate) const MEAN_GRID: usize = 40;
+
+/// Forecasts one series. Fails only on an invalid request (horizon 0 or too long, bad interval
+/// level, a covariate that does not cover the horizon) or a history without any finite value.
+///
+/// With covariates, a location and a sub-daily time line, or a country (holidays) and steps of a
+/// day or less, the covariate models of the engine (the PV quantile regression, the regression
+/// on drivers and calendar) are fitted beside the univariate ensemble and weighed against it on
+/// a hold-out of the history.
+pub fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> {
+    let physics =
+        request.attributes.location.is_some() && request.timeline.is_some_and(|t| t.is_sub_daily());
+    let holidays = request.attributes.country.is_some()
+        && request.timeline.is_some_and(|t| t.step_seconds <= 86_400);
+    if request.covariates.is_empty() && !physics && !holidays {
+        return univariate(request);
+    }
+    if request.horizon == 0 || request.horizon > MAX_HORIZON {
+        return Err(invalid(
+            "horizon",
+            format!("{} is not between 1 and {MAX_HORIZON}", request.horizon),
+        ));
+    }
+    crate::driven::forecast(request)
+}

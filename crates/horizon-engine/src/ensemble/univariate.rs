@@ -1,0 +1,457 @@
+//! The univariate ensemble: impute, classify, route, validate, weigh, spread, combine.
+
+use super::*;
+
+/// The ensemble of univariate members: the whole of [`forecast`] for a series without
+/// covariates.
+pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, EngineError> {
+    let h = request.horizon;
+    if h == 0 || h > MAX_HORIZON {
+        return Err(invalid(
+            "horizon",
+            format!("{h} is not between 1 and {MAX_HORIZON}"),
+        ));
+    }
+    let mut interval_levels = Vec::with_capacity(request.interval_levels.len());
+    for l in &request.interval_levels {
+        let (lo, hi) =
+            interval_quantiles(*l).map_err(|e| invalid("interval level", e.to_string()))?;
+        interval_levels.push((*l, lo, hi));
+    }
+    let mut warnings = Vec::new();
+    let (mut y, imputed) = impute(request.values);
+    if y.is_empty() {
+        return Err(invalid("values", "the history has no finite value"));
+    }
+    if imputed > 0 {
+        warnings.push(format!("{imputed} missing values imputed"));
+    }
+    let keep = history_length(&request.season_lengths);
+    if y.len() > keep {
+        warnings.push(format!("only the last {keep} of {} values used", y.len()));
+        y.drain(..y.len() - keep);
+    }
+    let scale = y.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    let scale = if scale > 0.0 && scale.is_finite() {
+        scale
+    } else {
+        1.0
+    };
+    y.iter_mut().for_each(|v| *v /= scale);
+    let n = y.len();
+
+    let profile = classify(&y, &request.season_lengths);
+    let periods = if request.season_lengths.len() > 1 {
+        seasonality::detect_periods(&y, &request.season_lengths)
+    } else {
+        profile.season_length.into_iter().collect()
+    };
+    let requested = request.models.as_ref().filter(|m| !m.is_empty());
+    let mut kinds = match requested {
+        Some(list) => list.clone(),
+        None => default_models(
+            &profile,
+            &periods,
+            request.season_lengths.iter().all(|&m| m <= 1),
+        ),
+    };
+    kinds.sort();
+    kinds.dedup();
+    let ctx = FitContext {
+        season: profile.season_length,
+        periods: periods.clone(),
+        mstl_trend: None,
+        ets_season: profile.season_length.or_else(|| {
+            request
+                .season_lengths
+                .iter()
+                .copied()
+                .filter(|m| *m >= 2)
+                .min()
+        }),
+    };
+
+    // Guard limits, in scaled units.
+    let (lo, hi) = util::finite_range(&y).unwrap_or((0.0, 0.0));
+    let range = (hi - lo).max(lo.abs().max(hi.abs()) * 0.01).max(1e-12);
+    let k = 10.0 * (h as f64 / n as f64).max(1.0);
+    let (guard_lo, guard_hi) = (lo - k * range, hi + k * range);
+    let sane = |f: &[f64]| {
+        f.iter()
+            .all(|v| v.is_finite() && *v >= guard_lo && *v <= guard_hi)
+    };
+
+    let (origins, hv) = validation_origins(n, h, ctx.season);
+    let mut candidates: Vec<Candidate> = Vec::with_capacity(kinds.len());
+    for kind in kinds {
+        let mut ctx_k = ctx.clone();
+        // Validation windows refit the form selected here: much cheaper than a new search.
+        // ETS windows start from the whole history's solution (`EtsFit::refit_quick`).
+        let mut ets_full: Option<ets::EtsFit> = None;
+        let fitted = match kind {
+            ModelKind::AutoEts => ets::fit_auto(&y, ctx.ets_season).map(|f| {
+                ets_full = Some(f.clone());
+                Box::new(f) as Box<dyn FittedModel>
+            }),
+            ModelKind::Mstl => mstl::mstl(&y, &ctx.periods).map(|f| {
+                ctx_k.mstl_trend = f.trend_form().map(str::to_owned);
+                Box::new(f) as Box<dyn FittedModel>
+            }),
+            _ => fit_kind(kind, &y, &ctx),
+        };
+        let model = match fitted {
+            Ok(m) => m,
+            Err(e) => {
+                warnings.push(format!("{kind} dropped: {e}"));
+                continue;
+            }
+        };
+        let mean = model.forecast_mean(h);
+        if mean.len() != h || !sane(&mean) {
+            warnings.push(format!(
+                "{kind} dropped: forecast not finite or out of range"
+            ));
+            continue;
+        }
+        let mut errors = Vec::with_capacity(origins.len());
+        for &o in &origins {
+            let steps = hv.min(n - o);
+            let kept = if n >= LONG_HISTORY {
+                model.forecast_from(o, steps)
+            } else {
+                None
+            };
+            let refit = || match &ets_full {
+                Some(full) => full
+                    .refit_quick(&y[..o], ctx.ets_season)
+                    .or_else(|_| ets::fit_auto(&y[..o], ctx.ets_season))
+                    .map(|f| Box::new(f) as Box<dyn FittedModel>),
+                None => fit_kind(kind, &y[..o], &ctx_k),
+            };
+            let f = match kept {
+                Some(f) => f,
+                None => match refit() {
+                    Ok(m) => m.forecast_mean(steps),
+                    // Keep windows aligned across members: a failed refit is a window of NaN.
+                    Err(_) => {
+                        errors.push(vec![f64::NAN; steps]);
+                        continue;
+                    }
+                },
+            };
+            errors.push(
+                (0..steps)
+                    .map(|s| {
+                        let v = y[o + s] - f.get(s).copied().unwrap_or(f64::NAN);
+                        if v.is_finite() { v } else { f64::NAN }
+                    })
+                    .collect(),
+            );
+        }
+        candidates.push(Candidate {
+            kind,
+            reason: reason_for(kind, &profile, requested.is_some()),
+            model,
+            mean,
+            errors,
+        });
+    }
+    if candidates.is_empty() {
+        warnings.push("no model could be used; naive forecast instead".to_owned());
+        let model = fit_kind(ModelKind::Naive, &y, &ctx)?;
+        let mean = model.forecast_mean(h);
+        let mut errors = Vec::with_capacity(origins.len());
+        for &o in &origins {
+            let steps = hv.min(n - o);
+            let f = fit_kind(ModelKind::Naive, &y[..o], &ctx)?.forecast_mean(steps);
+            errors.push((0..steps).map(|s| y[o + s] - f[s]).collect());
+        }
+        candidates.push(Candidate {
+            kind: ModelKind::Naive,
+            model,
+            mean,
+            errors,
+            reason: "fallback: no other model could be used".to_owned(),
+        });
+    }
+
+    // Weights.
+    let mut weights = vec![1.0 / candidates.len() as f64; candidates.len()];
+    let mut weight_notes = vec![String::new(); candidates.len()];
+    let table = request.model_weights.or_else(|| {
+        request
+            .class_weights
+            .and_then(|by_class| by_class.get(&profile.class))
+    });
+    if let Some(table) = table {
+        let raw: Vec<f64> = candidates
+            .iter()
+            .map(|c| {
+                table
+                    .get(&c.kind)
+                    .copied()
+                    .filter(|w| w.is_finite() && *w > 0.0)
+                    .unwrap_or(0.0)
+            })
+            .collect();
+        let total: f64 = raw.iter().sum();
+        if total > 0.0 {
+            weights = raw.iter().map(|w| w / total).collect();
+            weight_notes
+                .iter_mut()
+                .for_each(|n| *n = "caller weight".to_owned());
+        } else {
+            warnings.push("caller weights cover no fitted model; equal weights used".to_owned());
+        }
+    } else {
+        let maes: Vec<Option<f64>> = candidates
+            .iter()
+            .map(|c| {
+                let (s, k) = c
+                    .errors
+                    .iter()
+                    .flatten()
+                    .filter(|e| e.is_finite())
+                    .fold((0.0, 0usize), |(s, k), e| (s + e.abs(), k + 1));
+                (k > 0).then(|| s / k as f64)
+            })
+            .collect();
+        if maes.iter().all(|m| m.is_some()) && candidates.len() > 1 {
+            let inv: Vec<f64> = maes
+                .iter()
+                .map(|m| 1.0 / m.unwrap_or(1.0).max(1e-9))
+                .collect();
+            let total: f64 = inv.iter().sum();
+            weights = inv.iter().map(|v| v / total).collect();
+            for (note, m) in weight_notes.iter_mut().zip(&maes) {
+                *note = format!("validation scaled MAE {:.4}", m.unwrap_or(f64::NAN));
+            }
+        } else {
+            weight_notes
+                .iter_mut()
+                .for_each(|n| *n = "equal weight".to_owned());
+        }
+    }
+
+    // The level grid: requested quantiles, interval ends, and an even grid for the mean.
+    let mean_grid: Vec<f64> = (0..MEAN_GRID)
+        .map(|i| (i as f64 + 0.5) / MEAN_GRID as f64)
+        .collect();
+    let mut grid: Vec<f64> = request.quantile_levels.levels().to_vec();
+    grid.extend(interval_levels.iter().flat_map(|(_, lo, hi)| [*lo, *hi]));
+    grid.extend_from_slice(&mean_grid);
+    util::sort_floats(&mut grid);
+    grid.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
+    let pos = |level: f64| {
+        grid.iter()
+            .position(|g| (g - level).abs() < 1e-9)
+            .unwrap_or(0)
+    };
+
+    // Member quantile sources.
+    enum Source {
+        Model(Vec<Vec<f64>>),
+        Spread(Spread),
+    }
+    let sources: Vec<Source> = candidates
+        .iter()
+        .map(|c| {
+            if MODEL_QUANTILES
+                && let Some(q) = c.model.forecast_quantiles(h, &grid)
+                && q.len() == grid.len()
+                && q.iter()
+                    .all(|p| p.len() == h && p.iter().all(|v| v.is_finite()))
+            {
+                return Source::Model(q);
+            }
+            // Tail-window errors alone understate the spread on short histories: never go
+            // below the in-sample residual spread grown by sqrt(step).
+            let resid = residual_spread(c.model.as_ref(), &y, h);
+            match conformal_spread(&c.errors, h) {
+                // Sporadic series: flat forecasts whose errors do not accumulate.
+                Some(s) if profile.class.is_sporadic() => Source::Spread(s),
+                Some(mut s) => {
+                    for (a, b) in s.scale.iter_mut().zip(&resid.scale) {
+                        if b.is_finite() && *b > *a {
+                            *a = *b;
+                        }
+                    }
+                    Source::Spread(s)
+                }
+                None => Source::Spread(resid),
+            }
+        })
+        .collect();
+
+    // Step-to-step correlation of errors for the sample paths.
+    let rho = {
+        let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+        for c in &candidates {
+            for w in &c.errors {
+                for p in w.windows(2) {
+                    if p[0].is_finite() && p[1].is_finite() {
+                        sxy += p[0] * p[1];
+                        sxx += p[0] * p[0];
+                        syy += p[1] * p[1];
+                    }
+                }
+            }
+        }
+        if sxx > 0.0 && syy > 0.0 {
+            (sxy / (sxx * syy).sqrt()).clamp(0.0, 0.99)
+        } else {
+            0.5
+        }
+    };
+
+    // Combine per step.
+    let bounds = request.bounds;
+    let unscale = |v: f64| {
+        let x = v * scale;
+        if x.is_finite() {
+            x
+        } else if x.is_nan() {
+            0.0
+        } else {
+            x.signum() * f64::MAX
+        }
+    };
+    // Member quantiles on the grid, `member_q[k][j][s]`.
+    let member_q: Vec<Vec<Vec<f64>>> = candidates
+        .iter()
+        .zip(sources)
+        .map(|(c, src)| match src {
+            Source::Model(q) => q,
+            Source::Spread(sp) => grid
+                .iter()
+                .map(|l| {
+                    let z = sp.standard_quantile(*l);
+                    (0..h)
+                        .map(|s| c.mean[s] + sp.scale.get(s).copied().unwrap_or(0.0) * z)
+                        .collect()
+                })
+                .collect(),
+        })
+        .collect();
+    let calibrate = !profile.class.is_sporadic();
+    let history = calibrate
+        .then(|| drift_spread(&y, profile.season_length, h))
+        .flatten();
+    // Long histories hold enough rolling-origin errors to narrow the intervals as well as
+    // widen them; short ones keep the floors (see `MIN_CALIBRATION`).
+    let narrowest = if y.len() >= LONG_HISTORY {
+        MIN_CALIBRATION
+    } else {
+        1.0
+    };
+    let combined = combine_quantiles(
+        &candidates,
+        &member_q,
+        &weights,
+        &grid,
+        h,
+        calibrate.then_some(narrowest),
+        history.as_ref(),
+    );
+
+    // A sub-daily history dark at the same times every day (PV output, a shop's till): those
+    // steps are exactly zero, the others at most what the time of day gave over the last month.
+    let daylight = request
+        .timeline
+        .filter(Timeline::is_sub_daily)
+        .and_then(|t| Daylight::estimate(request.values, &t, &[], h).ok());
+    let history_end = request.values.len();
+    let limit = |s: usize, v: f64| match &daylight {
+        Some(d) if d.is_dark(history_end + s) => bounds.clamp(0.0),
+        Some(d) => bounds.clamp(v.min(d.ceiling(history_end + s))),
+        None => bounds.clamp(v),
+    };
+    if let Some(d) = &daylight {
+        let dark = (0..h).filter(|s| d.is_dark(history_end + s)).count();
+        warnings.push(format!(
+            "dark at the same times every day (as PV output is): {dark} of {h} steps forecast \
+             as exactly 0, the rest capped by the time of day's last month"
+        ));
+    }
+    let mut mean = vec![0.0; h];
+    let mut all_q: Vec<Vec<f64>> = vec![vec![0.0; h]; grid.len()];
+    for s in 0..h {
+        let m: f64 = candidates
+            .iter()
+            .zip(&weights)
+            .map(|(c, w)| w * c.mean[s])
+            .sum();
+        let m = unscale(m);
+        for (j, row) in combined.iter().enumerate() {
+            all_q[j][s] = limit(s, unscale(row[s]));
+        }
+        // The members' mean, not the mean of the clipped distribution: widened tails clipped at
+        // a bound would otherwise pull the point forecast away from it.
+        mean[s] = limit(s, m);
+    }
+
+    let quantile_levels = request.quantile_levels.levels().to_vec();
+    let quantiles: Vec<Vec<f64>> = quantile_levels
+        .iter()
+        .map(|l| all_q[pos(*l)].clone())
+        .collect();
+    let intervals = interval_levels
+        .iter()
+        .map(|(level, lo, hi)| Interval {
+            level: *level,
+            lo: all_q[pos(*lo)].clone(),
+            hi: all_q[pos(*hi)].clone(),
+        })
+        .collect();
+    let threshold_probabilities =
+        threshold_probabilities(&request.thresholds, &grid, &all_q, rho, request.seed);
+
+    let members = candidates
+        .iter()
+        .zip(&weights)
+        .zip(weight_notes)
+        .zip(&member_q)
+        .map(|(((c, w), note), q)| {
+            let mut quantiles: Vec<Vec<f64>> = quantile_levels
+                .iter()
+                .map(|l| {
+                    q[pos(*l)]
+                        .iter()
+                        .enumerate()
+                        .map(|(s, v)| limit(s, unscale(*v)))
+                        .collect()
+                })
+                .collect();
+            // Members' own quantiles may cross where a spread was estimated per level.
+            for s in 0..h {
+                let mut col: Vec<f64> = quantiles.iter().map(|p| p[s]).collect();
+                util::sort_floats(&mut col);
+                for (p, v) in quantiles.iter_mut().zip(col) {
+                    p[s] = v;
+                }
+            }
+            Member {
+                kind: c.kind,
+                weight: *w,
+                reason: format!("{}; {note}", c.reason),
+                mean: c
+                    .mean
+                    .iter()
+                    .enumerate()
+                    .map(|(s, v)| limit(s, unscale(*v)))
+                    .collect(),
+                quantiles,
+            }
+        })
+        .collect();
+    Ok(Forecast {
+        mean,
+        quantile_levels,
+        quantiles,
+        intervals,
+        members,
+        profile,
+        threshold_probabilities,
+        warnings,
+    })
+}
