@@ -22,7 +22,7 @@
 //! assert_eq!(f.mean.len(), 12);
 //! assert_eq!(f.intervals.len(), 2); // 80% and 95%
 //! assert!(f.intervals[1].lo[0] <= f.intervals[0].lo[0]);
-//! assert!(f.threshold_probabilities[0].any <= 1.0);
+//! assert!(f.threshold_probabilities[0].any_step <= 1.0);
 //!
 //! let report = backtest(
 //!     &request,

@@ -34,7 +34,7 @@ fn check_forecast(req: &ForecastRequest<'_>) {
         }
     }
     for t in &f.threshold_probabilities {
-        assert!((0.0..=1.0).contains(&t.any));
+        assert!((0.0..=1.0).contains(&t.any_step));
         assert!(t.per_step.iter().all(|p| (0.0..=1.0).contains(p)));
     }
     let w: f64 = f.members.iter().map(|m| m.weight).sum();

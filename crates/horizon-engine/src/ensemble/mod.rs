@@ -174,16 +174,9 @@ pub struct Interval {
     pub hi: Vec<f64>,
 }
 
-/// Exceedance probabilities of one threshold.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ThresholdProbability {
-    /// The threshold.
-    pub threshold: f64,
-    /// `P(value > threshold)` per step.
-    pub per_step: Vec<f64>,
-    /// `P(value > threshold at least once within the horizon)`.
-    pub any: f64,
-}
+/// Exceedance probabilities of one threshold: the domain's type, so the forecast reaches the
+/// store and the wire without being copied field by field.
+pub use horizon_domain::ThresholdProbability;
 
 /// A model of the ensemble and its weight.
 #[derive(Debug, Clone, PartialEq)]

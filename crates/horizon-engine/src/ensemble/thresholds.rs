@@ -85,7 +85,7 @@ pub(crate) fn threshold_probabilities(
             ThresholdProbability {
                 threshold: *t,
                 // At least the largest per-step probability, whatever the paths say.
-                any: (hit as f64 / SAMPLE_PATHS as f64).max(max_step),
+                any_step: (hit as f64 / SAMPLE_PATHS as f64).max(max_step),
                 per_step: p,
             }
         })

@@ -17,7 +17,7 @@ use std::{
 use horizon_domain::{
     Bounds, Classification, EnsembleMember, ExecutionKind, ExecutionStatus, ForecastMatrix,
     Frequency, IntervalLabel, Observation, Partition, QuantileLevels, Series, SeriesClass,
-    StepStatus, ThresholdProbability, Timestamp,
+    StepStatus, Timestamp,
 };
 use horizon_engine::{ForecastRequest, ModelKind, Timeline};
 use horizon_settings::Settings;

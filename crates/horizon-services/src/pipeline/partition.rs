@@ -260,15 +260,7 @@ pub(super) async fn run_partition(
                 "weights": if calibrated { "calibration" } else { "validation" },
                 "interval_scales": scales,
             }),
-            thresholds: f
-                .threshold_probabilities
-                .iter()
-                .map(|t| ThresholdProbability {
-                    threshold: t.threshold,
-                    per_step: t.per_step.clone(),
-                    any_step: t.any,
-                })
-                .collect(),
+            thresholds: f.threshold_probabilities.clone(),
             warnings: f.warnings.clone(),
             member_forecasts,
         });
