@@ -244,7 +244,7 @@ fn every_path_the_codemap_names_exists() {
             _ => vec![path],
         };
         for p in expanded {
-            let p = p.trim_end_matches(|c| c == '.' || c == ',');
+            let p = p.trim_end_matches(['.', ',']);
             // `horizon-batch/src/covariates.rs` and the like; a package root is fine too.
             let candidates = [root.join(p), root.join(p.replacen("crates/", "", 1))];
             checked += 1;
