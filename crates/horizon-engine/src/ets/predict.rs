@@ -1,6 +1,8 @@
 //! Point forecasts and prediction intervals (exact, Hyndman et al.'s variance, or simulated
 //! sample paths), and the fitted model as a [`FittedModel`].
 
+use rand::{SeedableRng, rngs::SmallRng, seq::SliceRandom};
+
 use super::*;
 
 impl EtsFit {
@@ -156,7 +158,7 @@ impl EtsFit {
     pub(super) fn simulate(&self, horizon: usize) -> Vec<Vec<f64>> {
         let f = &self.inner;
         let sd = f.sigma2.max(0.0).sqrt();
-        let mut rng = SplitMix64(SIM_SEED);
+        let mut rng = SmallRng::seed_from_u64(SIM_SEED);
         let n = SIM_PATHS;
         let mut shocks: Vec<f64> = (0..n)
             .map(|i| sd * normal_quantile((i as f64 + 0.5) / n as f64))
@@ -177,10 +179,7 @@ impl EtsFit {
         let mut out = Vec::with_capacity(horizon);
         let mut k = 0;
         for _ in 0..horizon {
-            for i in (1..n).rev() {
-                let j = (rng.next_u64() % (i as u64 + 1)) as usize;
-                shocks.swap(i, j);
-            }
+            shocks.shuffle(&mut rng);
             let ring = if m > 0 {
                 &mut seas[k * n..(k + 1) * n]
             } else {
@@ -292,7 +291,12 @@ impl FittedModel for EtsFit {
                 .map(|q| {
                     paths
                         .iter()
-                        .map(|p| sorted_quantile(p, *q) * self.scale)
+                        .map(|p| {
+                            // Diverged paths (+inf, NaN) sort last and are left out.
+                            let finite =
+                                p.partition_point(|v| v.is_finite() || *v == f64::NEG_INFINITY);
+                            crate::util::quantile_sorted(&p[..finite], *q) * self.scale
+                        })
                         .collect()
                 })
                 .collect()
@@ -320,32 +324,5 @@ impl FittedModel for EtsFit {
 
     fn aicc(&self) -> Option<f64> {
         Some(self.aicc)
-    }
-}
-
-/// Type-7 quantile of sorted finite-first samples (NaNs, sorted last, are ignored).
-pub(crate) fn sorted_quantile(sorted: &[f64], q: f64) -> f64 {
-    let finite = sorted.partition_point(|v| v.is_finite() || *v == f64::NEG_INFINITY);
-    let s = &sorted[..finite];
-    if s.is_empty() {
-        return f64::NAN;
-    }
-    let pos = q * (s.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = (lo + 1).min(s.len() - 1);
-    let w = pos - lo as f64;
-    s[lo] * (1.0 - w) + s[hi] * w
-}
-
-/// A small deterministic generator (SplitMix64), for shuffling simulation shocks.
-pub(crate) struct SplitMix64(pub(crate) u64);
-
-impl SplitMix64 {
-    pub(super) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
     }
 }
