@@ -25,32 +25,17 @@ async fn main() -> anyhow::Result<()> {
     horizon_services::queue::install(&store)
         .await
         .context("while installing the job queue")?;
-    let (stop_worker, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = settings.api_worker.then(|| {
-        // All-in-one: this process also works the jobs it accepts.
-        actix_web::rt::spawn(horizon_services::queue::work_in_process(
-            store.clone(),
-            settings.clone(),
-            async {
-                let _ = stopped.await;
-            },
-        ))
-    });
     let listener = TcpListener::bind(settings.api_bind)
         .with_context(|| format!("while binding HORIZON_API_BIND={}", settings.api_bind))?;
     tracing::info!(addr = %listener.local_addr()?, "horizon-api listening");
-    let state = horizon_http::AppState::open(Arc::new(settings), store)
+    // All-in-one with HORIZON_API_WORKER=true: this process also works the jobs it accepts.
+    let work_jobs = settings.api_worker;
+    horizon_http::Application::build(Arc::new(settings), store, listener, work_jobs)
         .await
-        .context("while connecting to redis")?;
-    let served = horizon_http::server(state, listener)
-        .context("while starting the server")?
+        .context("while connecting to redis")?
+        .run()
         .await
-        .context("while serving");
-    let _ = stop_worker.send(());
-    if let Some(worker) = worker {
-        let _ = worker.await;
-    }
-    served?;
+        .context("while serving")?;
     tracing::info!("horizon-api stopped");
     Ok(())
 }

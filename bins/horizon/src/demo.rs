@@ -94,21 +94,10 @@ pub async fn run(settings: Settings, serve: bool) -> anyhow::Result<()> {
     println!("  curl -H 'X-API-Key: {token}' http://{addr}/v1/series");
     println!("  curl -H 'X-API-Key: {token}' http://{addr}/v1/series/events-USA/forecasts/latest");
     // The demo is all-in-one: jobs posted to the API are worked in this process.
-    let (stop_worker, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = tokio::spawn(horizon_services::queue::work_in_process(
-        store.clone(),
-        settings.clone(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    let state = horizon_http::AppState::open(Arc::new(settings), store)
+    horizon_http::Application::build(Arc::new(settings), store, listener, true)
         .await
-        .context("while connecting to redis")?;
-    let served = horizon_http::server(state, listener)?
+        .context("while connecting to redis")?
+        .run()
         .await
-        .context("while serving");
-    let _ = stop_worker.send(());
-    let _ = worker.await;
-    served
+        .context("while serving")
 }

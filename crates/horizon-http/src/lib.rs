@@ -1,7 +1,9 @@
 //! Horizon's HTTP API on actix-web. [`AppState::open`] connects what the settings name (Redis
 //! is optional) and [`server`] builds the whole server on a bound listener, so the binary, the
-//! demo and the tests share one wiring; tests bind port 0.
+//! demo and the tests share one wiring; tests bind port 0. [`Application`] is the whole
+//! process: state, server and the optional in-process job worker.
 
+mod application;
 mod auth;
 mod cache;
 mod canonical;
@@ -25,6 +27,7 @@ use actix_web::{
 use horizon_settings::Settings;
 use horizon_store::{Store, StoreError, cache::RedisPool};
 
+pub use application::Application;
 pub use auth::{GeneratedKey, TOKEN_PREFIX, generate_key, hash_secret, parse_token};
 pub use canonical::{PathRejection, canonical_path};
 pub use error::{ApiError, HttpProblem};
