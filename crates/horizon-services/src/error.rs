@@ -23,6 +23,15 @@ pub enum ServiceError {
         /// What is wrong.
         reason: String,
     },
+    /// The settings ask for something this deployment cannot do (e.g. queue workers on
+    /// SQLite).
+    #[error("{setting}: {reason}")]
+    Config {
+        /// The setting, as its environment variable is named.
+        setting: &'static str,
+        /// What is wrong and what to do instead.
+        reason: String,
+    },
     /// A background task died.
     #[error("internal error: {0}")]
     Internal(String),
@@ -39,7 +48,9 @@ impl ServiceError {
     pub fn code(&self) -> ErrorCode {
         match self {
             ServiceError::Store(e) => e.code(),
-            ServiceError::Domain(_) | ServiceError::Input { .. } => ErrorCode::Invalid,
+            ServiceError::Domain(_) | ServiceError::Input { .. } | ServiceError::Config { .. } => {
+                ErrorCode::Invalid
+            }
             ServiceError::Engine(horizon_engine::EngineError::InvalidInput { .. }) => {
                 ErrorCode::Invalid
             }

@@ -147,8 +147,8 @@ pub async fn run_worker(
     until: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
     if !available(store) {
-        return Err(ServiceError::Input {
-            path: "DATABASE_URL".into(),
+        return Err(ServiceError::Config {
+            setting: "DATABASE_URL",
             reason: "queue workers need PostgreSQL; with SQLite use `horizon-pipeline run`, \
                      which works the run in process"
                 .into(),
