@@ -12,226 +12,28 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
             format!("{h} is not between 1 and {MAX_HORIZON}"),
         ));
     }
-    let mut interval_levels = Vec::with_capacity(request.interval_levels.len());
-    for l in &request.interval_levels {
-        let (lo, hi) =
-            interval_quantiles(*l).map_err(|e| invalid("interval level", e.to_string()))?;
-        interval_levels.push((*l, lo, hi));
-    }
-    let mut warnings = Vec::new();
-    let (mut y, imputed) = impute(request.values);
-    if y.is_empty() {
-        return Err(invalid("values", "the history has no finite value"));
-    }
-    if imputed > 0 {
-        warnings.push(format!("{imputed} missing values imputed"));
-    }
-    let keep = history_length(&request.season_lengths);
-    if y.len() > keep {
-        warnings.push(format!("only the last {keep} of {} values used", y.len()));
-        y.drain(..y.len() - keep);
-    }
-    let scale = y.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-    let scale = if scale > 0.0 && scale.is_finite() {
-        scale
-    } else {
-        1.0
-    };
-    y.iter_mut().for_each(|v| *v /= scale);
-    let n = y.len();
+    let Prepared {
+        y,
+        scale,
+        mut warnings,
+        interval_levels,
+    } = prepare(request)?;
 
     let profile = classify(&y, &request.season_lengths);
-    let periods = if request.season_lengths.len() > 1 {
-        seasonality::detect_periods(&y, &request.season_lengths)
-    } else {
-        profile.season_length.into_iter().collect()
-    };
     let requested = request.models.as_ref().filter(|m| !m.is_empty());
-    let mut kinds = match requested {
-        Some(list) => list.clone(),
-        None => default_models(
-            &profile,
-            &periods,
-            request.season_lengths.iter().all(|&m| m <= 1),
-        ),
-    };
-    kinds.sort();
-    kinds.dedup();
-    let ctx = FitContext {
-        season: profile.season_length,
-        periods: periods.clone(),
-        mstl_trend: None,
-        ets_season: profile.season_length.or_else(|| {
-            request
-                .season_lengths
-                .iter()
-                .copied()
-                .filter(|m| *m >= 2)
-                .min()
-        }),
-    };
+    let (kinds, ctx) = route(request, &y, &profile);
 
-    // Guard limits, in scaled units.
-    let (lo, hi) = util::finite_range(&y).unwrap_or((0.0, 0.0));
-    let range = (hi - lo).max(lo.abs().max(hi.abs()) * 0.01).max(1e-12);
-    let k = 10.0 * (h as f64 / n as f64).max(1.0);
-    let (guard_lo, guard_hi) = (lo - k * range, hi + k * range);
-    let sane = |f: &[f64]| {
-        f.iter()
-            .all(|v| v.is_finite() && *v >= guard_lo && *v <= guard_hi)
-    };
+    let candidates = fit_candidates(
+        kinds,
+        &y,
+        h,
+        &ctx,
+        &profile,
+        requested.is_some(),
+        &mut warnings,
+    )?;
 
-    let (origins, hv) = validation_origins(n, h, ctx.season);
-    let mut candidates: Vec<Candidate> = Vec::with_capacity(kinds.len());
-    for kind in kinds {
-        let mut ctx_k = ctx.clone();
-        // Validation windows refit the form selected here: much cheaper than a new search.
-        // ETS windows start from the whole history's solution (`EtsFit::refit_quick`).
-        let mut ets_full: Option<ets::EtsFit> = None;
-        let fitted = match kind {
-            ModelKind::AutoEts => ets::fit_auto(&y, ctx.ets_season).map(|f| {
-                ets_full = Some(f.clone());
-                Box::new(f) as Box<dyn FittedModel>
-            }),
-            ModelKind::Mstl => mstl::mstl(&y, &ctx.periods).map(|f| {
-                ctx_k.mstl_trend = f.trend_form().map(str::to_owned);
-                Box::new(f) as Box<dyn FittedModel>
-            }),
-            _ => fit_kind(kind, &y, &ctx),
-        };
-        let model = match fitted {
-            Ok(m) => m,
-            Err(e) => {
-                warnings.push(format!("{kind} dropped: {e}"));
-                continue;
-            }
-        };
-        let mean = model.forecast_mean(h);
-        if mean.len() != h || !sane(&mean) {
-            warnings.push(format!(
-                "{kind} dropped: forecast not finite or out of range"
-            ));
-            continue;
-        }
-        let mut errors = Vec::with_capacity(origins.len());
-        for &o in &origins {
-            let steps = hv.min(n - o);
-            let kept = if n >= LONG_HISTORY {
-                model.forecast_from(o, steps)
-            } else {
-                None
-            };
-            let refit = || match &ets_full {
-                Some(full) => full
-                    .refit_quick(&y[..o], ctx.ets_season)
-                    .or_else(|_| ets::fit_auto(&y[..o], ctx.ets_season))
-                    .map(|f| Box::new(f) as Box<dyn FittedModel>),
-                None => fit_kind(kind, &y[..o], &ctx_k),
-            };
-            let f = match kept {
-                Some(f) => f,
-                None => match refit() {
-                    Ok(m) => m.forecast_mean(steps),
-                    // Keep windows aligned across members: a failed refit is a window of NaN.
-                    Err(_) => {
-                        errors.push(vec![f64::NAN; steps]);
-                        continue;
-                    }
-                },
-            };
-            errors.push(
-                (0..steps)
-                    .map(|s| {
-                        let v = y[o + s] - f.get(s).copied().unwrap_or(f64::NAN);
-                        if v.is_finite() { v } else { f64::NAN }
-                    })
-                    .collect(),
-            );
-        }
-        candidates.push(Candidate {
-            kind,
-            reason: reason_for(kind, &profile, requested.is_some()),
-            model,
-            mean,
-            errors,
-        });
-    }
-    if candidates.is_empty() {
-        warnings.push("no model could be used; naive forecast instead".to_owned());
-        let model = fit_kind(ModelKind::Naive, &y, &ctx)?;
-        let mean = model.forecast_mean(h);
-        let mut errors = Vec::with_capacity(origins.len());
-        for &o in &origins {
-            let steps = hv.min(n - o);
-            let f = fit_kind(ModelKind::Naive, &y[..o], &ctx)?.forecast_mean(steps);
-            errors.push((0..steps).map(|s| y[o + s] - f[s]).collect());
-        }
-        candidates.push(Candidate {
-            kind: ModelKind::Naive,
-            model,
-            mean,
-            errors,
-            reason: "fallback: no other model could be used".to_owned(),
-        });
-    }
-
-    // Weights.
-    let mut weights = vec![1.0 / candidates.len() as f64; candidates.len()];
-    let mut weight_notes = vec![String::new(); candidates.len()];
-    let table = request.model_weights.or_else(|| {
-        request
-            .class_weights
-            .and_then(|by_class| by_class.get(&profile.class))
-    });
-    if let Some(table) = table {
-        let raw: Vec<f64> = candidates
-            .iter()
-            .map(|c| {
-                table
-                    .get(&c.kind)
-                    .copied()
-                    .filter(|w| w.is_finite() && *w > 0.0)
-                    .unwrap_or(0.0)
-            })
-            .collect();
-        let total: f64 = raw.iter().sum();
-        if total > 0.0 {
-            weights = raw.iter().map(|w| w / total).collect();
-            weight_notes
-                .iter_mut()
-                .for_each(|n| *n = "caller weight".to_owned());
-        } else {
-            warnings.push("caller weights cover no fitted model; equal weights used".to_owned());
-        }
-    } else {
-        let maes: Vec<Option<f64>> = candidates
-            .iter()
-            .map(|c| {
-                let (s, k) = c
-                    .errors
-                    .iter()
-                    .flatten()
-                    .filter(|e| e.is_finite())
-                    .fold((0.0, 0usize), |(s, k), e| (s + e.abs(), k + 1));
-                (k > 0).then(|| s / k as f64)
-            })
-            .collect();
-        if maes.iter().all(|m| m.is_some()) && candidates.len() > 1 {
-            let inv: Vec<f64> = maes
-                .iter()
-                .map(|m| 1.0 / m.unwrap_or(1.0).max(1e-9))
-                .collect();
-            let total: f64 = inv.iter().sum();
-            weights = inv.iter().map(|v| v / total).collect();
-            for (note, m) in weight_notes.iter_mut().zip(&maes) {
-                *note = format!("validation scaled MAE {:.4}", m.unwrap_or(f64::NAN));
-            }
-        } else {
-            weight_notes
-                .iter_mut()
-                .for_each(|n| *n = "equal weight".to_owned());
-        }
-    }
+    let (weights, weight_notes) = member_weights(request, &profile, &candidates, &mut warnings);
 
     // The level grid: requested quantiles, interval ends, and an even grid for the mean.
     let mean_grid: Vec<f64> = (0..MEAN_GRID)
@@ -283,26 +85,7 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
         })
         .collect();
 
-    // Step-to-step correlation of errors for the sample paths.
-    let rho = {
-        let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-        for c in &candidates {
-            for w in &c.errors {
-                for p in w.windows(2) {
-                    if p[0].is_finite() && p[1].is_finite() {
-                        sxy += p[0] * p[1];
-                        sxx += p[0] * p[0];
-                        syy += p[1] * p[1];
-                    }
-                }
-            }
-        }
-        if sxx > 0.0 && syy > 0.0 {
-            (sxy / (sxx * syy).sqrt()).clamp(0.0, 0.99)
-        } else {
-            0.5
-        }
-    };
+    let rho = error_correlation(&candidates);
 
     // Combine per step.
     let bounds = request.bounds;
@@ -454,4 +237,301 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
         threshold_probabilities,
         warnings,
     })
+}
+
+/// The history as the members see it, and what the request asked for, checked.
+struct Prepared {
+    /// The history: imputed, trimmed to [`history_length`], divided by `scale`.
+    y: Vec<f64>,
+    /// `max |y|` of the trimmed history (1 when that is 0).
+    scale: f64,
+    /// What was imputed or dropped.
+    warnings: Vec<String>,
+    /// Each interval level with its two quantile levels.
+    interval_levels: Vec<(f64, f64, f64)>,
+}
+
+/// Stage 1: checks the interval levels, imputes, trims and scales the history.
+fn prepare(request: &ForecastRequest<'_>) -> Result<Prepared, EngineError> {
+    let mut interval_levels = Vec::with_capacity(request.interval_levels.len());
+    for l in &request.interval_levels {
+        let (lo, hi) =
+            interval_quantiles(*l).map_err(|e| invalid("interval level", e.to_string()))?;
+        interval_levels.push((*l, lo, hi));
+    }
+    let mut warnings = Vec::new();
+    let (mut y, imputed) = impute(request.values);
+    if y.is_empty() {
+        return Err(invalid("values", "the history has no finite value"));
+    }
+    if imputed > 0 {
+        warnings.push(format!("{imputed} missing values imputed"));
+    }
+    let keep = history_length(&request.season_lengths);
+    if y.len() > keep {
+        warnings.push(format!("only the last {keep} of {} values used", y.len()));
+        y.drain(..y.len() - keep);
+    }
+    let scale = y.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    let scale = if scale > 0.0 && scale.is_finite() {
+        scale
+    } else {
+        1.0
+    };
+    y.iter_mut().for_each(|v| *v /= scale);
+    Ok(Prepared {
+        y,
+        scale,
+        warnings,
+        interval_levels,
+    })
+}
+
+/// Stage 2: the models a series is routed to (or the ones asked for) and what fitting them
+/// needs (its cycles).
+fn route(
+    request: &ForecastRequest<'_>,
+    y: &[f64],
+    profile: &SeriesProfile,
+) -> (Vec<ModelKind>, FitContext) {
+    let requested = request.models.as_ref().filter(|m| !m.is_empty());
+    let periods = if request.season_lengths.len() > 1 {
+        seasonality::detect_periods(y, &request.season_lengths)
+    } else {
+        profile.season_length.into_iter().collect()
+    };
+    let mut kinds = match requested {
+        Some(list) => list.clone(),
+        None => default_models(
+            profile,
+            &periods,
+            request.season_lengths.iter().all(|&m| m <= 1),
+        ),
+    };
+    kinds.sort();
+    kinds.dedup();
+    let ctx = FitContext {
+        season: profile.season_length,
+        periods: periods.clone(),
+        mstl_trend: None,
+        ets_season: profile.season_length.or_else(|| {
+            request
+                .season_lengths
+                .iter()
+                .copied()
+                .filter(|m| *m >= 2)
+                .min()
+        }),
+    };
+    (kinds, ctx)
+}
+
+/// Stage 3: fits every routed model, drops those whose forecast is not finite or leaves a
+/// wide guard around the history, and collects each one's errors over the rolling validation
+/// origins; naive when nothing is left.
+fn fit_candidates(
+    kinds: Vec<ModelKind>,
+    y: &[f64],
+    h: usize,
+    ctx: &FitContext,
+    profile: &SeriesProfile,
+    requested: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Candidate>, EngineError> {
+    let n = y.len();
+    // Guard limits, in scaled units.
+    let (lo, hi) = util::finite_range(y).unwrap_or((0.0, 0.0));
+    let range = (hi - lo).max(lo.abs().max(hi.abs()) * 0.01).max(1e-12);
+    let k = 10.0 * (h as f64 / n as f64).max(1.0);
+    let (guard_lo, guard_hi) = (lo - k * range, hi + k * range);
+    let sane = |f: &[f64]| {
+        f.iter()
+            .all(|v| v.is_finite() && *v >= guard_lo && *v <= guard_hi)
+    };
+
+    let (origins, hv) = validation_origins(n, h, ctx.season);
+    let mut candidates: Vec<Candidate> = Vec::with_capacity(kinds.len());
+    for kind in kinds {
+        let mut ctx_k = ctx.clone();
+        // Validation windows refit the form selected here: much cheaper than a new search.
+        // ETS windows start from the whole history's solution (`EtsFit::refit_quick`).
+        let mut ets_full: Option<ets::EtsFit> = None;
+        let fitted = match kind {
+            ModelKind::AutoEts => ets::fit_auto(y, ctx.ets_season).map(|f| {
+                ets_full = Some(f.clone());
+                Box::new(f) as Box<dyn FittedModel>
+            }),
+            ModelKind::Mstl => mstl::mstl(y, &ctx.periods).map(|f| {
+                ctx_k.mstl_trend = f.trend_form().map(str::to_owned);
+                Box::new(f) as Box<dyn FittedModel>
+            }),
+            _ => fit_kind(kind, y, ctx),
+        };
+        let model = match fitted {
+            Ok(m) => m,
+            Err(e) => {
+                warnings.push(format!("{kind} dropped: {e}"));
+                continue;
+            }
+        };
+        let mean = model.forecast_mean(h);
+        if mean.len() != h || !sane(&mean) {
+            warnings.push(format!(
+                "{kind} dropped: forecast not finite or out of range"
+            ));
+            continue;
+        }
+        let mut errors = Vec::with_capacity(origins.len());
+        for &o in &origins {
+            let steps = hv.min(n - o);
+            let kept = if n >= LONG_HISTORY {
+                model.forecast_from(o, steps)
+            } else {
+                None
+            };
+            let refit = || match &ets_full {
+                Some(full) => full
+                    .refit_quick(&y[..o], ctx.ets_season)
+                    .or_else(|_| ets::fit_auto(&y[..o], ctx.ets_season))
+                    .map(|f| Box::new(f) as Box<dyn FittedModel>),
+                None => fit_kind(kind, &y[..o], &ctx_k),
+            };
+            let f = match kept {
+                Some(f) => f,
+                None => match refit() {
+                    Ok(m) => m.forecast_mean(steps),
+                    // Keep windows aligned across members: a failed refit is a window of NaN.
+                    Err(_) => {
+                        errors.push(vec![f64::NAN; steps]);
+                        continue;
+                    }
+                },
+            };
+            errors.push(
+                (0..steps)
+                    .map(|s| {
+                        let v = y[o + s] - f.get(s).copied().unwrap_or(f64::NAN);
+                        if v.is_finite() { v } else { f64::NAN }
+                    })
+                    .collect(),
+            );
+        }
+        candidates.push(Candidate {
+            kind,
+            reason: reason_for(kind, profile, requested),
+            model,
+            mean,
+            errors,
+        });
+    }
+    if candidates.is_empty() {
+        warnings.push("no model could be used; naive forecast instead".to_owned());
+        let model = fit_kind(ModelKind::Naive, y, ctx)?;
+        let mean = model.forecast_mean(h);
+        let mut errors = Vec::with_capacity(origins.len());
+        for &o in &origins {
+            let steps = hv.min(n - o);
+            let f = fit_kind(ModelKind::Naive, &y[..o], ctx)?.forecast_mean(steps);
+            errors.push((0..steps).map(|s| y[o + s] - f[s]).collect());
+        }
+        candidates.push(Candidate {
+            kind: ModelKind::Naive,
+            model,
+            mean,
+            errors,
+            reason: "fallback: no other model could be used".to_owned(),
+        });
+    }
+    Ok(candidates)
+}
+
+/// Stage 4: each member's weight and why: the caller's table (per model, or per class), else
+/// inverse validation MAE, else equal.
+fn member_weights(
+    request: &ForecastRequest<'_>,
+    profile: &SeriesProfile,
+    candidates: &[Candidate],
+    warnings: &mut Vec<String>,
+) -> (Vec<f64>, Vec<String>) {
+    let mut weights = vec![1.0 / candidates.len() as f64; candidates.len()];
+    let mut weight_notes = vec![String::new(); candidates.len()];
+    let table = request.model_weights.or_else(|| {
+        request
+            .class_weights
+            .and_then(|by_class| by_class.get(&profile.class))
+    });
+    if let Some(table) = table {
+        let raw: Vec<f64> = candidates
+            .iter()
+            .map(|c| {
+                table
+                    .get(&c.kind)
+                    .copied()
+                    .filter(|w| w.is_finite() && *w > 0.0)
+                    .unwrap_or(0.0)
+            })
+            .collect();
+        let total: f64 = raw.iter().sum();
+        if total > 0.0 {
+            weights = raw.iter().map(|w| w / total).collect();
+            weight_notes
+                .iter_mut()
+                .for_each(|n| *n = "caller weight".to_owned());
+        } else {
+            warnings.push("caller weights cover no fitted model; equal weights used".to_owned());
+        }
+    } else {
+        let maes: Vec<Option<f64>> = candidates
+            .iter()
+            .map(|c| {
+                let (s, k) = c
+                    .errors
+                    .iter()
+                    .flatten()
+                    .filter(|e| e.is_finite())
+                    .fold((0.0, 0usize), |(s, k), e| (s + e.abs(), k + 1));
+                (k > 0).then(|| s / k as f64)
+            })
+            .collect();
+        if maes.iter().all(|m| m.is_some()) && candidates.len() > 1 {
+            let inv: Vec<f64> = maes
+                .iter()
+                .map(|m| 1.0 / m.unwrap_or(1.0).max(1e-9))
+                .collect();
+            let total: f64 = inv.iter().sum();
+            weights = inv.iter().map(|v| v / total).collect();
+            for (note, m) in weight_notes.iter_mut().zip(&maes) {
+                *note = format!("validation scaled MAE {:.4}", m.unwrap_or(f64::NAN));
+            }
+        } else {
+            weight_notes
+                .iter_mut()
+                .for_each(|n| *n = "equal weight".to_owned());
+        }
+    }
+    (weights, weight_notes)
+}
+
+/// The step-to-step correlation of the members' validation errors, for the sample paths
+/// (0.5 when there are none).
+fn error_correlation(candidates: &[Candidate]) -> f64 {
+    {
+        let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+        for c in candidates {
+            for w in &c.errors {
+                for p in w.windows(2) {
+                    if p[0].is_finite() && p[1].is_finite() {
+                        sxy += p[0] * p[1];
+                        sxx += p[0] * p[0];
+                        syy += p[1] * p[1];
+                    }
+                }
+            }
+        }
+        if sxx > 0.0 && syy > 0.0 {
+            (sxy / (sxx * syy).sqrt()).clamp(0.0, 0.99)
+        } else {
+            0.5
+        }
+    }
 }
