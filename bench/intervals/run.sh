@@ -28,7 +28,7 @@ out = sys.argv[1]
 rows = []
 for name in ("taylor", "co2"):
     s = pd.read_csv(f"{out}/horizon_sum_{name}.csv").iloc[0]
-    rows.append({"series": name, "model": "horizon (ensemble)", "cov80": s["coverage-80"], "cov95": s["coverage-95"], "msis95": s["msis-95"], "mase": s["mase"]})
+    rows.append({"series": name, "model": "horizon (ensemble)", "cov80": s["coverage_80"], "cov95": s["coverage_95"], "msis95": s["msis_95"], "mase": s["mase"]})
 r = pd.concat([pd.DataFrame(rows), pd.read_csv(f"{out}/peers.csv")]).sort_values(["series", "model"])
 r["cov80"] *= 100; r["cov95"] *= 100
 print(r.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -85,26 +85,8 @@ pub(crate) fn write_forecasts(
 
 /// The metrics of one report as named values.
 pub(crate) fn metric_row(rep: &BacktestReport) -> Vec<(String, f64)> {
-    let m = &rep.metrics;
-    let mut row = vec![
-        ("windows".to_owned(), rep.windows.len() as f64),
-        ("mae".to_owned(), m.mae),
-        ("rmse".to_owned(), m.rmse),
-        ("mape".to_owned(), m.mape),
-        ("smape".to_owned(), m.smape),
-        ("wape".to_owned(), m.wape),
-        ("mase".to_owned(), m.mase),
-        ("rmsse".to_owned(), m.rmsse),
-        ("bias".to_owned(), m.bias),
-        ("wql".to_owned(), m.wql),
-        ("scaled_crps".to_owned(), m.scaled_crps),
-    ];
-    for (l, c) in &m.coverage {
-        row.push((format!("coverage-{l}"), *c));
-    }
-    for (l, s) in &m.msis {
-        row.push((format!("msis-{l}"), *s));
-    }
+    let mut row = vec![("windows".to_owned(), rep.windows.len() as f64)];
+    row.extend(rep.metrics.named());
     row
 }
 

@@ -291,3 +291,48 @@ fn duplicate_stamps_are_refused_or_resolved_as_asked() {
         );
     }
 }
+
+#[test]
+fn backtest_metrics_are_spelled_as_the_api_spells_them() -> Result<(), BatchError> {
+    let dir = std::env::temp_dir().join(format!("horizon-batch-names-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| crate::io_error(&dir, e))?;
+    let input = dir.join("series.csv");
+    let mut text = String::from("unique_id,ds,y\n");
+    for t in 1..=60 {
+        text.push_str(&format!("a,{t},{}\n", 10.0 + (t % 7) as f64));
+    }
+    std::fs::write(&input, text).map_err(|e| crate::io_error(&input, e))?;
+    let args = crate::BacktestArgs {
+        input,
+        horizon: 7,
+        season_length: vec![7],
+        windows: 2,
+        step: None,
+        gap: 0,
+        levels: vec![80.0, 95.0],
+        models: vec![],
+        output: dir.join("metrics.csv"),
+        summary: None,
+        on_duplicate: crate::OnDuplicate::Error,
+        drivers: crate::DriverArgs::default(),
+    };
+    crate::run_backtest(&args)?;
+    let written =
+        std::fs::read_to_string(&args.output).map_err(|e| crate::io_error(&args.output, e))?;
+    let header = written.lines().next().unwrap_or_default();
+    for name in [
+        "windows",
+        "mase",
+        "scaled_crps",
+        "coverage_80",
+        "coverage_95",
+        "msis_95",
+    ] {
+        assert!(
+            header.split(',').any(|h| h == name),
+            "{name} not in {header}"
+        );
+    }
+    assert!(!header.contains('-'), "{header}");
+    Ok(())
+}

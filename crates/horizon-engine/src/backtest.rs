@@ -60,6 +60,34 @@ pub struct Metrics {
     pub brier: Vec<(f64, f64)>,
 }
 
+impl Metrics {
+    /// The scores as named values, in one spelling everywhere (the batch CLI's columns, the
+    /// API's stored metrics): snake_case, interval scores suffixed by their level
+    /// (`coverage_80`, `msis_95`). Pinball and Brier scores are per level or threshold and
+    /// are left to callers that want them.
+    pub fn named(&self) -> Vec<(String, f64)> {
+        let mut out = vec![
+            ("mae".to_owned(), self.mae),
+            ("rmse".to_owned(), self.rmse),
+            ("mape".to_owned(), self.mape),
+            ("smape".to_owned(), self.smape),
+            ("wape".to_owned(), self.wape),
+            ("mase".to_owned(), self.mase),
+            ("rmsse".to_owned(), self.rmsse),
+            ("bias".to_owned(), self.bias),
+            ("wql".to_owned(), self.wql),
+            ("scaled_crps".to_owned(), self.scaled_crps),
+        ];
+        for (level, c) in &self.coverage {
+            out.push((format!("coverage_{level}"), *c));
+        }
+        for (level, s) in &self.msis {
+            out.push((format!("msis_{level}"), *s));
+        }
+        out
+    }
+}
+
 /// One evaluated window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowResult {

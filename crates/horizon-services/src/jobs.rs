@@ -382,18 +382,7 @@ async fn backtest_job(
                 let Ok(report) = horizon_engine::backtest(&r, &config, season) else {
                     continue;
                 };
-                let m = &report.metrics;
-                let mut map = BTreeMap::from([
-                    ("mae".to_owned(), m.mae),
-                    ("rmse".to_owned(), m.rmse),
-                    ("smape".to_owned(), m.smape),
-                    ("mase".to_owned(), m.mase),
-                    ("wql".to_owned(), m.wql),
-                    ("scaled_crps".to_owned(), m.scaled_crps),
-                ]);
-                for (level, c) in &m.coverage {
-                    map.insert(format!("coverage_{level}"), *c);
-                }
+                let mut map: BTreeMap<String, f64> = report.metrics.named().into_iter().collect();
                 map.retain(|_, v| v.is_finite());
                 out.push(ForecastMetric {
                     id: Uuid::new_v5(&execution_id, format!("{}:{name}", p.series.id).as_bytes()),
