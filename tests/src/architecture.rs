@@ -78,7 +78,13 @@ fn codemap(graph: &BTreeMap<String, Vec<String>>) -> BTreeMap<String, Vec<String
         .cloned()
         .collect();
     let mut table = BTreeMap::new();
-    for row in doc.lines().filter(|l| l.starts_with("| `")) {
+    // Only the Codemap section's table: other tables (the glossary) have rows of their own.
+    let section = doc
+        .lines()
+        .skip_while(|l| *l != "## Codemap")
+        .skip(1)
+        .take_while(|l| !l.starts_with("## "));
+    for row in section.filter(|l| l.starts_with("| `")) {
         let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
         let [name, _, allowed] = cells[..] else {
             panic!("codemap row without three cells: {row}");
