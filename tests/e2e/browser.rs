@@ -391,6 +391,15 @@ async fn dashboard_in_a_real_browser(db: TestDb) {
          && document.getElementById('count').textContent === '50+ series'",
     )
     .await;
+    // A hand-edited address with a malformed escape is an error on the page, not a dead page.
+    c.goto(&format!("{base}/#/series/%E0%A4%A")).await.unwrap();
+    let error = until(
+        &c,
+        "the malformed-address banner",
+        "const e = document.getElementById('error'); return !e.hidden && e.textContent",
+    )
+    .await;
+    assert!(error.as_str().unwrap().contains("malformed"), "{error}");
     c.find(Locator::Id("q"))
         .await
         .unwrap()

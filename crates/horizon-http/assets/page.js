@@ -418,9 +418,10 @@ async function calibrationView() {
 
 async function route() {
   const hash = location.hash.replace(/^#/, '') || '/';
-  const parts = hash.split('/').filter(Boolean).map(decodeURIComponent);
   if (!sessionStorage.getItem(KEY)) return;
   try {
+    // A hand-edited address may hold a malformed escape: that is an error to show, not a crash.
+    const parts = hash.split('/').filter(Boolean).map(decodeURIComponent);
     if (parts[0] === 'series' && parts[1]) await seriesView(parts[1]);
     else if (parts[0] === 'executions' && parts[1]) await executionView(parts[1]);
     else if (parts[0] === 'executions') await executionsView();
