@@ -1,6 +1,7 @@
 //! Test support: each test gets its own freshly migrated database on both backends — a
 //! temporary SQLite file always, and a fresh PostgreSQL database when `TEST_DATABASE_URL` is
-//! set (dropped afterwards) — and a Redis pool when `TEST_REDIS_URL` is set.
+//! set (cloned from a template migrated once per migration set, dropped afterwards) — and a
+//! Redis pool when `TEST_REDIS_URL` is set.
 //!
 //! Without those variables the PostgreSQL and Redis tests print that they were skipped and
 //! pass. With `HORIZON_TEST_REQUIRE_SERVERS=1` (as CI sets) a missing variable or an
@@ -69,18 +70,23 @@ impl TestDb {
             return None;
         };
         let name = format!("horizon_test_{}", uuid::Uuid::now_v7().simple());
-        let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
+        // One connection, so the advisory lock and its release happen on the same session.
+        let admin = Database::connect(
+            sea_orm::ConnectOptions::new(admin_url.clone())
+                .max_connections(1)
+                .to_owned(),
+        )
+        .await
+        .unwrap_or_else(|e| {
             panic!("cannot reach PostgreSQL at TEST_DATABASE_URL={admin_url}: {e}")
         });
+        let template = migrated_template(&admin, &admin_url).await;
         admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
             .await
-            .unwrap_or_else(|e| panic!("creating test database {name}: {e}"));
+            .unwrap_or_else(|e| panic!("creating test database {name} from {template}: {e}"));
         let _ = admin.close().await;
-        let mut parsed = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
-        parsed.set_path(&format!("/{name}"));
-        let url = parsed.to_string();
-        migrate(&url).await;
+        let url = database_url(&admin_url, &name);
         Some(TestDb {
             url,
             backend: Backend::Postgres,
@@ -127,6 +133,93 @@ impl Drop for TestDb {
             .join();
         }
     }
+}
+
+/// `admin_url` pointing at database `name`.
+fn database_url(admin_url: &str, name: &str) -> String {
+    let mut parsed = url::Url::parse(admin_url).expect("TEST_DATABASE_URL is a URL");
+    parsed.set_path(&format!("/{name}"));
+    parsed.to_string()
+}
+
+/// The name of a migrated template database for the migrations as they are in this checkout,
+/// creating it when missing. Tests clone it (`CREATE DATABASE … TEMPLATE`, as crates.io's test
+/// databases do) instead of migrating each database: test binaries run as separate processes,
+/// so the one-time creation is guarded by a PostgreSQL advisory lock. The name carries a hash
+/// of the migration sources, so an edited migration gets a new template; the template is
+/// built under a temporary name and renamed when complete, so a killed run leaves no
+/// half-migrated template behind.
+async fn migrated_template(admin: &sea_orm::DatabaseConnection, admin_url: &str) -> String {
+    let template = format!("horizon_template_{:016x}", migration_sources_hash());
+    let exists = |admin: &sea_orm::DatabaseConnection| {
+        let sql = format!("SELECT 1 FROM pg_database WHERE datname = '{template}'");
+        let admin = admin.clone();
+        async move {
+            !admin
+                .query_all_raw(sea_orm::Statement::from_string(
+                    sea_orm::DatabaseBackend::Postgres,
+                    sql,
+                ))
+                .await
+                .expect("looking up the template database")
+                .is_empty()
+        }
+    };
+    if exists(admin).await {
+        return template;
+    }
+    // An arbitrary constant: the advisory lock key of this one-time creation.
+    const LOCK: i64 = 0x0068_6f72_5f74_706c;
+    admin
+        .execute_unprepared(&format!("SELECT pg_advisory_lock({LOCK})"))
+        .await
+        .expect("taking the template lock");
+    if !exists(admin).await {
+        let building = format!("{template}_building");
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+            .await
+            .expect("dropping a half-built template");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {building}"))
+            .await
+            .expect("creating the template database");
+        migrate(&database_url(admin_url, &building)).await;
+        admin
+            .execute_unprepared(&format!("ALTER DATABASE {building} RENAME TO {template}"))
+            .await
+            .expect("naming the template database");
+    }
+    admin
+        .execute_unprepared(&format!("SELECT pg_advisory_unlock({LOCK})"))
+        .await
+        .expect("releasing the template lock");
+    template
+}
+
+/// FNV-1a over the migration crate's sources, in file-name order.
+fn migration_sources_hash() -> u64 {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migration/src");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        for b in f
+            .file_name()
+            .unwrap_or_default()
+            .as_encoded_bytes()
+            .iter()
+            .chain(&bytes)
+        {
+            hash ^= u64::from(*b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
 }
 
 async fn migrate(url: &str) {
