@@ -128,6 +128,12 @@ async fn until(c: &Client, what: &str, script: &str) -> Value {
     }
 }
 
+/// Opens `url` and waits until `script` returns something truthy; returns it.
+async fn visit(c: &Client, url: &str, what: &str, script: &str) -> Value {
+    c.goto(url).await.unwrap();
+    until(c, what, script).await
+}
+
 async fn screenshot(c: &Client, dir: &Path, name: &str) {
     let png = c.screenshot().await.expect("taking a screenshot");
     std::fs::write(dir.join(name), png).expect("writing a screenshot");
@@ -173,9 +179,9 @@ return {
 };"#;
 
 async fn open_series(c: &Client, base: &str, key: &str) -> Value {
-    c.goto(&format!("{base}/#/series/{key}")).await.unwrap();
-    until(
+    visit(
         c,
+        &format!("{base}/#/series/{key}"),
         &format!("the fan chart of {key}"),
         &format!(
             "const h = document.querySelector('#view h2'); const f = document.getElementById('fan'); \
@@ -392,9 +398,9 @@ async fn dashboard_in_a_real_browser(db: TestDb) {
     )
     .await;
     // A hand-edited address with a malformed escape is an error on the page, not a dead page.
-    c.goto(&format!("{base}/#/series/%E0%A4%A")).await.unwrap();
-    let error = until(
+    let error = visit(
         &c,
+        &format!("{base}/#/series/%E0%A4%A"),
         "the malformed-address banner",
         "const e = document.getElementById('error'); return !e.hidden && e.textContent",
     )
@@ -472,9 +478,9 @@ async fn dashboard_in_a_real_browser(db: TestDb) {
     screenshot(&c, &shots, "country.png").await;
 
     // The pipeline's execution and its step log.
-    c.goto(&format!("{base}/#/executions")).await.unwrap();
-    until(
+    visit(
         &c,
+        &format!("{base}/#/executions"),
         "the executions table",
         "return document.querySelectorAll('table.executions tbody tr').length",
     )
@@ -515,9 +521,9 @@ async fn dashboard_in_a_real_browser(db: TestDb) {
         let (ok, log) = env.run("horizon-pipeline", &["run", "--wait"]);
         assert!(ok, "pipeline run {round} failed:\n{log}");
     }
-    c.goto(&format!("{base}/#/calibration")).await.unwrap();
-    let charts = until(
+    let charts = visit(
         &c,
+        &format!("{base}/#/calibration"),
         "the calibration charts",
         "const ready = [...document.querySelectorAll('#view .chart')].filter(c => c.dataset.ready === '1' && c.querySelector('canvas')); \
          return ready.length >= 2 && document.querySelectorAll('table.weights tbody tr').length >= 1 && ready.length",
@@ -536,9 +542,9 @@ async fn dashboard_in_a_real_browser(db: TestDb) {
     screenshot(&c, &shots, "calibration.png").await;
 
     // The API's docs render from the bundled Swagger UI (no CDN, same CSP).
-    c.goto(&format!("{base}/docs")).await.unwrap();
-    until(
+    visit(
         &c,
+        &format!("{base}/docs"),
         "Swagger UI's operations",
         "return document.querySelectorAll('.opblock').length >= 20",
     )
