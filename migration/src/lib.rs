@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_initial;
 mod m20261122_000001_pipeline;
 mod m20261122_000002_observations_covering;
+mod m20261202_000001_covariates;
 
 /// Every migration this build knows, oldest first.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_initial::Migration),
             Box::new(m20261122_000001_pipeline::Migration),
             Box::new(m20261122_000002_observations_covering::Migration),
+            Box::new(m20261202_000001_covariates::Migration),
         ]
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use horizon_services::ingest::daemon::{self, Ingestor};
-use horizon_settings::Settings;
+use horizon_settings::{IngestFormat, Settings};
 use horizon_store::Store;
 
 #[derive(Parser)]
@@ -31,10 +31,15 @@ enum Command {
         /// sources.
         #[arg(long = "file")]
         files: Vec<PathBuf>,
-        /// Series metadata CSV (`key,entity,metric,frequency,unit,lower,upper,thresholds`)
+        /// Series metadata CSV (`key,entity,metric,frequency,unit,lower,upper,thresholds` and
+        /// the attributes `latitude,longitude,altitude,capacity,tilt,azimuth,timezone,country`)
         /// applied before the files.
         #[arg(long)]
         series: Option<PathBuf>,
+        /// The files are covariates of target series
+        /// (`unique_id,ds[,issued_at],<covariate columns>`; `.jsonl` files as JSON Lines).
+        #[arg(long)]
+        covariates: bool,
     },
 }
 
@@ -62,7 +67,7 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .context("while running the ingest daemon")?;
         }
-        Command::Once { files, series } if files.is_empty() && series.is_none() => {
+        Command::Once { files, series, .. } if files.is_empty() && series.is_none() => {
             let mut ingestor = Ingestor::new(store, settings)
                 .await
                 .context("while starting the ingest cycle")?;
@@ -79,7 +84,11 @@ async fn main() -> anyhow::Result<()> {
                 anyhow::bail!("some inputs could not be ingested; see the log above");
             }
         }
-        Command::Once { files, series } => {
+        Command::Once {
+            files,
+            series,
+            covariates,
+        } => {
             if let Some(path) = series {
                 let file = std::fs::File::open(&path)
                     .with_context(|| format!("while opening {}", path.display()))?;
@@ -96,7 +105,14 @@ async fn main() -> anyhow::Result<()> {
             }
             let mut failed = false;
             for path in files {
-                match horizon_services::ingest::ingest_csv_file(&store, &settings, &path).await {
+                let jsonl = path.extension().is_some_and(|e| e == "jsonl");
+                let format = match (covariates, jsonl) {
+                    (false, false) => IngestFormat::Csv,
+                    (false, true) => IngestFormat::Jsonl,
+                    (true, false) => IngestFormat::Covariates,
+                    (true, true) => IngestFormat::CovariatesJsonl,
+                };
+                match horizon_services::ingest::ingest_file(&store, &settings, &path, format).await {
                     Ok(report) => {
                         for r in report.rejections.iter().take(20) {
                             tracing::warn!(

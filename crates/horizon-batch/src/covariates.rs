@@ -15,7 +15,7 @@
 use std::{collections::HashMap, io::Read, path::Path};
 
 use horizon_domain::{
-    Bounds, Frequency, IntervalLabel, Location, Orientation, SeriesAttributes, Timestamp,
+    Bounds, Frequency, IntervalLabel, SeriesAttributes, Timestamp,
 };
 
 use crate::{
@@ -333,69 +333,18 @@ pub fn read_attributes_from(
         if id.is_empty() {
             return Err(bad(&headers[c_id], "empty series id".to_owned()));
         }
-        let location = match (number("latitude")?, number("longitude")?) {
-            (Some(lat), Some(lon)) => {
-                Some(Location::new(lat, lon).map_err(|e| bad("latitude", e.to_string()))?)
-            }
-            (None, None) => None,
-            (Some(_), None) => {
-                return Err(bad(
-                    "longitude",
-                    "latitude given without longitude".to_owned(),
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(bad(
-                    "latitude",
-                    "longitude given without latitude".to_owned(),
-                ));
-            }
-        };
-        let orientation = match (number("tilt")?, number("azimuth")?) {
-            (Some(t), Some(a)) => {
-                Some(Orientation::new(t, a).map_err(|e| bad("tilt", e.to_string()))?)
-            }
-            // A flat array needs no azimuth.
-            (Some(0.0), None) => {
-                Some(Orientation::new(0.0, 180.0).map_err(|e| bad("tilt", e.to_string()))?)
-            }
-            (None, None) => None,
-            (Some(_), None) => return Err(bad("azimuth", "tilt given without azimuth".to_owned())),
-            (None, Some(_)) => return Err(bad("tilt", "azimuth given without tilt".to_owned())),
-        };
-        let capacity = number("capacity")?;
-        if let Some(c) = capacity
-            && c <= 0.0
-        {
-            return Err(bad("capacity", format!("{c} is not positive")));
-        }
+        let attributes = SeriesAttributes::from_fields(text).map_err(|e| {
+            let horizon_domain::DomainError::Invalid { what, reason } = e;
+            bad(what, reason)
+        })?;
         let lower = number("lower")?;
-        let upper = number("upper")?.or(capacity);
+        let upper = number("upper")?.or(attributes.capacity);
         let bounds = if lower.is_some() || upper.is_some() {
             Some(Bounds::new(lower, upper).map_err(|e| bad("upper", e.to_string()))?)
         } else {
             None
         };
-        let country = text("country").map(|c| c.to_ascii_uppercase());
-        if let Some(c) = &country
-            && (c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_alphabetic()))
-        {
-            return Err(bad(
-                "country",
-                format!("{c:?} is not an ISO 3166 two-letter code"),
-            ));
-        }
-        let info = SeriesInfo {
-            attributes: SeriesAttributes {
-                location,
-                altitude: number("altitude")?,
-                capacity,
-                orientation,
-                timezone: text("timezone").map(str::to_owned),
-                country,
-            },
-            bounds,
-        };
+        let info = SeriesInfo { attributes, bounds };
         out.insert(id.to_owned(), info);
     }
     Ok((out, ignored))

@@ -34,13 +34,13 @@ pub use frequency::Frequency;
 pub use model_kind::ModelKind;
 pub use profile::{SeriesClass, SeriesProfile};
 pub use records::{
-    ApiKeyRecord, CalibrationWeight, Classification, EnsembleMember, Execution, ExecutionStep,
+    ApiKeyRecord, CalibrationWeight, Classification, CovariateLink, CovariateUse, EnsembleMember, Execution, ExecutionStep,
     ForecastMetric, IngestRejection, IngestRun, IngestStatus, IntervalScale, ModelRecord,
-    Observation, OutcomeRecord, Partition, Prediction, Series, SeriesMeta, ThresholdProbability,
+    Observation, OutcomeRecord, Partition, Prediction, Series, SeriesMeta, ThresholdProbability, VintageValue,
 };
 pub use scope::{ApiScope, ApiScopes};
 pub use series::{Bounds, SeriesKey};
-pub use site::{IntervalLabel, Location, Orientation, SeriesAttributes};
+pub use site::{ATTRIBUTE_FIELDS, IntervalLabel, Location, Orientation, SeriesAttributes};
 
 /// Timestamps are always UTC instants; offsets are resolved at the edges.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    Bounds, ExecutionKind, ExecutionStatus, ForecastMatrix, Frequency, QuantileLevels, SeriesClass,
+    Bounds, SeriesAttributes, ExecutionKind, ExecutionStatus, ForecastMatrix, Frequency, QuantileLevels, SeriesClass,
     SeriesKey, StepStatus, Timestamp,
 };
 
@@ -26,6 +26,8 @@ pub struct SeriesMeta {
     pub bounds: Bounds,
     /// Free-form labels.
     pub tags: std::collections::BTreeMap<String, String>,
+    /// Where and how it is measured (location, capacity, orientation, time zone, country).
+    pub attributes: SeriesAttributes,
 }
 
 impl SeriesMeta {
@@ -40,6 +42,7 @@ impl SeriesMeta {
             unit: None,
             bounds: Bounds::UNBOUNDED,
             tags: Default::default(),
+            attributes: SeriesAttributes::default(),
         }
     }
 }
@@ -55,6 +58,53 @@ pub struct Series {
     pub created_at: Timestamp,
     /// When its metadata last changed.
     pub updated_at: Timestamp,
+    /// The series this one is a covariate of, when its key is `<target key>:<name>` and the
+    /// target exists.
+    pub covariate_of: Option<CovariateLink>,
+}
+
+/// A covariate's place: the series it drives and its name there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CovariateLink {
+    /// The driven (target) series.
+    pub target_id: Uuid,
+    /// The covariate's name, the part of its key after the target's key and `:`.
+    pub name: String,
+}
+
+impl CovariateLink {
+    /// Splits a covariate key `<target>:<name>` at its last `:` into the target's key and the
+    /// name; `None` when the key has no `:` or either part is empty.
+    pub fn split_key(key: &str) -> Option<(&str, &str)> {
+        let (target, name) = key.rsplit_once(':')?;
+        (!target.is_empty() && !name.is_empty()).then_some((target, name))
+    }
+}
+
+/// One value of a covariate forecast: what a forecast issued at `issued_at` said of `ts`.
+/// Vintages are kept apart from observations (what was measured), so a forecast can be
+/// trained on what was known at the time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VintageValue {
+    /// When the covariate forecast was issued.
+    pub issued_at: Timestamp,
+    /// The instant it is about.
+    pub ts: Timestamp,
+    /// The forecast value.
+    pub value: f64,
+}
+
+/// A covariate a forecast used: its name, the vintage in force for the horizon (`None` when
+/// the horizon's values were observations, e.g. a calendar) and the members that read it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CovariateUse {
+    /// The covariate's name.
+    pub name: String,
+    /// When the vintage laid on the horizon was issued.
+    pub issued_at: Option<Timestamp>,
+    /// The ensemble members that read covariates (empty when the ensemble gave them no
+    /// weight).
+    pub members: Vec<String>,
 }
 
 /// One value of one series at one instant.
@@ -124,6 +174,8 @@ pub struct Prediction {
     pub member_forecasts: Vec<ForecastMatrix>,
     /// Steps already scored against actuals (outcomes), counted from step 1.
     pub steps_scored: u32,
+    /// The covariates the forecast used, with the vintage of each.
+    pub covariates: Vec<CovariateUse>,
 }
 
 impl Prediction {

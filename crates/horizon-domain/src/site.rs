@@ -138,3 +138,115 @@ impl FromStr for IntervalLabel {
         }
     }
 }
+
+/// The names of the attribute fields, as columns of a series file and keys of the API's
+/// `attributes` object.
+pub const ATTRIBUTE_FIELDS: [&str; 8] = [
+    "latitude",
+    "longitude",
+    "altitude",
+    "capacity",
+    "tilt",
+    "azimuth",
+    "timezone",
+    "country",
+];
+
+impl SeriesAttributes {
+    /// Reads the attributes from named text fields (a CSV row's columns, a form): `field(name)`
+    /// returns a field's trimmed text, `None` when absent or empty. Every rule is checked and
+    /// the error names the field: coordinates and angles in range, latitude with longitude,
+    /// tilt with azimuth (a flat array, tilt 0, needs none), capacity positive, the time zone
+    /// shaped as an IANA name, the country an ISO 3166 two-letter code (upper-cased).
+    pub fn from_fields<'a>(field: impl Fn(&str) -> Option<&'a str>) -> Result<Self, DomainError> {
+        let number = |name: &'static str| -> Result<Option<f64>, DomainError> {
+            match field(name) {
+                None => Ok(None),
+                Some(raw) => match raw.parse::<f64>() {
+                    Ok(v) if v.is_finite() => Ok(Some(v)),
+                    _ => Err(DomainError::invalid(name, format!("{raw:?} is not a number"))),
+                },
+            }
+        };
+        let location = match (number("latitude")?, number("longitude")?) {
+            (Some(lat), Some(lon)) => Some(Location::new(lat, lon)?),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(DomainError::invalid("longitude", "latitude given without longitude"));
+            }
+            (None, Some(_)) => {
+                return Err(DomainError::invalid("latitude", "longitude given without latitude"));
+            }
+        };
+        let orientation = match (number("tilt")?, number("azimuth")?) {
+            (Some(t), Some(a)) => Some(Orientation::new(t, a)?),
+            // A flat array needs no azimuth.
+            (Some(0.0), None) => Some(Orientation::new(0.0, 180.0)?),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(DomainError::invalid("azimuth", "tilt given without azimuth"));
+            }
+            (None, Some(_)) => {
+                return Err(DomainError::invalid("tilt", "azimuth given without tilt"));
+            }
+        };
+        let capacity = number("capacity")?;
+        if let Some(c) = capacity
+            && c <= 0.0
+        {
+            return Err(DomainError::invalid("capacity", format!("{c} is not positive")));
+        }
+        let altitude = number("altitude")?;
+        if let Some(a) = altitude
+            && !(-500.0..=9_000.0).contains(&a)
+        {
+            return Err(DomainError::invalid(
+                "altitude",
+                format!("{a} m is not between -500 and 9000 metres"),
+            ));
+        }
+        Ok(Self {
+            location,
+            altitude,
+            capacity,
+            orientation,
+            timezone: field("timezone").map(check_timezone).transpose()?,
+            country: field("country").map(check_country).transpose()?,
+        })
+    }
+
+    /// Whether no attribute is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// An IANA time zone name's shape (`Europe/Berlin`, `UTC`, `Etc/GMT+1`); whether the zone
+/// exists is for the zone database, which lives in the engine.
+fn check_timezone(zone: &str) -> Result<String, DomainError> {
+    let shaped = !zone.is_empty()
+        && zone.len() <= 64
+        && zone
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+'));
+    if shaped {
+        Ok(zone.to_owned())
+    } else {
+        Err(DomainError::invalid(
+            "timezone",
+            format!("{zone:?} is not an IANA time zone name such as Europe/Berlin"),
+        ))
+    }
+}
+
+fn check_country(code: &str) -> Result<String, DomainError> {
+    let upper = code.to_ascii_uppercase();
+    if upper.len() == 2 && upper.chars().all(|c| c.is_ascii_alphabetic()) {
+        Ok(upper)
+    } else {
+        Err(DomainError::invalid(
+            "country",
+            format!("{code:?} is not an ISO 3166 two-letter code"),
+        ))
+    }
+}

@@ -11,6 +11,8 @@ use horizon_domain::{
     IntervalScale, ModelRecord, OutcomeRecord, Partition,
 };
 use serde::{Deserialize, Serialize};
+
+use crate::SeriesAttributesDto;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -37,6 +39,9 @@ pub struct SeriesWrite {
     /// Labels.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Where and how it is measured (none when absent).
+    #[serde(default)]
+    pub attributes: SeriesAttributesDto,
 }
 
 /// A partial update of a series' metadata: fields present are changed, absent ones kept.
@@ -64,6 +69,82 @@ pub struct SeriesPatch {
     /// Tags to set (merged into the existing ones).
     #[serde(default)]
     pub tags: Option<BTreeMap<String, String>>,
+    /// Attributes to set (each field present replaces the stored one).
+    #[serde(default)]
+    pub attributes: Option<SeriesAttributesDto>,
+}
+
+/// A covariate of a series: another series keyed `<target>:<name>`, with observations (what
+/// was measured) and vintages (forecasts, each issued at an instant).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct CovariateDto {
+    /// Its name.
+    pub name: String,
+    /// Its own series key.
+    pub key: String,
+    /// How the engine reads it: `weather` (the solar physics reads it by name: `ghi`,
+    /// `temp_air`, `cloud_cover`) or `driver` (the regression on drivers).
+    pub role: String,
+    /// Observations stored.
+    pub observations: u64,
+    /// The latest vintage, when any was stored.
+    pub latest_vintage: Option<VintageSummaryDto>,
+}
+
+/// The covariates of a series.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct CovariateListDto {
+    /// The target series.
+    pub series_key: String,
+    /// Its covariates, by key.
+    pub items: Vec<CovariateDto>,
+}
+
+/// A vintage's issue instant and the instants it covers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct VintageSummaryDto {
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+    /// The first instant it covers.
+    pub first: DateTime<Utc>,
+    /// The last instant it covers.
+    pub last: DateTime<Utc>,
+    /// How many values it has.
+    pub values: u64,
+}
+
+/// Values of a covariate: its observations, or the vintage in force at an instant.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct CovariateValuesDto {
+    /// The covariate's name.
+    pub name: String,
+    /// `observations` or `vintage`.
+    pub source: String,
+    /// The vintage's issue instant (for `vintage`).
+    pub issued_at: Option<DateTime<Utc>>,
+    /// The values, oldest first.
+    pub values: Vec<ObservationDto>,
+}
+
+/// Covariate values to store: a vintage when `issued_at` is given (each `ts` after it), its
+/// observations otherwise.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CovariateValuesWrite {
+    /// When the covariate forecast was issued; absent for observations.
+    #[serde(default)]
+    pub issued_at: Option<DateTime<Utc>>,
+    /// The values (at most 10,000).
+    pub values: Vec<ObservationDto>,
+}
+
+/// What storing covariate values did.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct CovariateWriteDto {
+    /// The covariate's series key.
+    pub key: String,
+    /// Values new to the store (a re-sent identical vintage adds none).
+    pub written: u64,
 }
 
 /// One observation.

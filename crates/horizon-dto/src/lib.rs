@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use horizon_domain::{Prediction, Series, interval_quantiles};
+use horizon_domain::{DomainError, Prediction, Series, SeriesAttributes, interval_quantiles};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -29,6 +29,11 @@ pub struct SeriesDto {
     pub upper_bound: Option<f64>,
     /// Labels.
     pub tags: BTreeMap<String, String>,
+    /// Where and how it is measured.
+    pub attributes: SeriesAttributesDto,
+    /// When this series is a covariate of another (its key is `<target>:<name>`), its name
+    /// there.
+    pub covariate_name: Option<String>,
     /// First seen.
     pub created_at: DateTime<Utc>,
     /// Metadata last changed.
@@ -46,6 +51,8 @@ impl From<&Series> for SeriesDto {
             lower_bound: s.meta.bounds.lower(),
             upper_bound: s.meta.bounds.upper(),
             tags: s.meta.tags.clone(),
+            attributes: SeriesAttributesDto::from(&s.meta.attributes),
+            covariate_name: s.covariate_of.as_ref().map(|c| c.name.clone()),
             created_at: s.created_at,
             updated_at: s.updated_at,
         }
@@ -141,6 +148,105 @@ pub struct ForecastDto {
     pub thresholds: Vec<ThresholdDto>,
     /// Engine warnings.
     pub warnings: Vec<String>,
+    /// The covariates the forecast used: each one's name, when the vintage laid on the
+    /// horizon was issued, and the members that read covariates.
+    pub covariates: Vec<CovariateUseDto>,
+}
+
+/// A covariate a forecast used.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct CovariateUseDto {
+    /// The covariate's name.
+    pub name: String,
+    /// When the vintage (covariate forecast) laid on the horizon was issued; absent when the
+    /// horizon's values were observations (a calendar, a price list).
+    pub issued_at: Option<DateTime<Utc>>,
+    /// The ensemble members that read covariates.
+    pub members: Vec<String>,
+}
+
+/// Where and how a series is measured; every field optional. Latitude comes with longitude,
+/// tilt with azimuth (a flat array, tilt 0, needs none).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesAttributesDto {
+    /// Degrees north, -90 to 90.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latitude: Option<f64>,
+    /// Degrees east, -180 to 180.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longitude: Option<f64>,
+    /// Metres above sea level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub altitude: Option<f64>,
+    /// The most the series can reach (a plant's rated output), in its unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<f64>,
+    /// Degrees from the horizontal, 0 to 90.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tilt: Option<f64>,
+    /// Degrees clockwise from north, 0 to 360 (180 faces south).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azimuth: Option<f64>,
+    /// IANA time zone name, e.g. `Europe/Berlin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// ISO 3166-1 alpha-2 country code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+impl From<&SeriesAttributes> for SeriesAttributesDto {
+    fn from(a: &SeriesAttributes) -> Self {
+        Self {
+            latitude: a.location.map(|l| l.latitude()),
+            longitude: a.location.map(|l| l.longitude()),
+            altitude: a.altitude,
+            capacity: a.capacity,
+            tilt: a.orientation.map(|o| o.tilt()),
+            azimuth: a.orientation.map(|o| o.azimuth()),
+            timezone: a.timezone.clone(),
+            country: a.country.clone(),
+        }
+    }
+}
+
+impl SeriesAttributesDto {
+    /// The checked domain attributes; the error names the field and the rule.
+    pub fn to_domain(&self) -> Result<SeriesAttributes, DomainError> {
+        let numbers = [
+            ("latitude", self.latitude),
+            ("longitude", self.longitude),
+            ("altitude", self.altitude),
+            ("capacity", self.capacity),
+            ("tilt", self.tilt),
+            ("azimuth", self.azimuth),
+        ]
+        // `Display` of an f64 reads back as the same f64.
+        .map(|(name, v)| (name, v.map(|x| x.to_string())));
+        SeriesAttributes::from_fields(|name| match name {
+            "timezone" => self.timezone.as_deref(),
+            "country" => self.country.as_deref(),
+            _ => numbers
+                .iter()
+                .find(|(n, _)| *n == name)
+                .and_then(|(_, v)| v.as_deref()),
+        })
+    }
+
+    /// These attributes with every field `patch` sets replaced.
+    pub fn merged(&self, patch: &SeriesAttributesDto) -> Self {
+        Self {
+            latitude: patch.latitude.or(self.latitude),
+            longitude: patch.longitude.or(self.longitude),
+            altitude: patch.altitude.or(self.altitude),
+            capacity: patch.capacity.or(self.capacity),
+            tilt: patch.tilt.or(self.tilt),
+            azimuth: patch.azimuth.or(self.azimuth),
+            timezone: patch.timezone.clone().or_else(|| self.timezone.clone()),
+            country: patch.country.clone().or_else(|| self.country.clone()),
+        }
+    }
 }
 
 impl ForecastDto {
@@ -204,6 +310,15 @@ impl ForecastDto {
                 })
                 .collect(),
             warnings: p.warnings.clone(),
+            covariates: p
+                .covariates
+                .iter()
+                .map(|c| CovariateUseDto {
+                    name: c.name.clone(),
+                    issued_at: c.issued_at,
+                    members: c.members.clone(),
+                })
+                .collect(),
         }
     }
 }

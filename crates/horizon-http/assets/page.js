@@ -96,7 +96,7 @@ function stepSeconds(freq) {
 }
 
 function zoneOf(series) {
-  const tz = (series.tags && series.tags.timezone) || 'UTC';
+  const tz = (series.attributes && series.attributes.timezone) || 'UTC';
   try { new Intl.DateTimeFormat('en', {timeZone: tz}); return {tz, known: true}; }
   catch (e) { return {tz: 'UTC', known: false, asked: tz}; }
 }

@@ -148,6 +148,7 @@ async fn seed(store: &Store) -> (Series, Uuid) {
             unit: None,
             bounds: Bounds::NON_NEGATIVE,
             tags: Default::default(),
+            attributes: Default::default(),
         })
         .await
         .unwrap();
@@ -179,6 +180,7 @@ async fn seed(store: &Store) -> (Series, Uuid) {
             }],
             warnings: vec![],
             member_forecasts: vec![],
+            covariates: vec![],
         }])
         .await
         .unwrap();
@@ -486,6 +488,7 @@ async fn resources(db: TestDb) {
             thresholds: vec![],
             warnings: vec![],
             member_forecasts: vec![],
+            covariates: vec![],
         }])
         .await
         .unwrap();
@@ -863,6 +866,7 @@ async fn concurrent_forecast_reads(db: TestDb) {
                 thresholds: vec![],
                 warnings: vec![],
                 member_forecasts: vec![],
+                covariates: vec![],
             }
         })
         .collect();

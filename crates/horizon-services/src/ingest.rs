@@ -16,10 +16,11 @@ use std::{
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use horizon_domain::{
-    Bounds, Frequency, IngestRejection, IngestRun, IngestStatus, SeriesKey, SeriesMeta, Timestamp,
+    Bounds, DomainError, Frequency, IngestRejection, IngestRun, IngestStatus, SeriesAttributes,
+    SeriesKey, SeriesMeta, Timestamp, VintageValue,
 };
-use horizon_settings::Settings;
-use horizon_store::{ObservationRow, Store, event_store::EventStore};
+use horizon_settings::{IngestFormat, Settings};
+use horizon_store::{ObservationRow, Store, StoreError, event_store::EventStore};
 use uuid::Uuid;
 
 use crate::ServiceError;
@@ -29,10 +30,14 @@ pub mod gdelt;
 pub mod rollup;
 pub mod source;
 
+pub use source::check_vintage_lead;
+
 /// Records rolled up per shared-database batch.
 const ROLLUP_BATCH: usize = 20_000;
 /// Watermark of the observation roll-up in the event store.
 const ROLLUP_WATERMARK: &str = "rollup:observations";
+/// Watermark of the covariate vintage roll-up in the event store.
+const VINTAGE_WATERMARK: &str = "rollup:vintages";
 
 /// What one ingest call did.
 #[derive(Debug, Clone)]
@@ -49,15 +54,26 @@ pub async fn ingest_csv_file(
     settings: &Settings,
     path: &Path,
 ) -> Result<IngestReport, ServiceError> {
+    ingest_file(store, settings, path, IngestFormat::Csv).await
+}
+
+/// Ingests the file at `path` in `format`.
+pub async fn ingest_file(
+    store: &Store,
+    settings: &Settings,
+    path: &Path,
+    format: IngestFormat,
+) -> Result<IngestReport, ServiceError> {
     let file = std::fs::File::open(path).map_err(|e| ServiceError::Input {
         path: path.display().to_string(),
         reason: format!("cannot open: {e}"),
     })?;
-    ingest_csv(
+    ingest_reader(
         store,
         settings,
         &format!("file:{}", path.display()),
         Box::new(file),
+        format,
     )
     .await
 }
@@ -69,8 +85,44 @@ pub async fn ingest_csv(
     source: &str,
     reader: Box<dyn Read + Send>,
 ) -> Result<IngestReport, ServiceError> {
+    ingest_reader(store, settings, source, reader, IngestFormat::Csv).await
+}
+
+/// Asks `store` whether a target series exists, each key once per input (a covariate file
+/// names few targets many times). Called from landing threads, off the async workers.
+pub fn target_check(store: &Store) -> source::TargetCheck {
+    let store = store.clone();
+    let handle = tokio::runtime::Handle::current();
+    let known: Mutex<HashMap<String, bool>> = Mutex::new(HashMap::new());
+    let poisoned = || ServiceError::Internal("target cache lock poisoned".into());
+    Arc::new(move |key: &str| {
+        if let Some(&found) = known.lock().map_err(|_| poisoned())?.get(key) {
+            return Ok(found);
+        }
+        let parsed = SeriesKey::parse(key).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let found = match handle.block_on(store.series_by_key(&parsed)) {
+            Ok(_) => true,
+            Err(StoreError::NotFound { .. }) => false,
+            Err(e) => return Err(e.into()),
+        };
+        known
+            .lock()
+            .map_err(|_| poisoned())?
+            .insert(key.to_owned(), found);
+        Ok(found)
+    })
+}
+
+/// Ingests records in `format` read from `reader`; `source` names it in runs and rejections.
+pub async fn ingest_reader(
+    store: &Store,
+    settings: &Settings,
+    source: &str,
+    reader: Box<dyn Read + Send>,
+    format: IngestFormat,
+) -> Result<IngestReport, ServiceError> {
     let mut run = store.start_ingest_run(source).await?;
-    tracing::info!(source, run_id = %run.id, "ingest started");
+    tracing::info!(source, run_id = %run.id, ?format, "ingest started");
     let events = open_event_store(settings.event_store_path.clone()).await?;
     let landing = {
         let ctx = source::LandCtx {
@@ -81,9 +133,12 @@ pub async fn ingest_csv(
             batch_records: settings.ingest_batch_records,
             stop: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             progress: None,
+            targets: format.is_covariates().then(|| target_check(store)),
+            issued_at: None,
         };
         tokio::task::spawn_blocking(move || {
-            let mut out = source::land_csv(&ctx, reader)?;
+            let mut out =
+                source::land_reader(&ctx, std::io::BufReader::with_capacity(1 << 16, reader), format)?;
             ctx.summarise(&mut out);
             Ok::<_, ServiceError>(out)
         })
@@ -257,12 +312,95 @@ pub async fn roll_up(store: &Store, events: &Arc<Mutex<EventStore>>) -> Result<i
         .await
         .map_err(|e| ServiceError::Internal(format!("roll-up task: {e}")))??;
     }
+    total += roll_up_vintages(store, events, &mut ids).await?;
+    Ok(total)
+}
+
+/// Rolls landed covariate vintages after their watermark into `covariate_vintages`, creating
+/// the covariate series on first sight; returns how many values were new there. A value the
+/// shared database holds with another value (written through the API) is kept as stored and
+/// logged.
+async fn roll_up_vintages(
+    store: &Store,
+    events: &Arc<Mutex<EventStore>>,
+    ids: &mut HashMap<String, Uuid>,
+) -> Result<i64, ServiceError> {
+    let mut total = 0;
+    loop {
+        let batch = {
+            let events = events.clone();
+            tokio::task::spawn_blocking(move || {
+                let es = events
+                    .lock()
+                    .map_err(|_| ServiceError::Internal("event store lock poisoned".into()))?;
+                let after = es.watermark(VINTAGE_WATERMARK)?;
+                Ok::<_, ServiceError>(es.vintages_after(after, ROLLUP_BATCH)?)
+            })
+            .await
+            .map_err(|e| ServiceError::Internal(format!("roll-up task: {e}")))??
+        };
+        let Some(last_seq) = batch.last().map(|v| v.0) else {
+            break;
+        };
+        let new_keys: Vec<SeriesMeta> = batch
+            .iter()
+            .filter(|v| !ids.contains_key(&v.1))
+            .filter_map(|v| SeriesKey::parse(&v.1).ok())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(SeriesMeta::first_sight)
+            .collect();
+        if !new_keys.is_empty() {
+            for (key, id) in store.ensure_series(&new_keys).await? {
+                ids.insert(key.to_string(), id);
+            }
+        }
+        let parse = |t: &str| DateTime::parse_from_rfc3339(t).ok().map(|d| d.with_timezone(&Utc));
+        let rows: Vec<(Uuid, VintageValue)> = batch
+            .iter()
+            .filter_map(|(_, key, issued_at, ts, value)| {
+                Some((
+                    *ids.get(key)?,
+                    VintageValue {
+                        issued_at: parse(issued_at)?,
+                        ts: parse(ts)?,
+                        value: *value,
+                    },
+                ))
+            })
+            .collect();
+        let written = store.insert_vintages(&rows).await?;
+        for c in written.conflicts.iter().take(20) {
+            tracing::warn!(
+                series_id = %c.series_id,
+                issued_at = %c.sent.issued_at,
+                ts = %c.sent.ts,
+                stored = c.stored,
+                landed = c.sent.value,
+                "vintage value stored with another value; the stored one is kept"
+            );
+        }
+        total += written.inserted as i64;
+        let events = events.clone();
+        tokio::task::spawn_blocking(move || {
+            let es = events
+                .lock()
+                .map_err(|_| ServiceError::Internal("event store lock poisoned".into()))?;
+            es.set_watermark(VINTAGE_WATERMARK, last_seq)
+                .map_err(ServiceError::from)
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("roll-up task: {e}")))??;
+    }
     Ok(total)
 }
 
 /// Loads series metadata from CSV with the header
-/// `key,entity,metric,frequency,unit,lower,upper,thresholds` (all but `key` may be empty;
-/// `thresholds` is a `;`-separated list). Creates or updates each series; returns how many.
+/// `key,entity,metric,frequency,unit,lower,upper,thresholds` and the attribute columns
+/// `latitude,longitude,altitude,capacity,tilt,azimuth,timezone,country` (the first column may
+/// be called `unique_id`; every column but the key may be absent or empty; `thresholds` is a
+/// `;`-separated list; a capacity without an upper bound is the upper bound). Creates or
+/// updates each series; returns how many.
 pub async fn load_series_csv(
     store: &Store,
     source: &str,
@@ -294,7 +432,9 @@ fn parse_series_csv(
         .map_err(|e| bad(1, "-", e.to_string()))?
         .clone();
     let col = |name: &str| headers.iter().position(|h| h.trim() == name);
-    let key_col = col("key").ok_or_else(|| bad(1, "key", "the header has no key column".into()))?;
+    let key_col = col("key").or_else(|| col("unique_id")).ok_or_else(|| {
+        bad(1, "key", "the header has no key (or unique_id) column".into())
+    })?;
     let mut out = Vec::new();
     for record in csv.records() {
         let record =
@@ -340,21 +480,16 @@ fn parse_series_csv(
             }
             meta.tags.insert("thresholds".into(), t.to_owned());
         }
-        if let Some(zone) = field("timezone") {
-            // An IANA name (`Europe/Berlin`, `UTC`); the dashboard draws sub-daily time axes in
-            // it. Only its shape is checked here: the zone database lives in the engine.
-            let shaped = zone.len() <= 64
-                && zone
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+'));
-            if !shaped {
-                return Err(bad(
-                    line,
-                    "timezone",
-                    format!("{zone:?} is not an IANA time zone name such as Europe/Berlin"),
-                ));
-            }
-            meta.tags.insert("timezone".into(), zone.to_owned());
+        meta.attributes = SeriesAttributes::from_fields(field).map_err(|e| {
+            let DomainError::Invalid { what, reason } = e;
+            bad(line, what, reason)
+        })?;
+        if meta.bounds.upper().is_none()
+            && let Some(capacity) = meta.attributes.capacity
+        {
+            // A plant's capacity bounds its output unless an upper bound says otherwise.
+            meta.bounds = Bounds::new(meta.bounds.lower().or(Some(0.0)), Some(capacity))
+                .map_err(|e| bad(line, "capacity", e.to_string()))?;
         }
         out.push(meta);
     }

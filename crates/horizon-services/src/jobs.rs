@@ -174,7 +174,7 @@ pub async fn select_series(
     store: &Store,
     options: &PipelineOptions,
 ) -> Result<Vec<horizon_domain::Series>, ServiceError> {
-    let mut series = store.all_series().await?;
+    let mut series = store.series_to_forecast().await?;
     if let Some(prefix) = &options.series_prefix {
         series.retain(|s| s.meta.key.as_str().starts_with(prefix.as_str()));
     }

@@ -37,6 +37,21 @@ pub enum IngestFormat {
     Gdelt1,
     /// GDELT 2.0 15-minute event exports (61 tab-separated fields), plain or zipped.
     Gdelt2,
+    /// Covariates of target series, long CSV: `unique_id,ds[,issued_at],<one column per
+    /// covariate>`; `unique_id` is the target, each column its covariate
+    /// `<unique_id>:<column>`; rows with `issued_at` are vintages (forecasts), rows without
+    /// are observations.
+    Covariates,
+    /// [`IngestFormat::Covariates`] as JSON Lines.
+    #[serde(rename = "covariates-jsonl")]
+    CovariatesJsonl,
+}
+
+impl IngestFormat {
+    /// Whether records are covariates of target series.
+    pub fn is_covariates(self) -> bool {
+        matches!(self, Self::Covariates | Self::CovariatesJsonl)
+    }
 }
 
 /// One configured source. Exactly one of `dir` and `url` is set.
@@ -60,6 +75,13 @@ pub struct IngestSource {
     /// Seconds between polls of `url`.
     #[serde(default = "default_interval")]
     pub interval_secs: u64,
+    /// For covariate sources that publish one file per issue without an `issued_at` column:
+    /// a chrono format (`%Y%m%d%H` …) matched against the start of the file name (the URL's
+    /// last segment for a feed), read as UTC; the instant it gives is every row's
+    /// `issued_at`. E.g. `weather_%Y%m%d%H` reads `weather_2026120106.csv` as issued at
+    /// 2026-12-01T06:00Z.
+    #[serde(default)]
+    pub issued_at_pattern: Option<String>,
 }
 
 fn default_glob() -> String {
@@ -118,6 +140,23 @@ pub(crate) fn validate_sources(sources: &[IngestSource]) -> Result<(), SettingsE
                 return Err(invalid(
                     s.name.clone(),
                     "a source has exactly one of dir and url".into(),
+                ));
+            }
+        }
+        if let Some(pattern) = &s.issued_at_pattern {
+            if !s.format.is_covariates() {
+                return Err(invalid(
+                    pattern.clone(),
+                    format!("source {}: issued_at_pattern is for covariate formats", s.name),
+                ));
+            }
+            if !pattern.contains('%') {
+                return Err(invalid(
+                    pattern.clone(),
+                    format!(
+                        "source {}: issued_at_pattern has no chrono field (%Y, %m, %d, %H ...)",
+                        s.name
+                    ),
                 ));
             }
         }

@@ -162,6 +162,12 @@ pub struct Settings {
     pub ingest_max_year: i32,
     /// Sources the ingest daemon watches and polls.
     pub ingest_sources: Vec<IngestSource>,
+    /// Longest lead of an accepted covariate vintage value, in days: a value whose `ds` is
+    /// further than this after its `issued_at` is rejected (a typo in a date, not a forecast).
+    pub ingest_max_vintage_lead_days: u32,
+    /// Oldest covariate vintage a forecast uses, in hours before the run's as-of instant; a
+    /// series whose latest vintage is older is forecast without its covariates, with a warning.
+    pub covariate_max_age_hours: u32,
     /// Milliseconds between scans of the watched directories.
     pub ingest_poll_interval_ms: u64,
     /// Records landed per event-store transaction.
@@ -219,6 +225,8 @@ impl Default for Settings {
             ingest_min_year: 1900,
             ingest_max_year: 2200,
             ingest_sources: Vec::new(),
+            ingest_max_vintage_lead_days: 30,
+            covariate_max_age_hours: 36,
             ingest_poll_interval_ms: 1_000,
             ingest_batch_records: 50_000,
             ingest_retention_days: 0,
@@ -465,6 +473,20 @@ impl Settings {
             );
         }
         ingest::validate_sources(&self.ingest_sources)?;
+        if self.ingest_max_vintage_lead_days == 0 || self.ingest_max_vintage_lead_days > 3_660 {
+            return invalid(
+                "HORIZON_INGEST_MAX_VINTAGE_LEAD_DAYS",
+                self.ingest_max_vintage_lead_days.to_string(),
+                "must be 1 to 3660",
+            );
+        }
+        if self.covariate_max_age_hours == 0 {
+            return invalid(
+                "HORIZON_COVARIATE_MAX_AGE_HOURS",
+                "0".into(),
+                "must be at least 1",
+            );
+        }
         if self.ingest_poll_interval_ms == 0 {
             return invalid(
                 "HORIZON_INGEST_POLL_INTERVAL_MS",

@@ -183,7 +183,17 @@ impl EventStore {
              CREATE TABLE IF NOT EXISTS cursors (
                  name TEXT PRIMARY KEY,
                  value TEXT NOT NULL
-             );",
+             );
+             -- Covariate forecasts: one value per (series, issue, instant), never replaced.
+             CREATE TABLE IF NOT EXISTS vintages (
+                 series_key TEXT NOT NULL,
+                 issued_at TEXT NOT NULL,
+                 ts TEXT NOT NULL,
+                 value REAL NOT NULL,
+                 seq INTEGER NOT NULL,
+                 PRIMARY KEY (series_key, issued_at, ts)
+             ) WITHOUT ROWID;
+             CREATE INDEX IF NOT EXISTS vintages_seq ON vintages (seq);",
         )
         .map_err(err("creating the event store schema"))?;
         Ok(Self { conn })
@@ -233,6 +243,81 @@ impl EventStore {
         }
         tx.commit().map_err(err("committing a landing"))?;
         Ok(changed)
+    }
+
+    /// Lands covariate vintage values `(series key, issued_at, ts, value)` in one transaction.
+    /// A value identical to the stored one changes nothing; one that differs from the stored
+    /// one is not landed and its index in `rows` is returned, so the caller can reject it
+    /// ("vintage already stored with another value"). Returns how many were landed and the
+    /// conflicting rows' indexes with the stored values.
+    pub fn land_vintages(
+        &mut self,
+        rows: &[(String, String, String, f64)],
+    ) -> Result<(usize, Vec<(usize, f64)>), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err("beginning a landing"))?;
+        let mut landed = 0;
+        let mut conflicts = Vec::new();
+        {
+            let mut next: i64 = tx
+                .query_row("SELECT COALESCE(MAX(seq), 0) FROM vintages", [], |r| r.get(0))
+                .map_err(err("reading the sequence"))?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO vintages (series_key, issued_at, ts, value, seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (series_key, issued_at, ts) DO NOTHING",
+                )
+                .map_err(err("preparing a landing"))?;
+            let mut stored = tx
+                .prepare_cached(
+                    "SELECT value FROM vintages WHERE series_key = ?1 AND issued_at = ?2 AND ts = ?3",
+                )
+                .map_err(err("preparing a landing"))?;
+            for (i, (key, issued_at, ts, value)) in rows.iter().enumerate() {
+                next += 1;
+                let n = insert
+                    .execute(params![key, issued_at, ts, value, next])
+                    .map_err(err("landing a vintage"))?;
+                if n == 1 {
+                    landed += 1;
+                    continue;
+                }
+                let old: f64 = stored
+                    .query_row(params![key, issued_at, ts], |r| r.get(0))
+                    .map_err(err("reading a landed vintage"))?;
+                if old != *value {
+                    conflicts.push((i, old));
+                }
+            }
+        }
+        tx.commit().map_err(err("committing a landing"))?;
+        Ok((landed, conflicts))
+    }
+
+    /// Landed vintage values after sequence `after`, at most `limit`, in sequence order:
+    /// `(seq, series key, issued_at, ts, value)`.
+    pub fn vintages_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, String, String, String, f64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, series_key, issued_at, ts, value FROM vintages
+                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )
+            .map_err(err("reading landed vintages"))?;
+        let rows = stmt
+            .query_map(params![after, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .map_err(err("reading landed vintages"))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(err("reading landed vintages"))
     }
 
     /// Landed observations after sequence `after`, at most `limit`, in sequence order.

@@ -23,6 +23,7 @@ use sea_orm::{
 pub use error::{StoreError, is_transient};
 pub use repo::{
     api_keys::NewApiKey,
+    covariates::{VintageConflict, VintageSummary, VintageWrite},
     executions::NewStep,
     observations::ObservationRow,
     partitions::{JobQueue, QueuedJob},

@@ -35,6 +35,7 @@ fn meta(key: &str) -> SeriesMeta {
         unit: Some("MW".into()),
         bounds: Bounds::new(Some(0.0), Some(50.0)).unwrap(),
         tags,
+        attributes: Default::default(),
     }
 }
 
@@ -282,6 +283,7 @@ fn new_prediction(series: &Series, execution_id: Option<Uuid>, level: f64) -> Ne
             )
             .unwrap(),
         ],
+        covariates: vec![],
     }
 }
 

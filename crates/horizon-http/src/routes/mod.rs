@@ -2,6 +2,7 @@
 //! input is parsed into domain types here, at the edge.
 
 mod calibration;
+mod covariates;
 mod executions;
 mod forecasts;
 mod jobs;
@@ -44,6 +45,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .service(observations::get_observations)
         .service(observations::post_observations)
         .service(observations::get_classification)
+        .service(covariates::list_covariates)
+        .service(covariates::get_covariate_values)
+        .service(covariates::put_covariate_values)
         .service(forecasts::list_forecasts)
         .service(forecasts::get_forecast)
         .service(forecasts::list_series_forecasts)
@@ -101,6 +105,7 @@ macro_rules! timestamp_param {
 timestamp_param!(from_param, "from");
 timestamp_param!(to_param, "to");
 timestamp_param!(cursor_param, "cursor");
+timestamp_param!(as_of_param, "as_of");
 
 fn limit_of(limit: Option<u64>, default: u64) -> Result<u64, ApiError> {
     let limit = limit.unwrap_or(default);
@@ -157,7 +162,7 @@ async fn series_id_of(state: &AppState, series: Option<&str>) -> Result<Option<U
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Horizon API", description = "Probabilistic forecasts for many series."),
-    paths(ops::healthz, ops::readyz, series::list_series, series::get_series, series::put_series, series::patch_series, observations::get_observations, observations::post_observations, observations::get_classification, forecasts::list_forecasts, forecasts::get_forecast, forecasts::list_series_forecasts, forecasts::latest_forecast, executions::list_executions, executions::get_execution, jobs::train, jobs::predict, jobs::backtest, jobs::generate, models::model_families, models::list_models, outcomes::post_outcomes, outcomes::list_outcomes, calibration::current_calibration, calibration::calibration_history, calibration::list_forecast_metrics, keys::list_keys),
+    paths(ops::healthz, ops::readyz, series::list_series, series::get_series, series::put_series, series::patch_series, observations::get_observations, observations::post_observations, observations::get_classification, covariates::list_covariates, covariates::get_covariate_values, covariates::put_covariate_values, forecasts::list_forecasts, forecasts::get_forecast, forecasts::list_series_forecasts, forecasts::latest_forecast, executions::list_executions, executions::get_execution, jobs::train, jobs::predict, jobs::backtest, jobs::generate, models::model_families, models::list_models, outcomes::post_outcomes, outcomes::list_outcomes, calibration::current_calibration, calibration::calibration_history, calibration::list_forecast_metrics, keys::list_keys),
     components(schemas(Problem, observations::Bucket, observations::Agg)),
     modifiers(&SecurityAddon)
 )]

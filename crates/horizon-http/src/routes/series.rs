@@ -101,6 +101,13 @@ fn check_text(what: &str, value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+fn attributes_of(
+    dto: &SeriesAttributesDto,
+) -> Result<horizon_domain::SeriesAttributes, ApiError> {
+    dto.to_domain()
+        .map_err(|e| ApiError::unprocessable(format!("attributes: {e}")))
+}
+
 fn bounds_of(lower: Option<f64>, upper: Option<f64>) -> Result<Bounds, ApiError> {
     Bounds::new(lower, upper).map_err(|e| ApiError::unprocessable(e.to_string()))
 }
@@ -128,6 +135,7 @@ pub(super) async fn put_series(
         unit: body.unit,
         bounds: bounds_of(body.lower_bound, body.upper_bound)?,
         tags: body.tags,
+        attributes: attributes_of(&body.attributes)?,
     };
     let existed = match state.store.series_by_key(&key).await {
         Ok(_) => true,
@@ -179,6 +187,10 @@ pub(super) async fn patch_series(
     }
     if let Some(tags) = patch.tags {
         meta.tags.extend(tags);
+    }
+    if let Some(attributes) = &patch.attributes {
+        meta.attributes =
+            attributes_of(&SeriesAttributesDto::from(&meta.attributes).merged(attributes))?;
     }
     let s = state.store.upsert_series(&meta).await?;
     Ok(json_ok(&SeriesDto::from(&s)))

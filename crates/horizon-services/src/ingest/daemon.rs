@@ -27,7 +27,7 @@ use tokio::sync::Notify;
 use super::{
     ROLLUP_WATERMARK, open_event_store, roll_up,
     rollup::{GDELT_WATERMARK, SeriesIds, roll_up_gdelt},
-    source::{LandCtx, Landed, land_file},
+    source::{LandCtx, Landed, issued_at_from_name, land_file},
 };
 use crate::ServiceError;
 
@@ -253,6 +253,8 @@ impl Ingestor {
             batch_records: self.settings.ingest_batch_records,
             stop: self.stop.clone(),
             progress: None,
+            targets: None,
+            issued_at: None,
         }
     }
 
@@ -264,6 +266,25 @@ impl Ingestor {
     ) -> Result<Landed, ServiceError> {
         let format = source.format;
         let progress = self.progress.clone();
+        let mut ctx = ctx;
+        if format.is_covariates() {
+            ctx.targets = Some(super::target_check(&self.store));
+            if let Some(pattern) = &source.issued_at_pattern {
+                // A feed's file is a download: its name is the URL's last segment.
+                let name = source
+                    .url
+                    .as_deref()
+                    .and_then(|u| u.rsplit('/').next())
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| file_name(&path));
+                ctx.issued_at = Some(issued_at_from_name(pattern, &name).ok_or_else(|| {
+                    ctx.input_error(format!(
+                        "the name {name:?} does not match the source's issued_at_pattern \
+                         {pattern:?}"
+                    ))
+                })?);
+            }
+        }
         tokio::task::spawn_blocking(move || {
             let mut ctx = ctx;
             ctx.progress = progress.map(|m| m.add(progress_bar(&path)));

@@ -97,8 +97,8 @@ async fn unusable_files_fail_with_a_reason_and_keep_stored_data(db: TestDb) {
 
 async fn series_file_sets_metadata(db: TestDb) {
     let (store, _) = setup(&db).await;
-    let text = "key,entity,metric,frequency,unit,lower,upper,thresholds,timezone\n\
-                solar-1,PLANT1,power_mw,15min,MW,0,20,16;18,Europe/Berlin\n";
+    let text = "key,entity,metric,frequency,unit,lower,upper,thresholds,timezone,latitude,longitude,tilt,azimuth,capacity,country\n\
+                solar-1,PLANT1,power_mw,15min,MW,0,20,16;18,Europe/Berlin,52.5,13.4,30,180,25,de\n";
     assert_eq!(load_series_csv(&store, "s", reader(text)).await.unwrap(), 1);
     let s = store
         .series_by_key(&SeriesKey::parse("solar-1").unwrap())
@@ -107,7 +107,25 @@ async fn series_file_sets_metadata(db: TestDb) {
     assert_eq!(s.meta.bounds.upper(), Some(20.0));
     assert_eq!(s.meta.frequency, Some(Frequency::Minutes(15)));
     assert_eq!(s.meta.tags["thresholds"], "16;18");
-    assert_eq!(s.meta.tags["timezone"], "Europe/Berlin");
+    let a = &s.meta.attributes;
+    assert_eq!(a.timezone.as_deref(), Some("Europe/Berlin"));
+    assert_eq!(a.location.map(|l| (l.latitude(), l.longitude())), Some((52.5, 13.4)));
+    assert_eq!(a.orientation.map(|o| (o.tilt(), o.azimuth())), Some((30.0, 180.0)));
+    assert_eq!((a.capacity, a.country.as_deref()), (Some(25.0), Some("DE")));
+    for (file, column) in [
+        ("key,latitude\nx,52\n", "longitude"),
+        ("key,latitude,longitude\nx,91,0\n", "latitude"),
+        ("key,tilt,azimuth\nx,30,400\n", "azimuth"),
+        ("key,capacity\nx,-1\n", "capacity"),
+        ("key,country\nx,DEU\n", "country"),
+        ("unique_id,altitude\nx,high\n", "altitude"),
+    ] {
+        let err = load_series_csv(&store, "s", reader(file))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2") && err.contains(column), "{file}: {err}");
+    }
     let err = load_series_csv(&store, "s", reader("key,timezone\nx,Europe/<b>\n"))
         .await
         .unwrap_err()
@@ -186,6 +204,7 @@ mod daemon_tests {
             glob: glob.into(),
             url: None,
             interval_secs: 60,
+            issued_at_pattern: None,
         }
     }
 
@@ -592,6 +611,7 @@ mod feed_tests {
             glob: "*".into(),
             url: Some(url),
             interval_secs: 1,
+            issued_at_pattern: None,
         }];
         let mut ing = Ingestor::new(store.clone(), settings).await.unwrap();
         let report = ing.cycle().await.unwrap();
@@ -656,6 +676,7 @@ mod feed_tests {
             glob: "*".into(),
             url: Some(format!("https://{addr}/feed.jsonl")),
             interval_secs: 60,
+            issued_at_pattern: None,
         }];
         let mut ing = Ingestor::new(store.clone(), settings).await.unwrap();
         let report = ing.cycle().await.unwrap();

@@ -27,6 +27,7 @@ use uuid::Uuid;
 
 use crate::ServiceError;
 
+mod covariates;
 pub mod outcomes;
 mod partition;
 mod plan;
@@ -39,6 +40,16 @@ use plan::*;
 #[cfg(test)]
 use prepare::regular_grid;
 pub(crate) use prepare::{Prepared, prepare};
+
+/// How the engine reads a covariate by its name: `weather` (the solar physics reads `ghi`,
+/// `temp_air` and `cloud_cover` itself) or `driver` (the regression on drivers).
+pub fn covariate_role(name: &str) -> &'static str {
+    if horizon_engine::covariates::is_weather(name) {
+        "weather"
+    } else {
+        "driver"
+    }
+}
 
 /// What a run should do.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

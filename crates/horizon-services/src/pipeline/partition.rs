@@ -1,7 +1,7 @@
 //! Working one partition: load its histories in bulk, forecast them in parallel, write the
 //! predictions and classifications, with a heartbeat and step logs.
 
-use super::*;
+use super::{covariates::lay_covariates, *};
 
 /// One attempt on a partition by `worker`: takes the lease, forecasts its series with a
 /// heartbeat running, writes (idempotently), and settles the run. A partition already done is
@@ -154,6 +154,27 @@ pub(super) async fn run_partition(
         }
     }
 
+    let as_of = options.as_of.unwrap_or_else(now);
+    let started = now();
+    let t = Instant::now();
+    let max_age = chrono::Duration::hours(i64::from(settings.covariate_max_age_hours));
+    let with_covariates = lay_covariates(store, &mut prepared, as_of, max_age).await?;
+    if with_covariates > 0 {
+        log_step(
+            store,
+            execution_id,
+            "covariates",
+            started,
+            Some(with_covariates as i64),
+            format!(
+                "laid covariates on {with_covariates} of {} series ({} ms)",
+                prepared.len(),
+                t.elapsed().as_millis()
+            ),
+        )
+        .await?;
+    }
+
     let started = now();
     let t = Instant::now();
     let quantiles = options.quantiles.clone();
@@ -226,6 +247,18 @@ pub(super) async fn run_partition(
         if !scales.is_empty() {
             horizon_engine::calibration::apply_interval_scales(&mut f, &scales, p.bounds);
         }
+        let readers: Vec<String> = f
+            .members
+            .iter()
+            .filter(|m| m.kind.needs_covariates() && m.weight > 0.0)
+            .map(|m| m.kind.to_string())
+            .collect();
+        let mut covariates = p.covariates.uses.clone();
+        for c in &mut covariates {
+            c.members = readers.clone();
+        }
+        let mut warnings = p.covariates.warnings.clone();
+        warnings.extend(f.warnings.iter().cloned());
         let member_forecasts = f
             .members
             .iter()
@@ -261,8 +294,9 @@ pub(super) async fn run_partition(
                 "interval_scales": scales,
             }),
             thresholds: f.threshold_probabilities.clone(),
-            warnings: f.warnings.clone(),
+            warnings,
             member_forecasts,
+            covariates,
         });
     }
     store.insert_classifications(&classifications).await?;

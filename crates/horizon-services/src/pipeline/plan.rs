@@ -75,7 +75,7 @@ pub(super) async fn plan_execution(
 
     let started = now();
     let t = Instant::now();
-    let mut series = store.all_series().await?;
+    let mut series = store.series_to_forecast().await?;
     if let Some(prefix) = &options.series_prefix {
         series.retain(|s| s.meta.key.as_str().starts_with(prefix.as_str()));
     }

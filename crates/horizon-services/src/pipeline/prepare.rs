@@ -15,6 +15,8 @@ pub(crate) struct Prepared {
     pub(crate) horizon: usize,
     pub(crate) bounds: Bounds,
     pub(super) thresholds: Vec<f64>,
+    /// Its covariates on the same grid (history then horizon), and what they came from.
+    pub(crate) covariates: super::covariates::LaidCovariates,
 }
 
 impl Prepared {
@@ -24,6 +26,13 @@ impl Prepared {
     /// thresholds, weights and models.
     pub(crate) fn request(&self) -> ForecastRequest<'_> {
         let mut r = ForecastRequest::new(&self.values, self.horizon);
+        r.attributes = self.series.meta.attributes.clone();
+        r.covariates = self
+            .covariates
+            .series
+            .iter()
+            .map(|(name, values)| horizon_engine::Covariate { name, values })
+            .collect();
         r.season_lengths = self.frequency.season_lengths();
         r.bounds = self.bounds;
         let fixed = matches!(
@@ -40,6 +49,15 @@ impl Prepared {
             });
         }
         r
+    }
+}
+
+impl Prepared {
+    /// The stamp of grid step `i`: 0 is the first history value, `values.len()` the first
+    /// horizon step.
+    pub(crate) fn stamp(&self, i: usize) -> Timestamp {
+        let back = self.values.len() as i64 - 1;
+        self.frequency.advance(self.last_ts, i as i64 - back)
     }
 }
 
@@ -80,6 +98,7 @@ pub(crate) fn prepare(
         bounds,
         thresholds,
         series,
+        covariates: Default::default(),
     })
 }
 

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod calibration_weights;
+pub mod covariate_vintages;
 pub mod execution_steps;
 pub mod executions;
 pub mod forecast_metrics;

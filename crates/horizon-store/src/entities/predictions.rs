@@ -48,6 +48,9 @@ pub struct Model {
     pub member_matrices: Option<Vec<u8>>,
     /// Column `steps_scored`.
     pub steps_scored: i32,
+    /// Column `covariates`: the covariates used ([`horizon_domain::CovariateUse`]).
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub covariates: Option<Json>,
 }
 
 /// No relations are declared: queries join explicitly where needed.

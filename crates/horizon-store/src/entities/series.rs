@@ -30,6 +30,26 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Column `updated_at`.
     pub updated_at: DateTimeUtc,
+    /// Column `latitude`.
+    pub latitude: Option<f64>,
+    /// Column `longitude`.
+    pub longitude: Option<f64>,
+    /// Column `altitude`.
+    pub altitude: Option<f64>,
+    /// Column `capacity`.
+    pub capacity: Option<f64>,
+    /// Column `tilt`.
+    pub tilt: Option<f64>,
+    /// Column `azimuth`.
+    pub azimuth: Option<f64>,
+    /// Column `timezone`.
+    pub timezone: Option<String>,
+    /// Column `country`.
+    pub country: Option<String>,
+    /// Column `covariate_of`.
+    pub covariate_of: Option<Uuid>,
+    /// Column `covariate_name`.
+    pub covariate_name: Option<String>,
 }
 
 /// No relations are declared: queries join explicitly where needed.

@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod api_reads;
 pub mod calibration;
 pub mod classifications;
+pub mod covariates;
 pub mod executions;
 pub mod ingest;
 pub mod metrics;

@@ -2,7 +2,7 @@
 //! matrix column), reads by id, by series, by entity and time window.
 
 use horizon_domain::{
-    EnsembleMember, ForecastMatrix, Prediction, QuantileLevels, ThresholdProbability, Timestamp,
+    CovariateUse, EnsembleMember, ForecastMatrix, Prediction, QuantileLevels, ThresholdProbability, Timestamp,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
@@ -42,6 +42,8 @@ pub struct NewPrediction {
     pub warnings: Vec<String>,
     /// Each member's own forecast, in the order of `members`; empty to keep none.
     pub member_forecasts: Vec<ForecastMatrix>,
+    /// The covariates used and their vintages.
+    pub covariates: Vec<CovariateUse>,
 }
 
 /// Which predictions to list.
@@ -61,7 +63,7 @@ pub struct PredictionFilter {
     pub before_id: Option<Uuid>,
 }
 
-// 17 bound parameters per row, under SQLite's and PostgreSQL's limits per statement.
+// 18 bound parameters per row, under SQLite's and PostgreSQL's limits per statement.
 const WRITE_BATCH: usize = 1_000;
 
 fn to_domain(row: e::Model) -> Result<Prediction, StoreError> {
@@ -85,6 +87,10 @@ fn to_domain(row: e::Model) -> Result<Prediction, StoreError> {
             None => Vec::new(),
         },
         steps_scored: row.steps_scored.max(0) as u32,
+        covariates: match row.covariates {
+            Some(json) => from_json("covariates used", json)?,
+            None => Vec::new(),
+        },
     })
 }
 
@@ -114,6 +120,7 @@ impl Store {
                 member_matrices: Set((!p.member_forecasts.is_empty())
                     .then(|| ForecastMatrix::list_to_bytes(&p.member_forecasts))),
                 steps_scored: Set(0),
+                covariates: Set((!p.covariates.is_empty()).then(|| to_json(&p.covariates))),
             });
             let n = e::Entity::insert_many(rows)
                 .on_conflict_do_nothing_on([e::Column::SeriesId, e::Column::ExecutionId])

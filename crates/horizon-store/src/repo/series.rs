@@ -1,8 +1,11 @@
 //! Series: metadata, lookup by key, listing with cursor pagination.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use horizon_domain::{Bounds, Series, SeriesClass, SeriesKey, SeriesMeta};
+use horizon_domain::{
+    Bounds, CovariateLink, Location, Orientation, Series, SeriesAttributes, SeriesClass,
+    SeriesKey, SeriesMeta,
+};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, OnConflict, Query},
@@ -63,12 +66,51 @@ fn new_row(meta: &SeriesMeta, ts: horizon_domain::Timestamp) -> e::ActiveModel {
         tags: Set(to_json(&meta.tags)),
         created_at: Set(ts),
         updated_at: Set(ts),
+        latitude: Set(meta.attributes.location.map(|l| l.latitude())),
+        longitude: Set(meta.attributes.location.map(|l| l.longitude())),
+        altitude: Set(meta.attributes.altitude),
+        capacity: Set(meta.attributes.capacity),
+        tilt: Set(meta.attributes.orientation.map(|o| o.tilt())),
+        azimuth: Set(meta.attributes.orientation.map(|o| o.azimuth())),
+        timezone: Set(meta.attributes.timezone.clone()),
+        country: Set(meta.attributes.country.clone()),
+        // Linked by `link_covariates` once the target is known.
+        covariate_of: Set(None),
+        covariate_name: Set(None),
     }
 }
 
+/// The attribute columns of a row as the domain's checked attributes. A time zone written
+/// by an earlier release as the tag `timezone` is read from there.
+fn attributes_of(row: &e::Model, tags: &BTreeMap<String, String>) -> Result<SeriesAttributes, StoreError> {
+    let location = match (row.latitude, row.longitude) {
+        (Some(lat), Some(lon)) => Some(Location::new(lat, lon)?),
+        _ => None,
+    };
+    let orientation = match (row.tilt, row.azimuth) {
+        (Some(t), Some(a)) => Some(Orientation::new(t, a)?),
+        _ => None,
+    };
+    Ok(SeriesAttributes {
+        location,
+        altitude: row.altitude,
+        capacity: row.capacity,
+        orientation,
+        timezone: row.timezone.clone().or_else(|| tags.get("timezone").cloned()),
+        country: row.country.clone(),
+    })
+}
+
 pub(crate) fn to_domain(row: e::Model) -> Result<Series, StoreError> {
+    let tags: BTreeMap<String, String> = from_json("series tags", row.tags.clone())?;
+    let attributes = attributes_of(&row, &tags)?;
+    let covariate_of = match (row.covariate_of, row.covariate_name) {
+        (Some(target_id), Some(name)) => Some(CovariateLink { target_id, name }),
+        _ => None,
+    };
     Ok(Series {
         id: row.id,
+        covariate_of,
         meta: SeriesMeta {
             key: SeriesKey::parse(&row.key)?,
             entity: row.entity,
@@ -76,7 +118,8 @@ pub(crate) fn to_domain(row: e::Model) -> Result<Series, StoreError> {
             frequency: row.frequency.as_deref().map(parse).transpose()?,
             unit: row.unit,
             bounds: Bounds::new(row.lower_bound, row.upper_bound)?,
-            tags: from_json("series tags", row.tags)?,
+            tags,
+            attributes,
         },
         created_at: row.created_at,
         updated_at: row.updated_at,
@@ -98,13 +141,91 @@ impl Store {
                         e::Column::UpperBound,
                         e::Column::Tags,
                         e::Column::UpdatedAt,
+                        e::Column::Latitude,
+                        e::Column::Longitude,
+                        e::Column::Altitude,
+                        e::Column::Capacity,
+                        e::Column::Tilt,
+                        e::Column::Azimuth,
+                        e::Column::Timezone,
+                        e::Column::Country,
                     ])
                     .to_owned(),
             )
             .exec_without_returning(&self.db)
             .await
             .map_err(|e| StoreError::db("saving a series", e))?;
+        self.link_covariates().await?;
         self.series_by_key(&meta.key).await
+    }
+
+    /// Links every unlinked series keyed `<target>:<name>` whose target exists to it (the
+    /// covariate convention of ingest's extra columns); returns how many were linked. Run
+    /// after series are created, so the order in which a target and its covariates arrive
+    /// does not matter.
+    pub async fn link_covariates(&self) -> Result<u64, StoreError> {
+        let unlinked: Vec<(Uuid, String)> = e::Entity::find()
+            .select_only()
+            .column(e::Column::Id)
+            .column(e::Column::Key)
+            .filter(e::Column::CovariateOf.is_null())
+            .filter(e::Column::Key.like("%:%"))
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .map_err(|e| StoreError::db("finding covariate series", e))?;
+        let mut linked = 0;
+        for chunk in unlinked.chunks(500) {
+            let targets: Vec<String> = chunk
+                .iter()
+                .filter_map(|(_, key)| CovariateLink::split_key(key).map(|(t, _)| t.to_owned()))
+                .collect();
+            let found: HashMap<String, Uuid> = e::Entity::find()
+                .select_only()
+                .column(e::Column::Key)
+                .column(e::Column::Id)
+                .filter(e::Column::Key.is_in(targets))
+                .into_tuple::<(String, Uuid)>()
+                .all(&self.db)
+                .await
+                .map_err(|e| StoreError::db("finding covariate targets", e))?
+                .into_iter()
+                .collect();
+            for (id, key) in chunk {
+                let Some((target, name)) = CovariateLink::split_key(key) else {
+                    continue;
+                };
+                let Some(target_id) = found.get(target) else {
+                    continue;
+                };
+                e::Entity::update_many()
+                    .col_expr(e::Column::CovariateOf, Expr::value(*target_id))
+                    .col_expr(e::Column::CovariateName, Expr::value(name.to_owned()))
+                    .filter(e::Column::Id.eq(*id))
+                    .exec(&self.db)
+                    .await
+                    .map_err(|e| StoreError::db("linking a covariate", e))?;
+                linked += 1;
+            }
+        }
+        Ok(linked)
+    }
+
+    /// The covariates of the series `target_id`, ordered by name.
+    pub async fn covariates_of(&self, target_ids: &[Uuid]) -> Result<Vec<Series>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in target_ids.chunks(500) {
+            let rows = e::Entity::find()
+                .filter(e::Column::CovariateOf.is_in(chunk.iter().copied()))
+                .order_by_asc(e::Column::Key)
+                .all(&self.db)
+                .await
+                .map_err(|e| StoreError::db("reading covariates", e))?;
+            for r in rows {
+                out.push(to_domain(r)?);
+            }
+        }
+        Ok(out)
     }
 
     /// Ensures every key exists (created with first-sight metadata when new, left alone when
@@ -137,6 +258,9 @@ impl Store {
             for (id, key) in found {
                 ids.insert(SeriesKey::parse(&key)?, id);
             }
+        }
+        if metas.iter().any(|m| m.key.as_str().contains(':')) {
+            self.link_covariates().await?;
         }
         Ok(ids)
     }
@@ -245,9 +369,24 @@ impl Store {
         Ok(SeriesPage { items, next_after })
     }
 
-    /// Every series, ordered by key (for planning runs).
+    /// Every series, covariates included, ordered by key.
     pub async fn all_series(&self) -> Result<Vec<Series>, StoreError> {
         e::Entity::find()
+            .order_by_asc(e::Column::Key)
+            .all(&self.db)
+            .await
+            .map_err(|e| StoreError::db("listing series", e))?
+            .into_iter()
+            .map(to_domain)
+            .collect()
+    }
+
+    /// The series runs forecast: every series that is not a covariate of another, ordered by
+    /// key.
+    pub async fn series_to_forecast(&self) -> Result<Vec<Series>, StoreError> {
+        self.link_covariates().await?;
+        e::Entity::find()
+            .filter(e::Column::CovariateOf.is_null())
             .order_by_asc(e::Column::Key)
             .all(&self.db)
             .await

@@ -33,9 +33,11 @@ use super::{
 use crate::ServiceError;
 
 mod archive;
+mod covariates;
 mod records;
 
 use archive::*;
+pub use covariates::{check_lead as check_vintage_lead, issued_at_from_name};
 pub use records::{land_csv, land_reader};
 
 /// Longest raw record kept with a rejection.
@@ -56,6 +58,8 @@ pub struct Limits {
     pub min_year: i32,
     /// Latest year of an accepted timestamp.
     pub max_year: i32,
+    /// Longest lead of a covariate vintage value, in days.
+    pub max_vintage_lead_days: u32,
 }
 
 impl Limits {
@@ -68,6 +72,7 @@ impl Limits {
             max_compression_ratio: s.ingest_max_compression_ratio,
             min_year: s.ingest_min_year,
             max_year: s.ingest_max_year,
+            max_vintage_lead_days: s.ingest_max_vintage_lead_days,
         }
     }
 
@@ -128,6 +133,29 @@ pub struct LandCtx {
     pub stop: Arc<AtomicBool>,
     /// Progress display of a file (interactive runs only).
     pub progress: Option<indicatif::ProgressBar>,
+    /// Covariate formats: whether a target series exists (unknown targets are rejected).
+    pub targets: Option<TargetCheck>,
+    /// Covariate formats: the issue instant of every row without an `issued_at` of its own
+    /// (a source's `issued_at_pattern` read off the file name).
+    pub issued_at: Option<horizon_domain::Timestamp>,
+}
+
+/// Answers whether a series key names a stored series.
+pub type TargetCheck = Arc<dyn Fn(&str) -> Result<bool, ServiceError> + Send + Sync>;
+
+/// Records parsed and not yet landed: observations `(key, ts, value)` and covariate vintage
+/// values `(key, issued_at, ts, value)` with the line each came from.
+#[derive(Default)]
+pub(super) struct Pending {
+    pub(super) observations: Vec<(String, String, f64)>,
+    pub(super) vintages: Vec<(String, String, String, f64)>,
+    pub(super) vintage_lines: Vec<u64>,
+}
+
+impl Pending {
+    pub(super) fn len(&self) -> usize {
+        self.observations.len() + self.vintages.len()
+    }
 }
 
 /// Counters of one landing.
@@ -166,7 +194,7 @@ impl Landed {
 }
 
 impl LandCtx {
-    fn input_error(&self, reason: String) -> ServiceError {
+    pub(crate) fn input_error(&self, reason: String) -> ServiceError {
         ServiceError::Input {
             path: self.source.clone(),
             reason,
@@ -223,6 +251,28 @@ impl LandCtx {
             counts.landed += self.lock()?.land_observations(batch)? as i64;
             batch.clear();
         }
+        Ok(())
+    }
+
+    /// Lands what is pending; a vintage value stored before with another value is rejected
+    /// with its line.
+    fn flush(&self, pending: &mut Pending, out: &mut Landed) -> Result<(), ServiceError> {
+        self.flush_observations(&mut pending.observations, &mut out.counts)?;
+        if pending.vintages.is_empty() {
+            return Ok(());
+        }
+        let (landed, conflicts) = self.lock()?.land_vintages(&pending.vintages)?;
+        out.counts.landed += landed as i64;
+        for (i, stored) in conflicts {
+            let (key, issued_at, ts, value) = &pending.vintages[i];
+            let reason = format!(
+                "vintage already stored with another value: {key} issued at {issued_at} for \
+                 {ts} is {stored}, this record says {value}"
+            );
+            self.reject(out, pending.vintage_lines[i], &reason, None);
+        }
+        pending.vintages.clear();
+        pending.vintage_lines.clear();
         Ok(())
     }
 

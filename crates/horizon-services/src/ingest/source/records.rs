@@ -12,6 +12,10 @@ pub fn land_reader<R: BufRead>(
     match format {
         IngestFormat::Csv => land_csv(ctx, reader),
         IngestFormat::Jsonl => land_lines(ctx, reader, LineFormat::Jsonl),
+        IngestFormat::Covariates => {
+            land_csv_records(ctx, reader, &mut covariates::CovariateRows::default())
+        }
+        IngestFormat::CovariatesJsonl => land_lines(ctx, reader, LineFormat::CovariatesJsonl),
         IngestFormat::Gdelt1 => land_lines(ctx, reader, LineFormat::Gdelt(GdeltVersion::V1)),
         IngestFormat::Gdelt2 => land_lines(ctx, reader, LineFormat::Gdelt(GdeltVersion::V2)),
     }
@@ -20,6 +24,7 @@ pub fn land_reader<R: BufRead>(
 #[derive(Clone, Copy)]
 pub(super) enum LineFormat {
     Jsonl,
+    CovariatesJsonl,
     Gdelt(GdeltVersion),
 }
 
@@ -78,7 +83,7 @@ pub(super) fn land_lines<R: BufRead>(
 ) -> Result<Landed, ServiceError> {
     let mut out = Landed::default();
     let mut gdelt_batch: Vec<GdeltEvent> = Vec::with_capacity(ctx.batch_records.min(1 << 16));
-    let mut obs_batch: Vec<(String, String, f64)> = Vec::new();
+    let mut pending = Pending::default();
     let mut buf = Vec::with_capacity(4096);
     let mut line_no = 0u64;
     loop {
@@ -86,7 +91,7 @@ pub(super) fn land_lines<R: BufRead>(
             Ok(r) => r,
             Err(e) => {
                 ctx.flush_gdelt(&mut gdelt_batch, &mut out.counts)?;
-                ctx.flush_observations(&mut obs_batch, &mut out.counts)?;
+                ctx.flush(&mut pending, &mut out)?;
                 return Err(ctx.input_error(format!("read failed after line {line_no}: {e}")));
             }
         };
@@ -116,13 +121,18 @@ pub(super) fn land_lines<R: BufRead>(
                 Err(reason) => ctx.reject(&mut out, line_no, &reason, Some(trimmed)),
             },
             LineFormat::Jsonl => match parse_json_record(trimmed, &ctx.limits) {
-                Ok(rows) => obs_batch.extend(rows),
+                Ok(rows) => pending.observations.extend(rows),
                 Err(reason) => ctx.reject(&mut out, line_no, &reason, Some(trimmed)),
             },
+            LineFormat::CovariatesJsonl => {
+                if let Err(reason) = covariates::parse_json(ctx, trimmed, line_no, &mut pending) {
+                    ctx.reject(&mut out, line_no, &reason, Some(trimmed));
+                }
+            }
         }
-        if gdelt_batch.len() >= ctx.batch_records || obs_batch.len() >= ctx.batch_records {
+        if gdelt_batch.len() >= ctx.batch_records || pending.len() >= ctx.batch_records {
             ctx.flush_gdelt(&mut gdelt_batch, &mut out.counts)?;
-            ctx.flush_observations(&mut obs_batch, &mut out.counts)?;
+            ctx.flush(&mut pending, &mut out)?;
             if ctx.stopping() {
                 out.interrupted = true;
                 return Ok(out);
@@ -130,7 +140,7 @@ pub(super) fn land_lines<R: BufRead>(
         }
     }
     ctx.flush_gdelt(&mut gdelt_batch, &mut out.counts)?;
-    ctx.flush_observations(&mut obs_batch, &mut out.counts)?;
+    ctx.flush(&mut pending, &mut out)?;
     if line_no <= 1 && out.counts.read == 0 {
         return Err(ctx.input_error("the input is empty".into()));
     }
@@ -260,9 +270,108 @@ impl<R: BufRead> Read for LineCap<R> {
     }
 }
 
-/// Lands long-format CSV: `unique_id,ds,y` plus optional numeric covariate columns, each of
-/// which becomes the series `unique_id:column` (an empty cell is no value).
+/// How the records of one CSV format become pending rows: the header is read first, then
+/// each record of the header's width.
+pub(super) trait CsvRecords {
+    /// Finds the columns; the error is the whole input's (named in its run).
+    fn header(&mut self, ctx: &LandCtx, headers: &csv::StringRecord) -> Result<(), ServiceError>;
+    /// Adds the rows of one record; the error is the record's rejection reason.
+    fn parse(
+        &mut self,
+        ctx: &LandCtx,
+        record: &csv::StringRecord,
+        line: u64,
+        pending: &mut Pending,
+    ) -> Result<(), String>;
+}
+
+/// Long-format CSV: `unique_id,ds,y` plus optional numeric covariate columns, each of which
+/// becomes the series `unique_id:column` (an empty cell is no value).
+#[derive(Default)]
+pub(super) struct ObservationRows {
+    id: usize,
+    ds: usize,
+    y: usize,
+    covariates: Vec<(usize, String)>,
+}
+
+/// A header cell without spaces or a byte-order mark.
+pub(super) fn clean(h: &str) -> String {
+    h.trim().trim_start_matches('\u{feff}').to_owned()
+}
+
+/// The position of column `name` (any case), or an error naming what the header has.
+pub(super) fn column(
+    ctx: &LandCtx,
+    headers: &csv::StringRecord,
+    name: &str,
+    expected: &str,
+) -> Result<usize, ServiceError> {
+    headers
+        .iter()
+        .position(|h| clean(h).eq_ignore_ascii_case(name))
+        .ok_or_else(|| {
+            ctx.input_error(format!(
+                "the header has no column {name:?} (found {:?}); expected {expected}",
+                headers.iter().collect::<Vec<_>>()
+            ))
+        })
+}
+
+impl CsvRecords for ObservationRows {
+    fn header(&mut self, ctx: &LandCtx, headers: &csv::StringRecord) -> Result<(), ServiceError> {
+        let expected = "unique_id,ds,y";
+        self.id = column(ctx, headers, "unique_id", expected)?;
+        self.ds = column(ctx, headers, "ds", expected)?;
+        self.y = column(ctx, headers, "y", expected)?;
+        let fixed = [self.id, self.ds, self.y];
+        self.covariates = headers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !fixed.contains(i))
+            .map(|(i, h)| (i, clean(h)))
+            .collect();
+        Ok(())
+    }
+
+    fn parse(
+        &mut self,
+        ctx: &LandCtx,
+        record: &csv::StringRecord,
+        _line: u64,
+        pending: &mut Pending,
+    ) -> Result<(), String> {
+        let (key, ts, value) = parse_row(&record[self.id], &record[self.ds], &record[self.y])?;
+        ctx.limits.check_year(ts)?;
+        let mut rows = vec![landed_row(key.as_str(), ts, value)];
+        for (i, name) in &self.covariates {
+            let cell = record[*i].trim();
+            if cell.is_empty() {
+                continue;
+            }
+            let v = cell
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("column {name}: {cell:?} is not a number"))?;
+            rows.push(landed_row(&covariate_key(key.as_str(), name)?, ts, v));
+        }
+        pending.observations.extend(rows);
+        Ok(())
+    }
+}
+
+/// Lands long-format CSV ([`ObservationRows`]).
 pub fn land_csv<R: Read>(ctx: &LandCtx, reader: R) -> Result<Landed, ServiceError> {
+    land_csv_records(ctx, reader, &mut ObservationRows::default())
+}
+
+/// Lands CSV whose records `rows` parses, no line held beyond `max_record_bytes`.
+pub(super) fn land_csv_records<R: Read>(
+    ctx: &LandCtx,
+    reader: R,
+    rows: &mut dyn CsvRecords,
+) -> Result<Landed, ServiceError> {
     let long = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     let capped = LineCap {
         inner: BufReader::with_capacity(1 << 16, reader),
@@ -293,30 +402,12 @@ pub fn land_csv<R: Read>(ctx: &LandCtx, reader: R) -> Result<Landed, ServiceErro
             ctx.input_error("the file is empty; expected a header line unique_id,ds,y".into())
         );
     }
-    let clean = |h: &str| h.trim().trim_start_matches('\u{feff}').to_owned();
-    let find = |name: &str| {
-        headers
-            .iter()
-            .position(|h| clean(h).eq_ignore_ascii_case(name))
-            .ok_or_else(|| {
-                ctx.input_error(format!(
-                    "the header has no column {name:?} (found {:?}); expected unique_id,ds,y",
-                    headers.iter().collect::<Vec<_>>()
-                ))
-            })
-    };
-    let (col_id, col_ds, col_y) = (find("unique_id")?, find("ds")?, find("y")?);
-    let covariates: Vec<(usize, String)> = headers
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| ![col_id, col_ds, col_y].contains(i))
-        .map(|(i, h)| (i, clean(h)))
-        .collect();
+    rows.header(ctx, &headers)?;
     let width = headers.len();
 
     let mut out = Landed::default();
     out.counts.last_line = 1;
-    let mut batch: Vec<(String, String, f64)> = Vec::with_capacity(ctx.batch_records.min(1 << 16));
+    let mut pending = Pending::default();
     let mut record = csv::StringRecord::new();
     // Over-long lines not yet matched with the record they cut.
     let mut long_seen = 0usize;
@@ -347,7 +438,7 @@ pub fn land_csv<R: Read>(ctx: &LandCtx, reader: R) -> Result<Landed, ServiceErro
             Ok(false) => break,
             Ok(true) => {}
             Err(e) if e.is_io_error() => {
-                ctx.flush_observations(&mut batch, &mut out.counts)?;
+                ctx.flush(&mut pending, &mut out)?;
                 return Err(ctx.input_error(format!("read failed after line {line}: {e}")));
             }
             Err(e) => {
@@ -374,30 +465,10 @@ pub fn land_csv<R: Read>(ctx: &LandCtx, reader: R) -> Result<Landed, ServiceErro
             ctx.reject(&mut out, line, &reason, Some(raw().as_bytes()));
             continue;
         }
-        let parsed = parse_row(&record[col_id], &record[col_ds], &record[col_y]).and_then(
-            |(key, ts, value)| {
-                ctx.limits.check_year(ts)?;
-                let mut rows = vec![landed_row(key.as_str(), ts, value)];
-                for (i, name) in &covariates {
-                    let cell = record[*i].trim();
-                    if cell.is_empty() {
-                        continue;
-                    }
-                    let v = cell
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|v| v.is_finite())
-                        .ok_or_else(|| format!("column {name}: {cell:?} is not a number"))?;
-                    rows.push(landed_row(&covariate_key(key.as_str(), name)?, ts, v));
-                }
-                Ok(rows)
-            },
-        );
-        match parsed {
-            Ok(rows) => {
-                batch.extend(rows);
-                if batch.len() >= ctx.batch_records {
-                    ctx.flush_observations(&mut batch, &mut out.counts)?;
+        match rows.parse(ctx, &record, line, &mut pending) {
+            Ok(()) => {
+                if pending.len() >= ctx.batch_records {
+                    ctx.flush(&mut pending, &mut out)?;
                     if ctx.stopping() {
                         out.interrupted = true;
                         return Ok(out);
@@ -407,6 +478,6 @@ pub fn land_csv<R: Read>(ctx: &LandCtx, reader: R) -> Result<Landed, ServiceErro
             Err(reason) => ctx.reject(&mut out, line, &reason, Some(raw().as_bytes())),
         }
     }
-    ctx.flush_observations(&mut batch, &mut out.counts)?;
+    ctx.flush(&mut pending, &mut out)?;
     Ok(out)
 }

@@ -1,0 +1,203 @@
+//! The covariates of a partition's series, loaded in bulk and laid on each target's grid
+//! without look-ahead.
+//!
+//! A covariate with vintages (forecasts, e.g. weather) is read from them:
+//! - **the horizon** from the latest vintage issued at or before the run's as-of instant, if
+//!   it is no older than `covariate_max_age_hours` and covers every horizon step;
+//! - **each history step** `t` from the latest vintage issued at or before `t − lead`, where
+//!   `lead` is the horizon's first step minus that vintage's issue: the history sees forecasts
+//!   as far ahead as the horizon will, so a model learns how much to trust them. Where no
+//!   vintage was issued early enough, the covariate's observation at `t` (at or before as-of)
+//!   is used and the forecast says so in a warning.
+//!
+//! Nothing issued after as-of is loaded, so no later vintage can change a forecast.
+//!
+//! A covariate without vintages (a price list, a promotion calendar) is known in advance:
+//! its observations are read for the history and the horizon alike.
+//!
+//! Covariates are read at the target's own stamps: a file of another resolution must be laid
+//! on the target's grid before it is ingested.
+
+use std::collections::BTreeMap;
+
+use horizon_domain::{CovariateUse, VintageValue};
+
+use super::*;
+
+/// One target's covariates, laid on its grid (history then horizon).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LaidCovariates {
+    /// Name and values, one per grid step of the history and the horizon.
+    pub(crate) series: Vec<(String, Vec<f64>)>,
+    /// What each covariate used for the horizon (members are filled in after the forecast).
+    pub(crate) uses: Vec<CovariateUse>,
+    /// Why covariates were left out or fell back, for the forecast's warnings.
+    pub(crate) warnings: Vec<String>,
+}
+
+/// Loads the covariates of every prepared series and lays them on its grid; a series
+/// without covariates gets nothing.
+pub(super) async fn lay_covariates(
+    store: &Store,
+    prepared: &mut [Prepared],
+    as_of: Timestamp,
+    max_age: chrono::Duration,
+) -> Result<usize, ServiceError> {
+    let targets: Vec<Uuid> = prepared.iter().map(|p| p.series.id).collect();
+    let covariates = store.covariates_of(&targets).await?;
+    if covariates.is_empty() {
+        return Ok(0);
+    }
+    let mut by_target: HashMap<Uuid, Vec<&Series>> = HashMap::new();
+    for c in &covariates {
+        if let Some(link) = &c.covariate_of {
+            by_target.entry(link.target_id).or_default().push(c);
+        }
+    }
+    let windows: Vec<(Timestamp, Timestamp)> = prepared
+        .iter()
+        .filter(|p| by_target.contains_key(&p.series.id))
+        .map(|p| (p.stamp(0), p.stamp(p.values.len() + p.horizon - 1)))
+        .collect();
+    let (Some(from), Some(to)) = (
+        windows.iter().map(|w| w.0).min(),
+        windows.iter().map(|w| w.1).max(),
+    ) else {
+        return Ok(0);
+    };
+    let ids: Vec<Uuid> = covariates.iter().map(|c| c.id).collect();
+    let until = to + chrono::Duration::seconds(1);
+    let observations = store
+        .load_histories_between(&ids, Some(from), Some(until))
+        .await?;
+    let vintages = store.load_vintages(&ids, from, to, as_of).await?;
+    let mut laid_count = 0;
+    for p in prepared.iter_mut() {
+        let Some(list) = by_target.get(&p.series.id) else {
+            continue;
+        };
+        let mut laid = LaidCovariates::default();
+        for c in list {
+            let name = c
+                .covariate_of
+                .as_ref()
+                .map_or_else(String::new, |l| l.name.clone());
+            let obs = observations.get(&c.id).map_or(&[][..], Vec::as_slice);
+            let vin = vintages.get(&c.id).map_or(&[][..], Vec::as_slice);
+            match lay_one(p, obs, vin, as_of, max_age) {
+                Ok((values, issued_at, fallback)) => {
+                    if fallback > 0 {
+                        laid.warnings.push(format!(
+                            "covariate {name}: {fallback} of {} history steps had no forecast \
+                             issued early enough; their observations were used",
+                            p.values.len()
+                        ));
+                    }
+                    laid.series.push((name.clone(), values));
+                    laid.uses.push(CovariateUse {
+                        name,
+                        issued_at,
+                        members: Vec::new(),
+                    });
+                }
+                Err(reason) => laid.warnings.push(format!(
+                    "covariate {name} not used: {reason}"
+                )),
+            }
+        }
+        laid_count += usize::from(!laid.series.is_empty());
+        p.covariates = laid;
+    }
+    Ok(laid_count)
+}
+
+/// One covariate on one target's grid: the values, the issue of the vintage laid on the
+/// horizon (`None`: observations), and how many history steps fell back to observations.
+fn lay_one(
+    p: &Prepared,
+    observations: &[Observation],
+    vintages: &[VintageValue],
+    as_of: Timestamp,
+    max_age: chrono::Duration,
+) -> Result<(Vec<f64>, Option<Timestamp>, usize), String> {
+    let n = p.values.len();
+    let total = n + p.horizon;
+    let observed: HashMap<i64, f64> = observations
+        .iter()
+        .map(|o| (o.ts.timestamp(), o.value))
+        .collect();
+    if vintages.is_empty() {
+        // Known in advance: observations throughout.
+        let values: Vec<f64> = (0..total)
+            .map(|i| observed.get(&p.stamp(i).timestamp()).copied().unwrap_or(f64::NAN))
+            .collect();
+        if let Some(k) = values[n..].iter().position(|v| !v.is_finite()) {
+            return Err(format!(
+                "it has no forecast (vintage) and no value for horizon step {} ({})",
+                k + 1,
+                p.stamp(n + k).to_rfc3339()
+            ));
+        }
+        return Ok((values, None, 0));
+    }
+    // The instants each vintage covers: ts → [(issued_at, value)] in issue order.
+    let mut by_ts: BTreeMap<i64, Vec<(Timestamp, f64)>> = BTreeMap::new();
+    for v in vintages {
+        by_ts.entry(v.ts.timestamp()).or_default().push((v.issued_at, v.value));
+    }
+    let latest = vintages
+        .iter()
+        .map(|v| v.issued_at)
+        .max()
+        .ok_or("no vintage")?;
+    if as_of - latest > max_age {
+        return Err(format!(
+            "its latest forecast was issued at {}, more than {} h before the run's as-of {} \
+             (HORIZON_COVARIATE_MAX_AGE_HOURS)",
+            latest.to_rfc3339(),
+            max_age.num_hours(),
+            as_of.to_rfc3339()
+        ));
+    }
+    let mut values = vec![f64::NAN; total];
+    for (i, slot) in values.iter_mut().enumerate().skip(n) {
+        let ts = p.stamp(i);
+        *slot = by_ts
+            .get(&ts.timestamp())
+            .and_then(|list| list.iter().find(|(at, _)| *at == latest))
+            .map(|(_, v)| *v)
+            .ok_or_else(|| {
+                format!(
+                    "the forecast issued at {} does not cover horizon step {} ({})",
+                    latest.to_rfc3339(),
+                    i - n + 1,
+                    ts.to_rfc3339()
+                )
+            })?;
+    }
+    let lead = p.stamp(n) - latest;
+    let mut fallback = 0;
+    for (i, slot) in values.iter_mut().enumerate().take(n) {
+        let ts = p.stamp(i);
+        let known_by = ts - lead;
+        let from_vintage = by_ts.get(&ts.timestamp()).and_then(|list| {
+            list.iter()
+                .rev()
+                .find(|(at, _)| *at <= known_by)
+                .map(|(_, v)| *v)
+        });
+        *slot = match from_vintage {
+            Some(v) => v,
+            None => {
+                let obs = (ts <= as_of)
+                    .then(|| observed.get(&ts.timestamp()).copied())
+                    .flatten();
+                if obs.is_some() && p.values[i].is_finite() {
+                    fallback += 1;
+                }
+                obs.unwrap_or(f64::NAN)
+            }
+        };
+    }
+    Ok((values, Some(latest), fallback))
+}
