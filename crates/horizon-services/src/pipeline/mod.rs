@@ -270,3 +270,6 @@ pub(crate) async fn log_step(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod covariate_tests;

@@ -1,0 +1,207 @@
+//! The pipeline with covariates, on real PV data (the PVDAQ system 50 excerpt in
+//! `tests/fixtures/pvdaq50`, see its README): day-ahead weather vintages are laid on the
+//! horizon and, lead for lead, on the history; nothing issued after as-of changes a forecast.
+
+use std::io::Cursor;
+
+use chrono::{DateTime, Duration, Utc};
+use horizon_domain::{SeriesKey, VintageValue};
+use horizon_store::{PoolOptions, Store};
+use horizon_test_support::{TestDb, both_backends};
+
+use super::*;
+use crate::ingest::{ingest_csv, ingest_reader, load_series_csv};
+
+const POWER: &str = include_str!("../../../../tests/fixtures/pvdaq50/power.csv");
+const WEATHER: &str = include_str!("../../../../tests/fixtures/pvdaq50/weather.csv");
+const PLANT: &str = "pvdaq50_serf_east_2016";
+
+fn t(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+}
+
+/// The fixture's day `k` starts at 2016-07-01T07:00Z + k days (midnight in Golden, CO).
+fn day_start(k: i64) -> DateTime<Utc> {
+    t("2016-07-01T07:00:00Z") + Duration::days(k)
+}
+
+/// Day-ahead vintages of the weather: the forecast of day `k` is issued 25 h before it
+/// starts, with an error that differs by day (GHI off by up to ±15%, temperature by ±1.5 °C).
+fn vintages(days: std::ops::Range<i64>) -> String {
+    let mut out = String::from("unique_id,ds,issued_at,ghi,temp_air\n");
+    for line in WEATHER.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let ts = t(f[1]);
+        let k = (ts - day_start(0)).num_days();
+        if !days.contains(&k) {
+            continue;
+        }
+        let issued = day_start(k) - Duration::hours(25);
+        let err = ((k * 7919) % 31) as f64 / 15.0 - 1.0;
+        let ghi: f64 = f[2].parse().unwrap();
+        let temp: f64 = f[3].parse().unwrap();
+        out += &format!(
+            "{},{},{},{:.1},{:.2}\n",
+            f[0],
+            f[1],
+            issued.to_rfc3339(),
+            ghi * (1.0 + 0.15 * err),
+            temp + 1.5 * err
+        );
+    }
+    out
+}
+
+/// The fixture's rows before `end`.
+fn rows_before(text: &str, end: DateTime<Utc>) -> String {
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap());
+    for l in lines.filter(|l| t(l.split(',').nth(1).unwrap()) < end) {
+        out += l;
+        out.push('\n');
+    }
+    out
+}
+
+async fn plant_with_weather(db: &TestDb) -> (Store, Settings, Uuid) {
+    let store = Store::connect_with(&db.url, &PoolOptions::default())
+        .await
+        .unwrap();
+    let mut settings = Settings::from_figment(Settings::figment_defaults()).unwrap();
+    settings.event_store_path = db.path("events.db");
+    let series = format!(
+        "unique_id,frequency,latitude,longitude,capacity,tilt,azimuth,timezone\n\
+         {PLANT},15min,39.742,-105.1727,5426.4,45,158,America/Denver\n"
+    );
+    load_series_csv(&store, "plants", Box::new(Cursor::new(series.into_bytes())))
+        .await
+        .unwrap();
+    let history_end = day_start(13);
+    ingest_csv(
+        &store,
+        &settings,
+        "power",
+        Box::new(Cursor::new(rows_before(POWER, history_end).into_bytes())),
+    )
+    .await
+    .unwrap();
+    // Measured weather up to as-of (observations), forecasts for days 1 to 13 (vintages).
+    for (name, text) in [
+        ("measured", rows_before(WEATHER, history_end)),
+        ("forecasts", vintages(1..14)),
+    ] {
+        let report = ingest_reader(
+            &store,
+            &settings,
+            name,
+            Box::new(Cursor::new(text.into_bytes())),
+            horizon_settings::IngestFormat::Covariates,
+        )
+        .await
+        .unwrap();
+        assert!(report.rejections.is_empty(), "{:?}", report.rejections);
+    }
+    let plant = store
+        .series_by_key(&SeriesKey::parse(PLANT).unwrap())
+        .await
+        .unwrap();
+    (store, settings, plant.id)
+}
+
+async fn forecast_at(
+    store: &Store,
+    settings: &Settings,
+    plant: Uuid,
+    as_of: DateTime<Utc>,
+) -> horizon_domain::Prediction {
+    let options = PipelineOptions {
+        as_of: Some(as_of),
+        horizon: Some(96),
+        ..PipelineOptions::default()
+    };
+    let report = run_pipeline(store, settings, &options).await.unwrap();
+    assert_eq!(report.forecasts_written, 1, "{:?}", report.skipped);
+    store.latest_prediction(plant).await.unwrap()
+}
+
+async fn day_ahead_weather_without_look_ahead(db: TestDb) {
+    let (store, settings, plant) = plant_with_weather(&db).await;
+    let covariates = store.covariates_of(&[plant]).await.unwrap();
+    let names: Vec<&str> = covariates
+        .iter()
+        .map(|c| c.covariate_of.as_ref().unwrap().name.as_str())
+        .collect();
+    assert_eq!(names, ["ghi", "temp_air"]);
+    // The plan forecasts the plant only, not its covariates.
+    assert_eq!(store.series_to_forecast().await.unwrap().len(), 1);
+
+    let as_of = day_start(13);
+    let first = forecast_at(&store, &settings, plant, as_of).await;
+    let issued = day_start(13) - Duration::hours(25);
+    assert_eq!(first.covariates.len(), 2, "{:?}", first.covariates);
+    for c in &first.covariates {
+        assert_eq!(c.issued_at, Some(issued), "{c:?}");
+        assert!(
+            c.members.iter().any(|m| m == "solar_qr"),
+            "the PV regression read the weather: {:?} / {:?}",
+            c.members,
+            first.members
+        );
+    }
+    // Day 0 had no forecast issued early enough: its measured weather stood in, and the
+    // forecast says so.
+    assert!(
+        first
+            .warnings
+            .iter()
+            .any(|w| w.contains("covariate ghi") && w.contains("observations were used")),
+        "{:?}",
+        first.warnings
+    );
+    assert_eq!(first.first_target_at, as_of);
+    let night = (0..96)
+        .filter(|&s| (0..first.matrix.quantile_count()).all(|q| first.matrix.quantile(s, q) == 0.0))
+        .count();
+    assert!(night >= 30, "a July night in Colorado is over 8 h: {night}");
+
+    // A forecast issued after as-of, of the same day, with no sun at all: planted, it changes
+    // nothing at this as-of...
+    let planted_at = as_of + Duration::hours(1);
+    let ghi = &covariates[0];
+    let planted: Vec<(Uuid, VintageValue)> = (0..96)
+        .map(|s| {
+            (
+                ghi.id,
+                VintageValue {
+                    issued_at: planted_at,
+                    ts: as_of + Duration::minutes(15 * s),
+                    value: 0.0,
+                },
+            )
+        })
+        .collect();
+    assert_eq!(store.insert_vintages(&planted).await.unwrap().inserted, 96);
+    let again = forecast_at(&store, &settings, plant, as_of).await;
+    assert_ne!(again.id, first.id);
+    assert_eq!(again.matrix, first.matrix, "a later vintage changed the forecast");
+    assert_eq!(again.covariates, first.covariates);
+    // ...and is what a run after it uses, and it would change the forecast.
+    let later = forecast_at(&store, &settings, plant, planted_at).await;
+    let ghi_use = later.covariates.iter().find(|c| c.name == "ghi").unwrap();
+    assert_eq!(ghi_use.issued_at, Some(planted_at));
+    assert_ne!(later.matrix, first.matrix, "the planted vintage is not inert");
+
+    // A run long after the last forecast was issued goes without it, and says why.
+    let stale = forecast_at(&store, &settings, plant, as_of + Duration::hours(48)).await;
+    assert!(stale.covariates.is_empty(), "{:?}", stale.covariates);
+    assert!(
+        stale
+            .warnings
+            .iter()
+            .any(|w| w.contains("covariate ghi not used") && w.contains("HORIZON_COVARIATE_MAX_AGE_HOURS")),
+        "{:?}",
+        stale.warnings
+    );
+}
+
+both_backends!(day_ahead_weather_without_look_ahead);
