@@ -138,7 +138,92 @@ async fn series_file_sets_metadata(db: TestDb) {
     assert!(err.contains("line 2") && err.contains("lower"), "{err}");
 }
 
+async fn covariate_files_keep_vintages_apart_and_refuse_what_would_falsify_them(db: TestDb) {
+    let (store, settings) = setup(&db).await;
+    ingest_csv(&store, &settings, "plant", reader("unique_id,ds,y\nplant,2026-06-01T10:00:00Z,5\n"))
+        .await
+        .unwrap();
+    let covariates = |name: &'static str, text: &str| {
+        ingest_reader(&store, &settings, name, reader(text), IngestFormat::Covariates)
+    };
+    let text = "unique_id,ds,issued_at,ghi,temp_air\n\
+        plant,2026-06-02T10:00:00Z,2026-06-01T06:00:00Z,510,21.5\n\
+        plant,2026-06-02T10:15:00Z,2026-06-01T06:00:00Z,cloudy,21.0\n\
+        plant,2026-06-02T10:30:00Z,2026-06-03T06:00:00Z,530,20.5\n\
+        plant,2026-08-02T10:30:00Z,2026-06-01T06:00:00Z,530,20.5\n\
+        nowhere,2026-06-02T10:30:00Z,2026-06-01T06:00:00Z,530,20.5\n\
+        plant,2026-06-01T10:00:00Z,,480,19.0\n";
+    let report = covariates("weather", text).await.unwrap();
+    assert_eq!(report.run.rows_read, 6);
+    assert_eq!(report.run.rows_rejected, 4);
+    // two vintage values and two observations
+    assert_eq!(report.run.rows_landed, 4);
+    let reasons: Vec<(i64, String)> = store
+        .rejections(report.run.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.line.unwrap(), r.reason))
+        .collect();
+    let expect = [
+        (3, "column ghi: \"cloudy\" is not a number"),
+        (4, "is later than its ds"),
+        (5, "more than 30 days before its ds"),
+        (6, "unknown target series nowhere"),
+    ];
+    assert_eq!(reasons.len(), expect.len(), "{reasons:?}");
+    for ((line, reason), (want_line, want)) in reasons.iter().zip(expect) {
+        assert!(*line == want_line && reason.contains(want), "{line}: {reason}");
+    }
+    let plant = store.series_by_key(&SeriesKey::parse("plant").unwrap()).await.unwrap();
+    let covs = store.covariates_of(&[plant.id]).await.unwrap();
+    assert_eq!(covs.len(), 2);
+    let ghi = &covs[0];
+    assert_eq!(ghi.meta.key.as_str(), "plant:ghi");
+    assert_eq!(ghi.covariate_of.as_ref().unwrap().target_id, plant.id);
+    let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc);
+    let vintage = store
+        .vintage(ghi.id, t("2026-06-01T06:00:00Z"), None, None)
+        .await
+        .unwrap();
+    assert_eq!(vintage.len(), 1);
+    assert_eq!(vintage[0].value, 510.0);
+    // the observation went to observations, not to the vintage
+    let obs = store.observations(ghi.id, None, None).await.unwrap();
+    assert_eq!(obs.len(), 1);
+    assert_eq!(obs[0].value, 480.0);
+
+    // The same vintage again changes nothing; the same issue and instant with another value
+    // is refused with the line, and the stored value stays.
+    let again = covariates("weather", text).await.unwrap();
+    assert_eq!(again.run.rows_landed, 0);
+    let changed = "unique_id,ds,issued_at,ghi\nplant,2026-06-02T10:00:00Z,2026-06-01T06:00:00Z,999\n";
+    let report = covariates("changed", changed).await.unwrap();
+    assert_eq!(report.run.rows_rejected, 1);
+    let r = &store.rejections(report.run.id).await.unwrap()[0];
+    assert_eq!(r.line, Some(2));
+    assert!(r.reason.contains("vintage already stored with another value"), "{}", r.reason);
+    assert!(r.reason.contains("510"), "{}", r.reason);
+    let vintage = store
+        .vintage(ghi.id, t("2026-06-01T06:00:00Z"), None, None)
+        .await
+        .unwrap();
+    assert_eq!(vintage[0].value, 510.0);
+
+    // JSON Lines: the same rules.
+    let jsonl = "{\"unique_id\":\"plant\",\"ds\":\"2026-06-02T11:00:00Z\",\"issued_at\":\"2026-06-01T06:00:00Z\",\"ghi\":600}\n\
+        {\"unique_id\":\"plant\",\"ds\":\"2026-06-02T11:15:00Z\",\"issued_at\":\"2026-06-01T06:00:00Z\",\"ghi\":\"x\"}\n";
+    let report = ingest_reader(&store, &settings, "j", reader(jsonl), IngestFormat::CovariatesJsonl)
+        .await
+        .unwrap();
+    assert_eq!((report.run.rows_landed, report.run.rows_rejected), (1, 1));
+    // A file with the target's own values is not a covariates file.
+    let err = covariates("wrong", "unique_id,ds,y\nplant,2026-06-01,1\n").await.unwrap_err();
+    assert!(err.to_string().contains("no y column"), "{err}");
+}
+
 both_backends!(
+    covariate_files_keep_vintages_apart_and_refuse_what_would_falsify_them,
     bad_rows_are_set_aside_and_good_rows_kept,
     unusable_files_fail_with_a_reason_and_keep_stored_data,
     series_file_sets_metadata,
