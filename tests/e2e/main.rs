@@ -7,6 +7,7 @@
 mod api_keys;
 mod browser;
 mod cli;
+mod covariates;
 mod faults;
 mod ingest_crash;
 mod ingest_faults;
