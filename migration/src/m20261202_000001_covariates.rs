@@ -100,11 +100,12 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        // The pipeline reads a covariate's vintages by the instants they cover.
+        // The pipeline reads, per covariate and instant, the latest vintage issued by a time:
+        // in this index's order that is the last entry of a short run.
         m.create_index(index(
             "idx_covariate_vintages_series_ts",
             CovariateVintages::Table,
-            &["series_id", "ts"],
+            &["series_id", "ts", "issued_at"],
         ))
         .await?;
 

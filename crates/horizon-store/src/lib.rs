@@ -23,7 +23,7 @@ use sea_orm::{
 pub use error::{StoreError, is_transient};
 pub use repo::{
     api_keys::NewApiKey,
-    covariates::{VintageConflict, VintageSummary, VintageWrite},
+    covariates::{InForce, VintageConflict, VintageSummary, VintageWindow, VintageWrite},
     executions::NewStep,
     observations::ObservationRow,
     partitions::{JobQueue, QueuedJob},

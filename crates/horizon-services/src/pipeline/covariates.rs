@@ -18,9 +18,8 @@
 //! Covariates are read at the target's own stamps: a file of another resolution must be laid
 //! on the target's grid before it is ingested.
 
-use std::collections::BTreeMap;
-
-use horizon_domain::{CovariateUse, VintageValue};
+use horizon_domain::CovariateUse;
+use horizon_store::{InForce, VintageWindow};
 
 use super::*;
 
@@ -70,7 +69,26 @@ pub(super) async fn lay_covariates(
     let observations = store
         .load_histories_between(&ids, Some(from), Some(until))
         .await?;
-    let vintages = store.load_vintages(&ids, from, to, as_of).await?;
+    let span: HashMap<Uuid, (Timestamp, Timestamp, Timestamp)> = prepared
+        .iter()
+        .map(|p| {
+            let n = p.values.len();
+            (p.series.id, (p.stamp(0), p.stamp(n), p.stamp(n + p.horizon - 1)))
+        })
+        .collect();
+    let windows: Vec<VintageWindow> = covariates
+        .iter()
+        .filter_map(|c| {
+            let (from, first, to) = *span.get(&c.covariate_of.as_ref()?.target_id)?;
+            Some(VintageWindow {
+                series_id: c.id,
+                from,
+                first,
+                to,
+            })
+        })
+        .collect();
+    let vintages = store.vintages_in_force(&windows, as_of).await?;
     let mut laid_count = 0;
     for p in prepared.iter_mut() {
         let Some(list) = by_target.get(&p.series.id) else {
@@ -83,7 +101,8 @@ pub(super) async fn lay_covariates(
                 .as_ref()
                 .map_or_else(String::new, |l| l.name.clone());
             let obs = observations.get(&c.id).map_or(&[][..], Vec::as_slice);
-            let vin = vintages.get(&c.id).map_or(&[][..], Vec::as_slice);
+            let none = InForce::default();
+            let vin = vintages.get(&c.id).unwrap_or(&none);
             match lay_one(p, obs, vin, as_of, max_age) {
                 Ok((values, issued_at, fallback)) => {
                     if fallback > 0 {
@@ -116,7 +135,7 @@ pub(super) async fn lay_covariates(
 fn lay_one(
     p: &Prepared,
     observations: &[Observation],
-    vintages: &[VintageValue],
+    in_force: &InForce,
     as_of: Timestamp,
     max_age: chrono::Duration,
 ) -> Result<(Vec<f64>, Option<Timestamp>, usize), String> {
@@ -126,7 +145,7 @@ fn lay_one(
         .iter()
         .map(|o| (o.ts.timestamp(), o.value))
         .collect();
-    if vintages.is_empty() {
+    let Some(latest) = in_force.latest else {
         // Known in advance: observations throughout.
         let values: Vec<f64> = (0..total)
             .map(|i| observed.get(&p.stamp(i).timestamp()).copied().unwrap_or(f64::NAN))
@@ -139,17 +158,7 @@ fn lay_one(
             ));
         }
         return Ok((values, None, 0));
-    }
-    // The instants each vintage covers: ts → [(issued_at, value)] in issue order.
-    let mut by_ts: BTreeMap<i64, Vec<(Timestamp, f64)>> = BTreeMap::new();
-    for v in vintages {
-        by_ts.entry(v.ts.timestamp()).or_default().push((v.issued_at, v.value));
-    }
-    let latest = vintages
-        .iter()
-        .map(|v| v.issued_at)
-        .max()
-        .ok_or("no vintage")?;
+    };
     if as_of - latest > max_age {
         return Err(format!(
             "its latest forecast was issued at {}, more than {} h before the run's as-of {} \
@@ -159,35 +168,28 @@ fn lay_one(
             as_of.to_rfc3339()
         ));
     }
+    let forecast: HashMap<i64, f64> = in_force
+        .values
+        .iter()
+        .map(|o| (o.ts.timestamp(), o.value))
+        .collect();
     let mut values = vec![f64::NAN; total];
     for (i, slot) in values.iter_mut().enumerate().skip(n) {
         let ts = p.stamp(i);
-        *slot = by_ts
-            .get(&ts.timestamp())
-            .and_then(|list| list.iter().find(|(at, _)| *at == latest))
-            .map(|(_, v)| *v)
-            .ok_or_else(|| {
-                format!(
-                    "the forecast issued at {} does not cover horizon step {} ({})",
-                    latest.to_rfc3339(),
-                    i - n + 1,
-                    ts.to_rfc3339()
-                )
-            })?;
+        *slot = *forecast.get(&ts.timestamp()).ok_or_else(|| {
+            format!(
+                "the forecast issued at {} does not cover horizon step {} ({})",
+                latest.to_rfc3339(),
+                i - n + 1,
+                ts.to_rfc3339()
+            )
+        })?;
     }
-    let lead = p.stamp(n) - latest;
     let mut fallback = 0;
     for (i, slot) in values.iter_mut().enumerate().take(n) {
         let ts = p.stamp(i);
-        let known_by = ts - lead;
-        let from_vintage = by_ts.get(&ts.timestamp()).and_then(|list| {
-            list.iter()
-                .rev()
-                .find(|(at, _)| *at <= known_by)
-                .map(|(_, v)| *v)
-        });
-        *slot = match from_vintage {
-            Some(v) => v,
+        *slot = match forecast.get(&ts.timestamp()) {
+            Some(v) => *v,
             None => {
                 let obs = (ts <= as_of)
                     .then(|| observed.get(&ts.timestamp()).copied())

@@ -120,7 +120,7 @@ impl Store {
 
     /// Runs `COPY (query) TO STDOUT (FORMAT binary)` for a query of `(series_id, ts, value)`
     /// rows and appends them to `out` in the order they come; see [`sort_histories`].
-    async fn copy_out_observations(
+    pub(crate) async fn copy_out_observations(
         &self,
         query: &str,
         out: &mut HashMap<Uuid, Vec<Observation>>,
