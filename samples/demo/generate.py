@@ -3,7 +3,7 @@ workloads. Deterministic (fixed seed); re-run to regenerate `observations.csv` a
 
 - events-XXX: daily event counts per country (weekly cycle, trend, bursts), 1 year.
 - sku-NNNN: daily retail unit sales, intermittent (many zeros), 1 year.
-- solar-NN: 15-minute plant output in MW, zero at night, capped at plant capacity, 21 days.
+The solar plant of the demo is real: `samples/pvdaq50` (PVDAQ system 50), loaded by the demo.
 """
 import csv
 import math
@@ -39,21 +39,6 @@ for i in range(12):
         rows.append((key, ts.strftime("%Y-%m-%d"), value))
     # threshold: a day selling more than twice the typical order (stock on hand, say)
     series.append((key, key.upper(), "units_sold", "1d", "units", 0, "", f"{round(size * 2)}", ""))
-
-solar_start = datetime(2026, 10, 1, tzinfo=timezone.utc)
-for i in range(6):
-    capacity = rng.choice([5.0, 10.0, 20.0, 50.0])
-    key = f"solar-{i + 1:02d}"
-    for step in range(21 * 96):
-        ts = solar_start + timedelta(minutes=15 * step)
-        hour = ts.hour + ts.minute / 60
-        day = step // 96
-        cloud = 0.55 + 0.45 * math.sin(day * 1.7 + i) ** 2
-        sun = max(0.0, math.sin(math.pi * (hour - 6) / 12)) if 6 <= hour <= 18 else 0.0
-        value = capacity * 1.05 * sun * cloud * rng.uniform(0.85, 1.1)
-        value = min(capacity, max(0.0, value))
-        rows.append((key, ts.strftime("%Y-%m-%dT%H:%M:%SZ"), round(value, 3)))
-    series.append((key, f"PLANT{i + 1:02d}", "power_mw", "15min", "MW", 0, capacity, f"{capacity * 0.8}", "Europe/London"))
 
 with open("observations.csv", "w", newline="") as f:
     w = csv.writer(f)

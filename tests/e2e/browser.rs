@@ -431,23 +431,35 @@ async fn dashboard_in_a_real_browser(db: TestDb) {
     c.find(Locator::Id("f-metric"))
         .await
         .unwrap()
-        .send_keys("power_mw")
+        .send_keys("ac_power")
         .await
         .unwrap();
     until(
         &c,
-        "the six solar plants",
+        "the real PV plant",
         "const li = [...document.querySelectorAll('#results li')].map(l => l.dataset.key); \
-         return li.length === 6 && li.every(k => k.startsWith('solar-'))",
+         return li.length === 1 && li[0] === 'pvdaq50_serf_east_2016'",
     )
     .await;
 
     // A solar plant, a SKU and a country: each chart drawn and readable.
-    let solar = open_series(&c, &base, "solar-04").await;
-    assert_readable("solar-04", &solar, "MW", true);
+    let solar = open_series(&c, &base, "pvdaq50_serf_east_2016").await;
+    assert_readable("pvdaq50_serf_east_2016", &solar, "W", true);
     assert!(
         solar["xTicks"].as_str().unwrap().len() > 5,
-        "solar-04: {solar}"
+        "the plant: {solar}"
+    );
+    // The weather forecasts it used, by name, with their issue.
+    let used = js(
+        &c,
+        "return [...document.querySelectorAll('table.covariates tbody tr')] \
+         .map(r => r.textContent).join(' | ')",
+    )
+    .await;
+    let used = used.as_str().unwrap_or_default();
+    assert!(
+        used.contains("ghi") && used.contains("temp_air") && used.contains("solar_qr"),
+        "covariates used: {used}"
     );
     screenshot(&c, &shots, "solar.png").await;
     // The SKU after an ad-hoc predict job (the API's job, not the pipeline's run).

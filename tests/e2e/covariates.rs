@@ -1,7 +1,7 @@
 //! Covariates through the whole service with the three real binaries on one database: a
 //! plant and its day-ahead weather forecasts are ingested by `horizon-ingest`, forecast by
 //! `horizon-pipeline`, and served by `horizon-api`, which names the vintage each forecast
-//! used. Real data: the PVDAQ system 50 excerpt in `tests/fixtures/pvdaq50` (see its README).
+//! used. Real data: the PVDAQ system 50 excerpt in `samples/pvdaq50` (see its README).
 
 use std::{fmt::Write as _, path::PathBuf, time::Duration};
 
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 const PLANT: &str = "pvdaq50_serf_east_2016";
 
 fn fixture(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/pvdaq50").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples/pvdaq50").join(name);
     std::fs::read_to_string(path).unwrap()
 }
 

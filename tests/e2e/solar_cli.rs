@@ -1,4 +1,4 @@
-//! The batch CLI's covariate contract on real PV data (`tests/fixtures/pvdaq50`, an excerpt
+//! The batch CLI's covariate contract on real PV data (`samples/pvdaq50`, an excerpt
 //! of NREL PVDAQ system 50): `horizon forecast --input y.csv --covariates x.csv --series
 //! attrs.csv --horizon H --quantiles ... --output out.csv`, as external scripts call it.
 
@@ -8,7 +8,7 @@ use horizon_e2e::bin_dir;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/pvdaq50")
+        .join("../samples/pvdaq50")
         .join(name)
 }
 

@@ -304,6 +304,16 @@ async function seriesView(key) {
     parts.push(probs);
   }
 
+  // What was known about the future: each covariate's forecast (vintage) and who read it.
+  if (f.covariates && f.covariates.length) {
+    parts.push(el('h3', {text: 'Covariates used'}));
+    parts.push(table(['covariate', 'forecast issued', 'read by'], f.covariates.map((c) => [
+      c.name,
+      c.issued_at ? timeFormat(zone.tz, false)(secs(c.issued_at)) + ' (' + ago(c.issued_at) + ')' : 'known in advance (observations)',
+      c.members.length ? c.members.join(', ') : 'no member with weight',
+    ]), 'covariates'));
+  }
+
   // Members.
   parts.push(el('h3', {text: 'Models in the ensemble'}));
   parts.push(table(['model', 'weight', 'why'], f.members.map((m) => [

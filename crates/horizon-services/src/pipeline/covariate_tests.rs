@@ -1,5 +1,5 @@
 //! The pipeline with covariates, on real PV data (the PVDAQ system 50 excerpt in
-//! `tests/fixtures/pvdaq50`, see its README): day-ahead weather vintages are laid on the
+//! `samples/pvdaq50`, see its README): day-ahead weather vintages are laid on the
 //! horizon and, lead for lead, on the history; nothing issued after as-of changes a forecast.
 
 use std::io::Cursor;
@@ -12,8 +12,8 @@ use horizon_test_support::{TestDb, both_backends};
 use super::*;
 use crate::ingest::{ingest_csv, ingest_reader, load_series_csv};
 
-const POWER: &str = include_str!("../../../../tests/fixtures/pvdaq50/power.csv");
-const WEATHER: &str = include_str!("../../../../tests/fixtures/pvdaq50/weather.csv");
+const POWER: &str = include_str!("../../../../samples/pvdaq50/power.csv");
+const WEATHER: &str = include_str!("../../../../samples/pvdaq50/weather.csv");
 const PLANT: &str = "pvdaq50_serf_east_2016";
 
 fn t(text: &str) -> DateTime<Utc> {
