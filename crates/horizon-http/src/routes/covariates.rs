@@ -116,7 +116,10 @@ pub(super) async fn get_covariate_values(
                         as_of.to_rfc3339()
                     ))
                 })?;
-            let to = query.to.map(|t| t - chrono::Duration::microseconds(1));
+            // `to` is exclusive; the vintage read is inclusive.
+            let to = query
+                .to
+                .and_then(|t| t.checked_sub_signed(chrono::Duration::microseconds(1)));
             let values = state
                 .store
                 .vintage(cov.id, latest.issued_at, query.from, to)

@@ -328,6 +328,66 @@ mod daemon_tests {
             .collect()
     }
 
+    /// A covariate feed that publishes one file per issue, the issue in its name.
+    async fn a_covariate_source_reads_the_issue_off_the_file_name(db: TestDb) {
+        let store = Store::connect_with(&db.url, &PoolOptions::default())
+            .await
+            .unwrap();
+        let mut settings = Settings::from_figment(Settings::figment_defaults()).unwrap();
+        settings.event_store_path = db.path("events.db");
+        settings.data_dir = db.path("data");
+        let dir = db.path("weather");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut weather = source("weather", &dir, "*.csv", IngestFormat::Covariates);
+        weather.issued_at_pattern = Some("weather_%Y%m%d%H".into());
+        settings.ingest_sources = vec![weather];
+        store
+            .upsert_series(&horizon_domain::SeriesMeta::first_sight(
+                SeriesKey::parse("plant").unwrap(),
+            ))
+            .await
+            .unwrap();
+        std::fs::write(
+            dir.join("weather_2026060106.csv"),
+            "unique_id,ds,ghi\nplant,2026-06-02T10:00:00Z,510\nplant,2026-06-01T05:00:00Z,1\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("no_issue.csv"), "unique_id,ds,ghi\nplant,2026-06-02T10:00:00Z,1\n")
+            .unwrap();
+        let mut ing = Ingestor::new(store.clone(), settings).await.unwrap();
+        let report = ing.cycle().await.unwrap();
+        let run = &report.runs[0];
+        assert_eq!(run.rows_landed, 1, "{run:?}");
+        let reasons: Vec<String> = store
+            .rejections(run.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.reason)
+            .collect();
+        assert!(
+            reasons.iter().any(|r| r.contains("later than its ds")),
+            "a value before the issue in the name: {reasons:?}"
+        );
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("no_issue.csv") && r.contains("issued_at_pattern")),
+            "a name without the issue: {reasons:?}"
+        );
+        let ghi = store
+            .series_by_key(&SeriesKey::parse("plant:ghi").unwrap())
+            .await
+            .unwrap();
+        let issued = chrono::DateTime::parse_from_rfc3339("2026-06-01T06:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let v = store.vintage(ghi.id, issued, None, None).await.unwrap();
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].value, 510.0);
+        assert!(dir.join("processed/weather_2026060106.csv").exists());
+    }
+
     async fn bad_input_is_set_aside_and_the_daemon_keeps_going(db: TestDb) {
         let (mut ing, store, csv_dir, gdelt_dir) = ingestor(&db).await;
         let long = "9".repeat(2_000);
@@ -581,6 +641,7 @@ mod daemon_tests {
     }
 
     both_backends!(
+        a_covariate_source_reads_the_issue_off_the_file_name,
         bad_input_is_set_aside_and_the_daemon_keeps_going,
         runs_left_running_by_a_stopped_process_are_closed,
         retention_removes_old_rolled_up_events_and_keeps_the_rest

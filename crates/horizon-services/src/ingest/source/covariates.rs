@@ -239,12 +239,41 @@ pub fn issued_at_from_name(pattern: &str, name: &str) -> Option<Timestamp> {
     let chars: Vec<usize> = name.char_indices().map(|(i, _)| i).chain([name.len()]).collect();
     for &end in chars.iter().rev() {
         let head = &name[..end];
-        if let Ok(dt) = NaiveDateTime::parse_from_str(head, pattern) {
-            return Some(dt.and_utc());
+        // A pattern without minutes (or seconds) reads them as 0: parse with them appended.
+        for (tail, fields) in [("", ""), ("|00", "|%M"), ("|00|00", "|%M|%S")] {
+            let text = format!("{head}{tail}");
+            if let Ok(dt) = NaiveDateTime::parse_from_str(&text, &format!("{pattern}{fields}")) {
+                return Some(dt.and_utc());
+            }
         }
-        if let Ok(d) = NaiveDate::parse_from_str(head, pattern) {
+        if !pattern.contains("%H")
+            && let Ok(d) = NaiveDate::parse_from_str(head, pattern)
+        {
             return d.and_hms_opt(0, 0, 0).map(|dt| dt.and_utc());
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::issued_at_from_name;
+
+    #[test]
+    fn the_issue_is_read_off_a_file_name() {
+        let at = |p: &str, n: &str| issued_at_from_name(p, n).map(|t| t.to_rfc3339());
+        assert_eq!(
+            at("weather_%Y%m%d%H", "weather_2026060106.csv").as_deref(),
+            Some("2026-06-01T06:00:00+00:00")
+        );
+        assert_eq!(
+            at("nwp-%Y-%m-%dT%H%M", "nwp-2026-06-01T0630_ghi.csv").as_deref(),
+            Some("2026-06-01T06:30:00+00:00")
+        );
+        assert_eq!(
+            at("%Y%m%d", "20260601.csv").as_deref(),
+            Some("2026-06-01T00:00:00+00:00")
+        );
+        assert_eq!(at("weather_%Y%m%d%H", "no_issue.csv"), None);
+    }
 }
