@@ -147,8 +147,13 @@ impl MigrationTrait for Migration {
             Series::Longitude,
             Series::Latitude,
         ] {
-            m.alter_table(Table::alter().table(Series::Table).drop_column(col).to_owned())
-                .await?;
+            m.alter_table(
+                Table::alter()
+                    .table(Series::Table)
+                    .drop_column(col)
+                    .to_owned(),
+            )
+            .await?;
         }
         Ok(())
     }

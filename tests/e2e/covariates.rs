@@ -13,12 +13,16 @@ use serde_json::{Value, json};
 const PLANT: &str = "pvdaq50_serf_east_2016";
 
 fn fixture(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples/pvdaq50").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../samples/pvdaq50")
+        .join(name);
     std::fs::read_to_string(path).unwrap()
 }
 
 fn t(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 /// The fixture's day `k` starts at 07:00Z (midnight in Golden, CO).
@@ -93,13 +97,22 @@ async fn a_plant_is_forecast_with_the_weather_forecast_in_force(db: TestDb) {
         &["once", "--series", &plants, "--file", &power],
     );
     assert!(ok, "ingest of the plant:\n{log}");
-    let (ok, log) = env.run("horizon-ingest", &["once", "--covariates", "--file", &weather]);
-    assert!(ok && !log.contains("record rejected"), "ingest of the weather:\n{log}");
+    let (ok, log) = env.run(
+        "horizon-ingest",
+        &["once", "--covariates", "--file", &weather],
+    );
+    assert!(
+        ok && !log.contains("record rejected"),
+        "ingest of the weather:\n{log}"
+    );
     let (ok, log) = env.run(
         "horizon-pipeline",
         &["run", "--wait", "--as-of", &as_of, "--horizon", "96"],
     );
-    assert!(ok && !log.contains("\"level\":\"ERROR\""), "pipeline:\n{log}");
+    assert!(
+        ok && !log.contains("\"level\":\"ERROR\""),
+        "pipeline:\n{log}"
+    );
 
     let mut api = env.spawn("horizon-api", &[]);
     assert!(
@@ -110,10 +123,15 @@ async fn a_plant_is_forecast_with_the_weather_forecast_in_force(db: TestDb) {
     let key = env.create_key("read,write");
     let client = reqwest::Client::new();
     let get = |path: String| {
-        let req = client.get(format!("{base}{path}")).header("x-api-key", &key);
+        let req = client
+            .get(format!("{base}{path}"))
+            .header("x-api-key", &key);
         async move {
             let r = req.send().await.unwrap();
-            (r.status().as_u16(), r.json::<Value>().await.unwrap_or(Value::Null))
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
         }
     };
 
@@ -137,7 +155,14 @@ async fn a_plant_is_forecast_with_the_weather_forecast_in_force(db: TestDb) {
             Some(t(&in_force)),
             "the vintage in force at as-of, not the later one: {c}"
         );
-        assert!(c["members"].as_array().unwrap().iter().any(|m| m == "solar_qr"), "{c}");
+        assert!(
+            c["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m == "solar_qr"),
+            "{c}"
+        );
     }
     let steps = f["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 96);
@@ -145,11 +170,17 @@ async fn a_plant_is_forecast_with_the_weather_forecast_in_force(db: TestDb) {
         .iter()
         .filter(|s| s["quantiles"].as_array().unwrap().iter().all(|q| q == 0.0))
         .count();
-    assert!(night >= 30, "a July night in Colorado is over 8 h: {night} zero steps");
+    assert!(
+        night >= 30,
+        "a July night in Colorado is over 8 h: {night} zero steps"
+    );
     for s in steps {
         for q in s["quantiles"].as_array().unwrap() {
             let q = q.as_f64().unwrap();
-            assert!((0.0..=5426.4).contains(&q), "outside the plant's capacity: {s}");
+            assert!(
+                (0.0..=5426.4).contains(&q),
+                "outside the plant's capacity: {s}"
+            );
         }
     }
 
@@ -193,11 +224,20 @@ async fn a_plant_is_forecast_with_the_weather_forecast_in_force(db: TestDb) {
         json!({"issued_at": "2016-07-14T05:00:00Z",
                "values": [{"ts": "2016-07-15T07:00:00Z", "value": value}]})
     };
-    assert_eq!(put("cloud_cover", vintage(0.5)).await, (200, r#"{"key":"pvdaq50_serf_east_2016:cloud_cover","written":1}"#.into()));
+    assert_eq!(
+        put("cloud_cover", vintage(0.5)).await,
+        (
+            200,
+            r#"{"key":"pvdaq50_serf_east_2016:cloud_cover","written":1}"#.into()
+        )
+    );
     assert_eq!(put("cloud_cover", vintage(0.5)).await.0, 200);
     let (status, body) = put("cloud_cover", vintage(0.9)).await;
     assert_eq!(status, 409, "{body}");
-    assert!(body.contains("vintage already stored with another value"), "{body}");
+    assert!(
+        body.contains("vintage already stored with another value"),
+        "{body}"
+    );
     let (status, body) = put(
         "cloud_cover",
         json!({"issued_at": "2016-07-16T00:00:00Z",
@@ -225,7 +265,10 @@ async fn a_plant_is_forecast_with_the_weather_forecast_in_force(db: TestDb) {
     let (status, s) = patch(json!({"attributes": {"altitude": 1730}})).await;
     assert_eq!(status, 200, "{s}");
     assert_eq!(s["attributes"]["altitude"], 1730.0);
-    assert_eq!(s["attributes"]["tilt"], 45.0, "the other attributes are kept");
+    assert_eq!(
+        s["attributes"]["tilt"], 45.0,
+        "the other attributes are kept"
+    );
     let (status, p) = patch(json!({"attributes": {"latitude": 123}})).await;
     assert_eq!(status, 422, "{p}");
     assert!(p["detail"].as_str().unwrap().contains("latitude"), "{p}");

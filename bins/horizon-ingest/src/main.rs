@@ -112,7 +112,8 @@ async fn main() -> anyhow::Result<()> {
                     (true, false) => IngestFormat::Covariates,
                     (true, true) => IngestFormat::CovariatesJsonl,
                 };
-                match horizon_services::ingest::ingest_file(&store, &settings, &path, format).await {
+                match horizon_services::ingest::ingest_file(&store, &settings, &path, format).await
+                {
                     Ok(report) => {
                         for r in report.rejections.iter().take(20) {
                             tracing::warn!(

@@ -45,7 +45,10 @@ fn shifted(
         .iter()
         .map(|c| matches!(*c, "ds" | "issued_at"))
         .collect();
-    let ds = columns.iter().position(|c| *c == "ds").context("no ds column")?;
+    let ds = columns
+        .iter()
+        .position(|c| *c == "ds")
+        .context("no ds column")?;
     let mut out = format!("{header}\n");
     for line in lines {
         let mut fields: Vec<String> = line.split(',').map(str::to_owned).collect();
@@ -82,7 +85,11 @@ async fn load_plant(store: &Store, settings: &Settings) -> anyhow::Result<i64> {
     .context("while loading the plant")?;
     let mut rolled = 0;
     for (name, text, format) in [
-        ("power.csv", shifted(PLANT_POWER, shift, Some(last_day))?, IngestFormat::Csv),
+        (
+            "power.csv",
+            shifted(PLANT_POWER, shift, Some(last_day))?,
+            IngestFormat::Csv,
+        ),
         (
             "weather.csv",
             shifted(PLANT_WEATHER, shift, Some(last_day))?,

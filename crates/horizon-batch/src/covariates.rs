@@ -14,9 +14,7 @@
 
 use std::{collections::HashMap, io::Read, path::Path};
 
-use horizon_domain::{
-    Bounds, Frequency, IntervalLabel, SeriesAttributes, Timestamp,
-};
+use horizon_domain::{Bounds, Frequency, IntervalLabel, SeriesAttributes, Timestamp};
 
 use crate::{
     BatchError,

@@ -34,9 +34,10 @@ pub use frequency::Frequency;
 pub use model_kind::ModelKind;
 pub use profile::{SeriesClass, SeriesProfile};
 pub use records::{
-    ApiKeyRecord, CalibrationWeight, Classification, CovariateLink, CovariateUse, EnsembleMember, Execution, ExecutionStep,
-    ForecastMetric, IngestRejection, IngestRun, IngestStatus, IntervalScale, ModelRecord,
-    Observation, OutcomeRecord, Partition, Prediction, Series, SeriesMeta, ThresholdProbability, VintageValue,
+    ApiKeyRecord, CalibrationWeight, Classification, CovariateLink, CovariateUse, EnsembleMember,
+    Execution, ExecutionStep, ForecastMetric, IngestRejection, IngestRun, IngestStatus,
+    IntervalScale, ModelRecord, Observation, OutcomeRecord, Partition, Prediction, Series,
+    SeriesMeta, ThresholdProbability, VintageValue,
 };
 pub use scope::{ApiScope, ApiScopes};
 pub use series::{Bounds, SeriesKey};

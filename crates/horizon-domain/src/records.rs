@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    Bounds, SeriesAttributes, ExecutionKind, ExecutionStatus, ForecastMatrix, Frequency, QuantileLevels, SeriesClass,
-    SeriesKey, StepStatus, Timestamp,
+    Bounds, ExecutionKind, ExecutionStatus, ForecastMatrix, Frequency, QuantileLevels,
+    SeriesAttributes, SeriesClass, SeriesKey, StepStatus, Timestamp,
 };
 
 /// Descriptive metadata of a series, as created or updated.

@@ -164,7 +164,10 @@ impl SeriesAttributes {
                 None => Ok(None),
                 Some(raw) => match raw.parse::<f64>() {
                     Ok(v) if v.is_finite() => Ok(Some(v)),
-                    _ => Err(DomainError::invalid(name, format!("{raw:?} is not a number"))),
+                    _ => Err(DomainError::invalid(
+                        name,
+                        format!("{raw:?} is not a number"),
+                    )),
                 },
             }
         };
@@ -172,10 +175,16 @@ impl SeriesAttributes {
             (Some(lat), Some(lon)) => Some(Location::new(lat, lon)?),
             (None, None) => None,
             (Some(_), None) => {
-                return Err(DomainError::invalid("longitude", "latitude given without longitude"));
+                return Err(DomainError::invalid(
+                    "longitude",
+                    "latitude given without longitude",
+                ));
             }
             (None, Some(_)) => {
-                return Err(DomainError::invalid("latitude", "longitude given without latitude"));
+                return Err(DomainError::invalid(
+                    "latitude",
+                    "longitude given without latitude",
+                ));
             }
         };
         let orientation = match (number("tilt")?, number("azimuth")?) {
@@ -184,7 +193,10 @@ impl SeriesAttributes {
             (Some(0.0), None) => Some(Orientation::new(0.0, 180.0)?),
             (None, None) => None,
             (Some(_), None) => {
-                return Err(DomainError::invalid("azimuth", "tilt given without azimuth"));
+                return Err(DomainError::invalid(
+                    "azimuth",
+                    "tilt given without azimuth",
+                ));
             }
             (None, Some(_)) => {
                 return Err(DomainError::invalid("tilt", "azimuth given without tilt"));
@@ -194,7 +206,10 @@ impl SeriesAttributes {
         if let Some(c) = capacity
             && c <= 0.0
         {
-            return Err(DomainError::invalid("capacity", format!("{c} is not positive")));
+            return Err(DomainError::invalid(
+                "capacity",
+                format!("{c} is not positive"),
+            ));
         }
         let altitude = number("altitude")?;
         if let Some(a) = altitude

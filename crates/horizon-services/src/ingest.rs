@@ -137,8 +137,11 @@ pub async fn ingest_reader(
             issued_at: None,
         };
         tokio::task::spawn_blocking(move || {
-            let mut out =
-                source::land_reader(&ctx, std::io::BufReader::with_capacity(1 << 16, reader), format)?;
+            let mut out = source::land_reader(
+                &ctx,
+                std::io::BufReader::with_capacity(1 << 16, reader),
+                format,
+            )?;
             ctx.summarise(&mut out);
             Ok::<_, ServiceError>(out)
         })
@@ -339,13 +342,13 @@ async fn roll_up_vintages(
             .await
             .map_err(|e| ServiceError::Internal(format!("roll-up task: {e}")))??
         };
-        let Some(last_seq) = batch.last().map(|v| v.0) else {
+        let Some(last_seq) = batch.last().map(|v| v.seq) else {
             break;
         };
         let new_keys: Vec<SeriesMeta> = batch
             .iter()
-            .filter(|v| !ids.contains_key(&v.1))
-            .filter_map(|v| SeriesKey::parse(&v.1).ok())
+            .filter(|v| !ids.contains_key(&v.series_key))
+            .filter_map(|v| SeriesKey::parse(&v.series_key).ok())
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .map(SeriesMeta::first_sight)
@@ -355,16 +358,20 @@ async fn roll_up_vintages(
                 ids.insert(key.to_string(), id);
             }
         }
-        let parse = |t: &str| DateTime::parse_from_rfc3339(t).ok().map(|d| d.with_timezone(&Utc));
+        let parse = |t: &str| {
+            DateTime::parse_from_rfc3339(t)
+                .ok()
+                .map(|d| d.with_timezone(&Utc))
+        };
         let rows: Vec<(Uuid, VintageValue)> = batch
             .iter()
-            .filter_map(|(_, key, issued_at, ts, value)| {
+            .filter_map(|v| {
                 Some((
-                    *ids.get(key)?,
+                    *ids.get(&v.series_key)?,
                     VintageValue {
-                        issued_at: parse(issued_at)?,
-                        ts: parse(ts)?,
-                        value: *value,
+                        issued_at: parse(&v.issued_at)?,
+                        ts: parse(&v.ts)?,
+                        value: v.value,
                     },
                 ))
             })
@@ -433,7 +440,11 @@ fn parse_series_csv(
         .clone();
     let col = |name: &str| headers.iter().position(|h| h.trim() == name);
     let key_col = col("key").or_else(|| col("unique_id")).ok_or_else(|| {
-        bad(1, "key", "the header has no key (or unique_id) column".into())
+        bad(
+            1,
+            "key",
+            "the header has no key (or unique_id) column".into(),
+        )
     })?;
     let mut out = Vec::new();
     for record in csv.records() {

@@ -147,7 +147,10 @@ pub(crate) fn validate_sources(sources: &[IngestSource]) -> Result<(), SettingsE
             if !s.format.is_covariates() {
                 return Err(invalid(
                     pattern.clone(),
-                    format!("source {}: issued_at_pattern is for covariate formats", s.name),
+                    format!(
+                        "source {}: issued_at_pattern is for covariate formats",
+                        s.name
+                    ),
                 ));
             }
             if !pattern.contains('%') {

@@ -100,6 +100,21 @@ pub struct GdeltScanned<'a> {
     pub tone: f64,
 }
 
+/// A covariate vintage value in the event store, waiting to be rolled up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LandedVintage {
+    /// Landing sequence number.
+    pub seq: i64,
+    /// The covariate series' key.
+    pub series_key: String,
+    /// When the forecast was issued (RFC 3339).
+    pub issued_at: String,
+    /// The instant it is about (RFC 3339).
+    pub ts: String,
+    /// The value.
+    pub value: f64,
+}
+
 /// An open event store.
 pub struct EventStore {
     conn: Connection,
@@ -262,7 +277,9 @@ impl EventStore {
         let mut conflicts = Vec::new();
         {
             let mut next: i64 = tx
-                .query_row("SELECT COALESCE(MAX(seq), 0) FROM vintages", [], |r| r.get(0))
+                .query_row("SELECT COALESCE(MAX(seq), 0) FROM vintages", [], |r| {
+                    r.get(0)
+                })
                 .map_err(err("reading the sequence"))?;
             let mut insert = tx
                 .prepare_cached(
@@ -297,13 +314,12 @@ impl EventStore {
         Ok((landed, conflicts))
     }
 
-    /// Landed vintage values after sequence `after`, at most `limit`, in sequence order:
-    /// `(seq, series key, issued_at, ts, value)`.
+    /// Landed vintage values after sequence `after`, at most `limit`, in sequence order.
     pub fn vintages_after(
         &self,
         after: i64,
         limit: usize,
-    ) -> Result<Vec<(i64, String, String, String, f64)>, StoreError> {
+    ) -> Result<Vec<LandedVintage>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -313,7 +329,13 @@ impl EventStore {
             .map_err(err("reading landed vintages"))?;
         let rows = stmt
             .query_map(params![after, limit as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok(LandedVintage {
+                    seq: r.get(0)?,
+                    series_key: r.get(1)?,
+                    issued_at: r.get(2)?,
+                    ts: r.get(3)?,
+                    value: r.get(4)?,
+                })
             })
             .map_err(err("reading landed vintages"))?;
         rows.collect::<Result<Vec<_>, _>>()

@@ -692,8 +692,8 @@ async fn schema_checks(db: TestDb) {
 }
 
 async fn vintages_in_force_read_nothing_issued_later(db: TestDb) {
-    use horizon_domain::VintageValue;
     use crate::VintageWindow;
+    use horizon_domain::VintageValue;
     let store = store(&db).await;
     let mut plant = meta("plant");
     plant.attributes = horizon_domain::SeriesAttributes::from_fields(|f| match f {
@@ -705,9 +705,14 @@ async fn vintages_in_force_read_nothing_issued_later(db: TestDb) {
     })
     .unwrap();
     let target = store.upsert_series(&plant).await.unwrap();
-    assert_eq!(target.meta.attributes, plant.attributes, "attributes round-trip");
+    assert_eq!(
+        target.meta.attributes, plant.attributes,
+        "attributes round-trip"
+    );
     let ids = store
-        .ensure_series(&[SeriesMeta::first_sight(SeriesKey::parse("plant:ghi").unwrap())])
+        .ensure_series(&[SeriesMeta::first_sight(
+            SeriesKey::parse("plant:ghi").unwrap(),
+        )])
         .await
         .unwrap();
     let ghi = ids[&SeriesKey::parse("plant:ghi").unwrap()];
@@ -715,16 +720,32 @@ async fn vintages_in_force_read_nothing_issued_later(db: TestDb) {
     assert_eq!((linked.target_id, linked.name.as_str()), (target.id, "ghi"));
     assert_eq!(store.series_to_forecast().await.unwrap().len(), 1);
 
-    let h = |hours: i64| Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap() + chrono::Duration::hours(hours);
+    let h = |hours: i64| {
+        Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap() + chrono::Duration::hours(hours)
+    };
     // Issues every 24 h at hour 0 (issue k covers hours 24k+1 ..= 24k+48, value 100k + hour),
     // and one issued at 50, after as-of 49.
     let mut rows = Vec::new();
     for k in 0..3 {
         for hour in 24 * k + 1..=24 * k + 48 {
-            rows.push((ghi, VintageValue { issued_at: h(24 * k), ts: h(hour), value: (100 * k + hour) as f64 }));
+            rows.push((
+                ghi,
+                VintageValue {
+                    issued_at: h(24 * k),
+                    ts: h(hour),
+                    value: (100 * k + hour) as f64,
+                },
+            ));
         }
     }
-    rows.push((ghi, VintageValue { issued_at: h(50), ts: h(60), value: -1.0 }));
+    rows.push((
+        ghi,
+        VintageValue {
+            issued_at: h(50),
+            ts: h(60),
+            value: -1.0,
+        },
+    ));
     let w = store.insert_vintages(&rows).await.unwrap();
     assert_eq!((w.inserted, w.conflicts.len()), (rows.len() as u64, 0));
     // the same again: nothing new; a changed value: a conflict, the stored value kept
@@ -737,12 +758,26 @@ async fn vintages_in_force_read_nothing_issued_later(db: TestDb) {
 
     // as-of 49: the latest issue is 48; the horizon 55..=60 reads it, the history 30..=54
     // reads, lead for lead (lead = 55 − 48 = 7), the latest issued at or before t − 7.
-    let window = VintageWindow { series_id: ghi, from: h(30), first: h(55), to: h(60) };
-    let got = store.vintages_in_force(&[window], h(49)).await.unwrap().remove(&ghi).unwrap();
+    let window = VintageWindow {
+        series_id: ghi,
+        from: h(30),
+        first: h(55),
+        to: h(60),
+    };
+    let got = store
+        .vintages_in_force(&[window], h(49))
+        .await
+        .unwrap()
+        .remove(&ghi)
+        .unwrap();
     assert_eq!(got.latest, Some(h(48)));
     let expect: Vec<(i64, f64)> = (30..=60)
         .map(|hour: i64| {
-            let issue = if hour >= 55 { 48 } else { ((hour - 7) / 24) * 24 };
+            let issue = if hour >= 55 {
+                48
+            } else {
+                ((hour - 7) / 24) * 24
+            };
             (hour, (100 * issue / 24 + hour) as f64)
         })
         .collect();
@@ -754,7 +789,13 @@ async fn vintages_in_force_read_nothing_issued_later(db: TestDb) {
     assert_eq!(got, expect);
     // a covariate without vintages has no issue
     let none = store
-        .vintages_in_force(&[VintageWindow { series_id: target.id, ..window }], h(49))
+        .vintages_in_force(
+            &[VintageWindow {
+                series_id: target.id,
+                ..window
+            }],
+            h(49),
+        )
         .await
         .unwrap();
     assert_eq!(none[&target.id].latest, None);

@@ -44,7 +44,11 @@ pub(super) async fn list_covariates(
     let target = state.store.series_by_key(&parse_key(&key)?).await?;
     let mut items = Vec::new();
     for c in state.store.covariates_of(&[target.id]).await? {
-        let name = c.covariate_of.as_ref().map(|l| l.name.clone()).unwrap_or_default();
+        let name = c
+            .covariate_of
+            .as_ref()
+            .map(|l| l.name.clone())
+            .unwrap_or_default();
         let latest = state.store.latest_vintage(c.id, None).await?;
         items.push(CovariateDto {
             role: horizon_services::pipeline::covariate_role(&name).into(),

@@ -101,9 +101,7 @@ fn check_text(what: &str, value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn attributes_of(
-    dto: &SeriesAttributesDto,
-) -> Result<horizon_domain::SeriesAttributes, ApiError> {
+fn attributes_of(dto: &SeriesAttributesDto) -> Result<horizon_domain::SeriesAttributes, ApiError> {
     dto.to_domain()
         .map_err(|e| ApiError::unprocessable(format!("attributes: {e}")))
 }

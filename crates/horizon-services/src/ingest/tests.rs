@@ -109,8 +109,14 @@ async fn series_file_sets_metadata(db: TestDb) {
     assert_eq!(s.meta.tags["thresholds"], "16;18");
     let a = &s.meta.attributes;
     assert_eq!(a.timezone.as_deref(), Some("Europe/Berlin"));
-    assert_eq!(a.location.map(|l| (l.latitude(), l.longitude())), Some((52.5, 13.4)));
-    assert_eq!(a.orientation.map(|o| (o.tilt(), o.azimuth())), Some((30.0, 180.0)));
+    assert_eq!(
+        a.location.map(|l| (l.latitude(), l.longitude())),
+        Some((52.5, 13.4))
+    );
+    assert_eq!(
+        a.orientation.map(|o| (o.tilt(), o.azimuth())),
+        Some((30.0, 180.0))
+    );
     assert_eq!((a.capacity, a.country.as_deref()), (Some(25.0), Some("DE")));
     for (file, column) in [
         ("key,latitude\nx,52\n", "longitude"),
@@ -124,7 +130,10 @@ async fn series_file_sets_metadata(db: TestDb) {
             .await
             .unwrap_err()
             .to_string();
-        assert!(err.contains("line 2") && err.contains(column), "{file}: {err}");
+        assert!(
+            err.contains("line 2") && err.contains(column),
+            "{file}: {err}"
+        );
     }
     let err = load_series_csv(&store, "s", reader("key,timezone\nx,Europe/<b>\n"))
         .await
@@ -140,11 +149,22 @@ async fn series_file_sets_metadata(db: TestDb) {
 
 async fn covariate_files_keep_vintages_apart_and_refuse_what_would_falsify_them(db: TestDb) {
     let (store, settings) = setup(&db).await;
-    ingest_csv(&store, &settings, "plant", reader("unique_id,ds,y\nplant,2026-06-01T10:00:00Z,5\n"))
-        .await
-        .unwrap();
+    ingest_csv(
+        &store,
+        &settings,
+        "plant",
+        reader("unique_id,ds,y\nplant,2026-06-01T10:00:00Z,5\n"),
+    )
+    .await
+    .unwrap();
     let covariates = |name: &'static str, text: &str| {
-        ingest_reader(&store, &settings, name, reader(text), IngestFormat::Covariates)
+        ingest_reader(
+            &store,
+            &settings,
+            name,
+            reader(text),
+            IngestFormat::Covariates,
+        )
     };
     let text = "unique_id,ds,issued_at,ghi,temp_air\n\
         plant,2026-06-02T10:00:00Z,2026-06-01T06:00:00Z,510,21.5\n\
@@ -173,15 +193,25 @@ async fn covariate_files_keep_vintages_apart_and_refuse_what_would_falsify_them(
     ];
     assert_eq!(reasons.len(), expect.len(), "{reasons:?}");
     for ((line, reason), (want_line, want)) in reasons.iter().zip(expect) {
-        assert!(*line == want_line && reason.contains(want), "{line}: {reason}");
+        assert!(
+            *line == want_line && reason.contains(want),
+            "{line}: {reason}"
+        );
     }
-    let plant = store.series_by_key(&SeriesKey::parse("plant").unwrap()).await.unwrap();
+    let plant = store
+        .series_by_key(&SeriesKey::parse("plant").unwrap())
+        .await
+        .unwrap();
     let covs = store.covariates_of(&[plant.id]).await.unwrap();
     assert_eq!(covs.len(), 2);
     let ghi = &covs[0];
     assert_eq!(ghi.meta.key.as_str(), "plant:ghi");
     assert_eq!(ghi.covariate_of.as_ref().unwrap().target_id, plant.id);
-    let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc);
+    let t = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
     let vintage = store
         .vintage(ghi.id, t("2026-06-01T06:00:00Z"), None, None)
         .await
@@ -197,12 +227,18 @@ async fn covariate_files_keep_vintages_apart_and_refuse_what_would_falsify_them(
     // is refused with the line, and the stored value stays.
     let again = covariates("weather", text).await.unwrap();
     assert_eq!(again.run.rows_landed, 0);
-    let changed = "unique_id,ds,issued_at,ghi\nplant,2026-06-02T10:00:00Z,2026-06-01T06:00:00Z,999\n";
+    let changed =
+        "unique_id,ds,issued_at,ghi\nplant,2026-06-02T10:00:00Z,2026-06-01T06:00:00Z,999\n";
     let report = covariates("changed", changed).await.unwrap();
     assert_eq!(report.run.rows_rejected, 1);
     let r = &store.rejections(report.run.id).await.unwrap()[0];
     assert_eq!(r.line, Some(2));
-    assert!(r.reason.contains("vintage already stored with another value"), "{}", r.reason);
+    assert!(
+        r.reason
+            .contains("vintage already stored with another value"),
+        "{}",
+        r.reason
+    );
     assert!(r.reason.contains("510"), "{}", r.reason);
     let vintage = store
         .vintage(ghi.id, t("2026-06-01T06:00:00Z"), None, None)
@@ -213,12 +249,20 @@ async fn covariate_files_keep_vintages_apart_and_refuse_what_would_falsify_them(
     // JSON Lines: the same rules.
     let jsonl = "{\"unique_id\":\"plant\",\"ds\":\"2026-06-02T11:00:00Z\",\"issued_at\":\"2026-06-01T06:00:00Z\",\"ghi\":600}\n\
         {\"unique_id\":\"plant\",\"ds\":\"2026-06-02T11:15:00Z\",\"issued_at\":\"2026-06-01T06:00:00Z\",\"ghi\":\"x\"}\n";
-    let report = ingest_reader(&store, &settings, "j", reader(jsonl), IngestFormat::CovariatesJsonl)
-        .await
-        .unwrap();
+    let report = ingest_reader(
+        &store,
+        &settings,
+        "j",
+        reader(jsonl),
+        IngestFormat::CovariatesJsonl,
+    )
+    .await
+    .unwrap();
     assert_eq!((report.run.rows_landed, report.run.rows_rejected), (1, 1));
     // A file with the target's own values is not a covariates file.
-    let err = covariates("wrong", "unique_id,ds,y\nplant,2026-06-01,1\n").await.unwrap_err();
+    let err = covariates("wrong", "unique_id,ds,y\nplant,2026-06-01,1\n")
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("no y column"), "{err}");
 }
 
@@ -352,8 +396,11 @@ mod daemon_tests {
             "unique_id,ds,ghi\nplant,2026-06-02T10:00:00Z,510\nplant,2026-06-01T05:00:00Z,1\n",
         )
         .unwrap();
-        std::fs::write(dir.join("no_issue.csv"), "unique_id,ds,ghi\nplant,2026-06-02T10:00:00Z,1\n")
-            .unwrap();
+        std::fs::write(
+            dir.join("no_issue.csv"),
+            "unique_id,ds,ghi\nplant,2026-06-02T10:00:00Z,1\n",
+        )
+        .unwrap();
         let mut ing = Ingestor::new(store.clone(), settings).await.unwrap();
         let report = ing.cycle().await.unwrap();
         let run = &report.runs[0];

@@ -17,7 +17,9 @@ const WEATHER: &str = include_str!("../../../../samples/pvdaq50/weather.csv");
 const PLANT: &str = "pvdaq50_serf_east_2016";
 
 fn t(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 /// The fixture's day `k` starts at 2016-07-01T07:00Z + k days (midnight in Golden, CO).
@@ -183,13 +185,19 @@ async fn day_ahead_weather_without_look_ahead(db: TestDb) {
     assert_eq!(store.insert_vintages(&planted).await.unwrap().inserted, 96);
     let again = forecast_at(&store, &settings, plant, as_of).await;
     assert_ne!(again.id, first.id);
-    assert_eq!(again.matrix, first.matrix, "a later vintage changed the forecast");
+    assert_eq!(
+        again.matrix, first.matrix,
+        "a later vintage changed the forecast"
+    );
     assert_eq!(again.covariates, first.covariates);
     // ...and is what a run after it uses, and it would change the forecast.
     let later = forecast_at(&store, &settings, plant, planted_at).await;
     let ghi_use = later.covariates.iter().find(|c| c.name == "ghi").unwrap();
     assert_eq!(ghi_use.issued_at, Some(planted_at));
-    assert_ne!(later.matrix, first.matrix, "the planted vintage is not inert");
+    assert_ne!(
+        later.matrix, first.matrix,
+        "the planted vintage is not inert"
+    );
 
     // A run long after the last forecast was issued goes without it, and says why.
     let stale = forecast_at(&store, &settings, plant, as_of + Duration::hours(48)).await;
@@ -198,7 +206,8 @@ async fn day_ahead_weather_without_look_ahead(db: TestDb) {
         stale
             .warnings
             .iter()
-            .any(|w| w.contains("covariate ghi not used") && w.contains("HORIZON_COVARIATE_MAX_AGE_HOURS")),
+            .any(|w| w.contains("covariate ghi not used")
+                && w.contains("HORIZON_COVARIATE_MAX_AGE_HOURS")),
         "{:?}",
         stale.warnings
     );

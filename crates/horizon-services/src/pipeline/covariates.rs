@@ -73,7 +73,10 @@ pub(super) async fn lay_covariates(
         .iter()
         .map(|p| {
             let n = p.values.len();
-            (p.series.id, (p.stamp(0), p.stamp(n), p.stamp(n + p.horizon - 1)))
+            (
+                p.series.id,
+                (p.stamp(0), p.stamp(n), p.stamp(n + p.horizon - 1)),
+            )
         })
         .collect();
     let windows: Vec<VintageWindow> = covariates
@@ -119,9 +122,9 @@ pub(super) async fn lay_covariates(
                         members: Vec::new(),
                     });
                 }
-                Err(reason) => laid.warnings.push(format!(
-                    "covariate {name} not used: {reason}"
-                )),
+                Err(reason) => laid
+                    .warnings
+                    .push(format!("covariate {name} not used: {reason}")),
             }
         }
         laid_count += usize::from(!laid.series.is_empty());
@@ -148,7 +151,12 @@ fn lay_one(
     let Some(latest) = in_force.latest else {
         // Known in advance: observations throughout.
         let values: Vec<f64> = (0..total)
-            .map(|i| observed.get(&p.stamp(i).timestamp()).copied().unwrap_or(f64::NAN))
+            .map(|i| {
+                observed
+                    .get(&p.stamp(i).timestamp())
+                    .copied()
+                    .unwrap_or(f64::NAN)
+            })
             .collect();
         if let Some(k) = values[n..].iter().position(|v| !v.is_finite()) {
             return Err(format!(

@@ -2,7 +2,8 @@
 //! matrix column), reads by id, by series, by entity and time window.
 
 use horizon_domain::{
-    CovariateUse, EnsembleMember, ForecastMatrix, Prediction, QuantileLevels, ThresholdProbability, Timestamp,
+    CovariateUse, EnsembleMember, ForecastMatrix, Prediction, QuantileLevels, ThresholdProbability,
+    Timestamp,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;

@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use horizon_domain::{
-    Bounds, CovariateLink, Location, Orientation, Series, SeriesAttributes, SeriesClass,
-    SeriesKey, SeriesMeta,
+    Bounds, CovariateLink, Location, Orientation, Series, SeriesAttributes, SeriesClass, SeriesKey,
+    SeriesMeta,
 };
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -82,7 +82,10 @@ fn new_row(meta: &SeriesMeta, ts: horizon_domain::Timestamp) -> e::ActiveModel {
 
 /// The attribute columns of a row as the domain's checked attributes. A time zone written
 /// by an earlier release as the tag `timezone` is read from there.
-fn attributes_of(row: &e::Model, tags: &BTreeMap<String, String>) -> Result<SeriesAttributes, StoreError> {
+fn attributes_of(
+    row: &e::Model,
+    tags: &BTreeMap<String, String>,
+) -> Result<SeriesAttributes, StoreError> {
     let location = match (row.latitude, row.longitude) {
         (Some(lat), Some(lon)) => Some(Location::new(lat, lon)?),
         _ => None,
@@ -96,7 +99,10 @@ fn attributes_of(row: &e::Model, tags: &BTreeMap<String, String>) -> Result<Seri
         altitude: row.altitude,
         capacity: row.capacity,
         orientation,
-        timezone: row.timezone.clone().or_else(|| tags.get("timezone").cloned()),
+        timezone: row
+            .timezone
+            .clone()
+            .or_else(|| tags.get("timezone").cloned()),
         country: row.country.clone(),
     })
 }

@@ -60,7 +60,10 @@ impl CsvRecords for CovariateRows {
         line: u64,
         pending: &mut Pending,
     ) -> Result<(), String> {
-        let issued = self.issued_at.map(|i| record[i].trim()).filter(|s| !s.is_empty());
+        let issued = self
+            .issued_at
+            .map(|i| record[i].trim())
+            .filter(|s| !s.is_empty());
         let values = self
             .covariates
             .iter()
@@ -125,12 +128,13 @@ pub(super) fn parse_json(
             Some(other) => Err(format!("field {name}: {other} is not a string or number")),
         }
     };
-    let required =
-        |name: &str| text(name)?.ok_or_else(|| format!("field {name} is missing"));
+    let required = |name: &str| text(name)?.ok_or_else(|| format!("field {name} is missing"));
     if map.contains_key("y") {
-        return Err("a covariates record has no y field: a target's own values are \
+        return Err(
+            "a covariates record has no y field: a target's own values are \
                     observations (the jsonl format)"
-            .into());
+                .into(),
+        );
     }
     let id = required("unique_id")?;
     let ds = required("ds")?;
@@ -236,7 +240,11 @@ fn stamp(ts: Timestamp) -> String {
 pub fn issued_at_from_name(pattern: &str, name: &str) -> Option<Timestamp> {
     use chrono::{NaiveDate, NaiveDateTime};
     // The longest prefix of the name that the pattern parses.
-    let chars: Vec<usize> = name.char_indices().map(|(i, _)| i).chain([name.len()]).collect();
+    let chars: Vec<usize> = name
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain([name.len()])
+        .collect();
     for &end in chars.iter().rev() {
         let head = &name[..end];
         // A pattern without minutes (or seconds) reads them as 0: parse with them appended.
