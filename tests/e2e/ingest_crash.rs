@@ -1,5 +1,6 @@
-//! The ingest daemon under SIGKILL: files of observations and GDELT 2.0 events (plain and
-//! zipped, with duplicates across files) arrive while `horizon-ingest run` is killed at
+//! The ingest daemon under SIGKILL: files of observations, covariate vintages (day-ahead
+//! forecasts of the observed series' `ghi`) and GDELT 2.0 events (plain and zipped, with
+//! duplicates across files) arrive while `horizon-ingest run` is killed at
 //! pseudo-random moments and restarted, at least 20 times. At the end the event store and the
 //! shared database hold exactly the expected records and aggregates: none lost, none doubled.
 //!
@@ -98,7 +99,11 @@ struct Inputs {
     expected: HashMap<String, BTreeMap<i64, f64>>,
     events: usize,
     observations: usize,
+    vintages: usize,
 }
+
+/// Issues of the covariate forecasts per observed series, each covering 24 hourly steps.
+const VINTAGE_ISSUES: usize = 30;
 
 fn generate(root: &Path, records: usize) -> Inputs {
     let stage = root.join("stage");
@@ -235,6 +240,31 @@ fn generate(root: &Path, records: usize) -> Inputs {
         files.push((path, root.join("inbox-obs").join(name)));
     }
     // interleave the two kinds in arrival order
+    // Day-ahead forecasts of each observed series' covariate `ghi`: an issue a day, 24 hourly
+    // values from 6 h after it; files of 2,000 rows, each repeating the previous file's last
+    // 200 (identical re-sends that must change nothing).
+    let mut vrows: Vec<String> = Vec::new();
+    for s in 0..OBS_SERIES {
+        for k in 0..VINTAGE_ISSUES as i64 {
+            let issued = (DAY0 + k) * 86_400;
+            for h in 6..30 {
+                let ts = issued + h * 3_600;
+                let v = ((s as i64 * 131 + k * 17 + h) % 1000) as f64;
+                vrows.push(format!("obs-{s:02},{ts},{issued},{v}"));
+            }
+        }
+    }
+    for (f, chunk_start) in (0..vrows.len()).step_by(2_000).enumerate() {
+        let mut text = String::from("unique_id,ds,issued_at,ghi\n");
+        for r in &vrows[chunk_start.saturating_sub(200)..(chunk_start + 2_000).min(vrows.len())] {
+            text.push_str(r);
+            text.push('\n');
+        }
+        let name = format!("wx-{f:05}.csv");
+        let path = stage.join(&name);
+        std::fs::write(&path, text).unwrap();
+        files.push((path, root.join("inbox-wx").join(name)));
+    }
     files.sort_by_key(|(p, _)| {
         let n = p.file_name().unwrap().to_string_lossy().into_owned();
         let digits: String = n.chars().filter(char::is_ascii_digit).collect();
@@ -245,6 +275,7 @@ fn generate(root: &Path, records: usize) -> Inputs {
         expected,
         events: n_events,
         observations: n_obs_rows,
+        vintages: vrows.len(),
     }
 }
 
@@ -252,19 +283,22 @@ fn write_config(env: &Env, batch: usize) {
     let dir = env.dir();
     std::fs::create_dir_all(dir.join("inbox-gdelt")).unwrap();
     std::fs::create_dir_all(dir.join("inbox-obs")).unwrap();
+    std::fs::create_dir_all(dir.join("inbox-wx")).unwrap();
     let toml = format!(
         "ingest_poll_interval_ms = 50\n\
          ingest_batch_records = {batch}\n\
          [[ingest_sources]]\nname = \"gdelt\"\ndir = \"{}\"\nglob = \"*.export.CSV*\"\nformat = \"gdelt2\"\n\
-         [[ingest_sources]]\nname = \"obs\"\ndir = \"{}\"\nglob = \"*.csv\"\nformat = \"csv\"\n",
+         [[ingest_sources]]\nname = \"obs\"\ndir = \"{}\"\nglob = \"*.csv\"\nformat = \"csv\"\n\
+         [[ingest_sources]]\nname = \"wx\"\ndir = \"{}\"\nglob = \"*.csv\"\nformat = \"covariates\"\n",
         dir.join("inbox-gdelt").display(),
         dir.join("inbox-obs").display(),
+        dir.join("inbox-wx").display(),
     );
     std::fs::write(dir.join("horizon.toml"), toml).unwrap();
 }
 
 fn pending(env: &Env) -> usize {
-    ["inbox-gdelt", "inbox-obs"]
+    ["inbox-gdelt", "inbox-obs", "inbox-wx"]
         .iter()
         .map(|d| {
             std::fs::read_dir(env.dir().join(d))
@@ -285,6 +319,15 @@ async fn ingest_survives_sigkill(db: TestDb) {
     let env = Env::for_db(&db);
     write_config(&env, 2_000);
     let inputs = generate(env.dir(), records);
+    // The covariates' targets exist before their forecasts arrive.
+    let targets = env.dir().join("targets.csv");
+    let list: String = (0..OBS_SERIES).map(|s| format!("obs-{s:02}\n")).collect();
+    std::fs::write(&targets, format!("key\n{list}")).unwrap();
+    let (ok, log) = env.run(
+        "horizon-ingest",
+        &["once", "--series", &targets.display().to_string()],
+    );
+    assert!(ok, "loading the targets failed: {log}");
     let mut rng = Lcg(7);
     let per_round = inputs.files.len().div_ceil(kills).max(1);
     let mut next_file = 0;
@@ -326,8 +369,37 @@ async fn ingest_survives_sigkill(db: TestDb) {
     let store = Store::connect_with(&db.url, &PoolOptions::default())
         .await
         .unwrap();
-    let series = store.all_series().await.unwrap();
+    let series = store.series_to_forecast().await.unwrap();
     let ids: Vec<_> = series.iter().map(|s| s.id).collect();
+    // Every vintage value once in the event store and once in the database, its covariate
+    // series linked to its target.
+    let mut landed_vintages = 0;
+    let mut after = 0;
+    loop {
+        let batch = events.vintages_after(after, 100_000).unwrap();
+        let Some(last) = batch.last() else { break };
+        after = last.seq;
+        landed_vintages += batch.len();
+    }
+    assert_eq!(
+        landed_vintages, inputs.vintages,
+        "vintages in the event store"
+    );
+    let covariates = store.covariates_of(&ids).await.unwrap();
+    assert_eq!(covariates.len(), OBS_SERIES, "covariate series");
+    let mut stored_vintages = 0;
+    for c in &covariates {
+        let from = chrono::DateTime::from_timestamp(DAY0 * 86_400, 0).unwrap();
+        let to = from + chrono::Duration::days(VINTAGE_ISSUES as i64 + 2);
+        stored_vintages += store
+            .load_vintages(&[c.id], from, to, to)
+            .await
+            .unwrap()
+            .values()
+            .map(Vec::len)
+            .sum::<usize>();
+    }
+    assert_eq!(stored_vintages, inputs.vintages, "vintages in the database");
     let histories = store.load_histories(&ids, None).await.unwrap();
     let mut got_rows = 0usize;
     let mut mismatches = Vec::new();
@@ -381,12 +453,14 @@ async fn ingest_survives_sigkill(db: TestDb) {
     );
     eprintln!(
         "ingest crash test ({:?}): {killed} kills, {} files, {} GDELT events and {} \
-         observations in the event store, {} series and {} observations in the database, \
-         0 lost, 0 duplicated, {} runs ({abandoned} closed as abandoned), {:.1}s",
+         observations and {} vintage values in the event store, {} series and {} observations \
+         and {stored_vintages} vintage values in the database, 0 lost, 0 duplicated, {} runs \
+         ({abandoned} closed as abandoned), {:.1}s",
         db.backend,
         inputs.files.len(),
         landed_events,
         landed_obs,
+        landed_vintages,
         series.len(),
         got_rows,
         runs.len(),
