@@ -5,7 +5,11 @@
 //! Expand only: nullable columns and a new table, so binaries of the previous release keep
 //! working against this schema (they neither read nor write the new columns).
 
-use sea_orm_migration::{prelude::*, schema::*};
+use sea_orm_migration::{
+    prelude::*,
+    schema::*,
+    sea_orm::{ConnectionTrait, DatabaseBackend},
+};
 
 use crate::m20261121_000001_initial::{fk, index};
 
@@ -101,13 +105,25 @@ impl MigrationTrait for Migration {
         )
         .await?;
         // The pipeline reads, per covariate and instant, the latest vintage issued by a time:
-        // in this index's order that is the last entry of a short run.
-        m.create_index(index(
-            "idx_covariate_vintages_series_ts",
-            CovariateVintages::Table,
-            &["series_id", "ts", "issued_at"],
-        ))
-        .await?;
+        // in this index's order that is the first entry of a short run read backwards. On
+        // PostgreSQL the index carries the value, so the read is an index-only scan (vintages
+        // arrive as issues across all covariates, so a covariate's rows lie scattered over
+        // the heap, as observations' do).
+        if m.get_database_backend() == DatabaseBackend::Postgres {
+            m.get_connection()
+                .execute_unprepared(
+                    "CREATE INDEX IF NOT EXISTS idx_covariate_vintages_series_ts \
+                     ON covariate_vintages (series_id, ts, issued_at) INCLUDE (value)",
+                )
+                .await?;
+        } else {
+            m.create_index(index(
+                "idx_covariate_vintages_series_ts",
+                CovariateVintages::Table,
+                &["series_id", "ts", "issued_at"],
+            ))
+            .await?;
+        }
 
         m.alter_table(
             Table::alter()

@@ -200,18 +200,22 @@ impl Store {
             windows.iter().map(f).collect::<Vec<_>>().join(",")
         };
         let us = |t: Timestamp| t.timestamp_micros().to_string();
+        // Per covariate, its index read backwards (newest instant and issue first): the first
+        // row of each instant that passes is the one in force, with no sort.
         let query = format!(
-            "SELECT DISTINCT ON (v.series_id, v.ts) v.series_id, v.ts, v.value \
+            "SELECT w.id, s.ts, s.value \
              FROM unnest('{{{}}}'::uuid[], '{{{}}}'::bigint[], '{{{}}}'::bigint[], \
                          '{{{}}}'::bigint[], '{{{}}}'::bigint[]) AS w(id, from_us, first_us, to_us, latest_us) \
              CROSS JOIN LATERAL (SELECT e + w.from_us * u AS from_ts, e + w.first_us * u AS first_ts, \
                  e + w.to_us * u AS to_ts, e + w.latest_us * u AS latest \
                  FROM (SELECT timestamptz 'epoch' AS e, interval '1 microsecond' AS u) AS k) AS b \
-             JOIN covariate_vintages v ON v.series_id = w.id AND v.ts BETWEEN b.from_ts AND b.to_ts \
-              AND v.issued_at <= b.latest \
-              AND (CASE WHEN v.ts < b.first_ts THEN v.issued_at <= v.ts - (b.first_ts - b.latest) \
-                        ELSE v.issued_at = b.latest END) \
-             ORDER BY v.series_id, v.ts, v.issued_at DESC",
+             CROSS JOIN LATERAL ( \
+                 SELECT DISTINCT ON (v.ts) v.ts, v.value FROM covariate_vintages v \
+                 WHERE v.series_id = w.id AND v.ts BETWEEN b.from_ts AND b.to_ts \
+                   AND v.issued_at <= b.latest \
+                   AND (CASE WHEN v.ts < b.first_ts THEN v.issued_at <= v.ts - (b.first_ts - b.latest) \
+                             ELSE v.issued_at = b.latest END) \
+                 ORDER BY v.ts DESC, v.issued_at DESC) AS s",
             col(&|(w, _)| w.series_id.to_string()),
             col(&|(w, _)| us(w.from)),
             col(&|(w, _)| us(w.first)),
