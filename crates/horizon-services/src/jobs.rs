@@ -325,13 +325,18 @@ async fn prepare_all(
 ) -> Result<Vec<pipeline::Prepared>, ServiceError> {
     let ids: Vec<Uuid> = series.iter().map(|s| s.id).collect();
     let mut histories = store.load_histories(&ids, options.as_of).await?;
-    Ok(series
+    let mut prepared: Vec<pipeline::Prepared> = series
         .iter()
         .filter_map(|s| {
             let h = histories.remove(&s.id).unwrap_or_default();
             prepare(s.clone(), &h, options, settings.forecast_horizon).ok()
         })
-        .collect())
+        .collect();
+    // Train and backtest jobs see the covariates a run would, laid the same way.
+    let as_of = options.as_of.unwrap_or_else(pipeline::now);
+    let max_age = chrono::Duration::hours(i64::from(settings.covariate_max_age_hours));
+    pipeline::lay_covariates(store, &mut prepared, as_of, max_age).await?;
+    Ok(prepared)
 }
 
 fn parse_models(options: &PipelineOptions) -> Result<Option<Vec<ModelKind>>, ServiceError> {

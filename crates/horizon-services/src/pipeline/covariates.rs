@@ -36,7 +36,7 @@ pub(crate) struct LaidCovariates {
 
 /// Loads the covariates of every prepared series and lays them on its grid; a series
 /// without covariates gets nothing.
-pub(super) async fn lay_covariates(
+pub(crate) async fn lay_covariates(
     store: &Store,
     prepared: &mut [Prepared],
     as_of: Timestamp,

@@ -33,6 +33,7 @@ mod partition;
 mod plan;
 mod prepare;
 
+pub(crate) use covariates::lay_covariates;
 pub use outcomes::ScoringReport;
 pub use partition::work_partition;
 pub use plan::plan_run;
