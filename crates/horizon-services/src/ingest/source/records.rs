@@ -361,7 +361,8 @@ impl CsvRecords for ObservationRows {
     }
 }
 
-/// Lands long-format CSV ([`ObservationRows`]).
+/// Lands long-format CSV: `unique_id,ds,y` plus optional numeric covariate columns, each of
+/// which becomes the series `unique_id:column` (an empty cell is no value).
 pub fn land_csv<R: Read>(ctx: &LandCtx, reader: R) -> Result<Landed, ServiceError> {
     land_csv_records(ctx, reader, &mut ObservationRows::default())
 }
