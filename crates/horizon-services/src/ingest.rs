@@ -205,13 +205,7 @@ pub async fn open_event_store(path: PathBuf) -> Result<Arc<Mutex<EventStore>>, S
 
 /// Parses one record's fields; the error names the column and the value.
 pub fn parse_row(id: &str, ds: &str, y: &str) -> Result<(SeriesKey, Timestamp, f64), String> {
-    let key = SeriesKey::parse(id.trim()).map_err(|e| format!("column unique_id: {e}"))?;
-    let ts = parse_timestamp(ds.trim()).ok_or_else(|| {
-        format!(
-            "column ds: {ds:?} is not a date (YYYY-MM-DD), a datetime with an offset \
-             (RFC 3339) or an integer Unix time"
-        )
-    })?;
+    let (key, ts) = parse_id_ds(id, ds)?;
     let value: f64 = y
         .trim()
         .parse()
@@ -220,6 +214,18 @@ pub fn parse_row(id: &str, ds: &str, y: &str) -> Result<(SeriesKey, Timestamp, f
         return Err(format!("column y: {y:?} is not a finite number"));
     }
     Ok((key, ts, value))
+}
+
+/// Parses a record's `unique_id` and `ds`; the error names the column and the value.
+pub fn parse_id_ds(id: &str, ds: &str) -> Result<(SeriesKey, Timestamp), String> {
+    let key = SeriesKey::parse(id.trim()).map_err(|e| format!("column unique_id: {e}"))?;
+    let ts = parse_timestamp(ds.trim()).ok_or_else(|| {
+        format!(
+            "column ds: {ds:?} is not a date (YYYY-MM-DD), a datetime with an offset \
+             (RFC 3339) or an integer Unix time"
+        )
+    })?;
+    Ok((key, ts))
 }
 
 /// Dates are midnight UTC; datetimes without an offset are taken as UTC; integers are Unix
@@ -261,34 +267,14 @@ pub async fn roll_up(store: &Store, events: &Arc<Mutex<EventStore>>) -> Result<i
     let mut ids: HashMap<String, Uuid> = HashMap::new();
     let mut total = 0;
     loop {
-        let batch = {
-            let events = events.clone();
-            tokio::task::spawn_blocking(move || {
-                let es = events
-                    .lock()
-                    .map_err(|_| ServiceError::Internal("event store lock poisoned".into()))?;
-                let after = es.watermark(ROLLUP_WATERMARK)?;
-                Ok::<_, ServiceError>(es.observations_after(after, ROLLUP_BATCH)?)
-            })
-            .await
-            .map_err(|e| ServiceError::Internal(format!("roll-up task: {e}")))??
-        };
+        let batch = with_events(events, |es| {
+            es.observations_after(es.watermark(ROLLUP_WATERMARK)?, ROLLUP_BATCH)
+        })
+        .await?;
         let Some(last_seq) = batch.last().map(|o| o.seq) else {
             break;
         };
-        let new_keys: Vec<SeriesMeta> = batch
-            .iter()
-            .filter(|o| !ids.contains_key(&o.series_key))
-            .filter_map(|o| SeriesKey::parse(&o.series_key).ok())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .map(SeriesMeta::first_sight)
-            .collect();
-        if !new_keys.is_empty() {
-            for (key, id) in store.ensure_series(&new_keys).await? {
-                ids.insert(key.to_string(), id);
-            }
-        }
+        ensure_ids(store, &mut ids, batch.iter().map(|o| o.series_key.as_str())).await?;
         let rows: Vec<ObservationRow> = batch
             .iter()
             .filter_map(|o| {
@@ -304,19 +290,51 @@ pub async fn roll_up(store: &Store, events: &Arc<Mutex<EventStore>>) -> Result<i
             .collect();
         store.upsert_observations_bulk(&rows).await?;
         total += rows.len() as i64;
-        let events = events.clone();
-        tokio::task::spawn_blocking(move || {
-            let es = events
-                .lock()
-                .map_err(|_| ServiceError::Internal("event store lock poisoned".into()))?;
+        with_events(events, move |es| {
             es.set_watermark(ROLLUP_WATERMARK, last_seq)
-                .map_err(ServiceError::from)
         })
-        .await
-        .map_err(|e| ServiceError::Internal(format!("roll-up task: {e}")))??;
+        .await?;
     }
     total += roll_up_vintages(store, events, &mut ids).await?;
     Ok(total)
+}
+
+/// Runs `f` on the event store off the async threads.
+async fn with_events<T: Send + 'static>(
+    events: &Arc<Mutex<EventStore>>,
+    f: impl FnOnce(&EventStore) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ServiceError> {
+    let events = events.clone();
+    tokio::task::spawn_blocking(move || {
+        let es = events
+            .lock()
+            .map_err(|_| ServiceError::Internal("event store lock poisoned".into()))?;
+        f(&es).map_err(ServiceError::from)
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(format!("roll-up task: {e}")))?
+}
+
+/// Adds to `ids` the series of `keys` not in it yet, creating those not stored (first-sight
+/// metadata).
+async fn ensure_ids<'a>(
+    store: &Store,
+    ids: &mut HashMap<String, Uuid>,
+    keys: impl Iterator<Item = &'a str>,
+) -> Result<(), ServiceError> {
+    let new_keys: Vec<SeriesMeta> = keys
+        .filter(|k| !ids.contains_key(*k))
+        .filter_map(|k| SeriesKey::parse(k).ok())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(SeriesMeta::first_sight)
+        .collect();
+    if !new_keys.is_empty() {
+        for (key, id) in store.ensure_series(&new_keys).await? {
+            ids.insert(key.to_string(), id);
+        }
+    }
+    Ok(())
 }
 
 /// Rolls landed covariate vintages after their watermark into `covariate_vintages`, creating
@@ -330,34 +348,14 @@ async fn roll_up_vintages(
 ) -> Result<i64, ServiceError> {
     let mut total = 0;
     loop {
-        let batch = {
-            let events = events.clone();
-            tokio::task::spawn_blocking(move || {
-                let es = events
-                    .lock()
-                    .map_err(|_| ServiceError::Internal("event store lock poisoned".into()))?;
-                let after = es.watermark(VINTAGE_WATERMARK)?;
-                Ok::<_, ServiceError>(es.vintages_after(after, ROLLUP_BATCH)?)
-            })
-            .await
-            .map_err(|e| ServiceError::Internal(format!("roll-up task: {e}")))??
-        };
+        let batch = with_events(events, |es| {
+            es.vintages_after(es.watermark(VINTAGE_WATERMARK)?, ROLLUP_BATCH)
+        })
+        .await?;
         let Some(last_seq) = batch.last().map(|v| v.seq) else {
             break;
         };
-        let new_keys: Vec<SeriesMeta> = batch
-            .iter()
-            .filter(|v| !ids.contains_key(&v.series_key))
-            .filter_map(|v| SeriesKey::parse(&v.series_key).ok())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .map(SeriesMeta::first_sight)
-            .collect();
-        if !new_keys.is_empty() {
-            for (key, id) in store.ensure_series(&new_keys).await? {
-                ids.insert(key.to_string(), id);
-            }
-        }
+        ensure_ids(store, ids, batch.iter().map(|v| v.series_key.as_str())).await?;
         let parse = |t: &str| {
             DateTime::parse_from_rfc3339(t)
                 .ok()
@@ -388,16 +386,10 @@ async fn roll_up_vintages(
             );
         }
         total += written.inserted as i64;
-        let events = events.clone();
-        tokio::task::spawn_blocking(move || {
-            let es = events
-                .lock()
-                .map_err(|_| ServiceError::Internal("event store lock poisoned".into()))?;
+        with_events(events, move |es| {
             es.set_watermark(VINTAGE_WATERMARK, last_seq)
-                .map_err(ServiceError::from)
         })
-        .await
-        .map_err(|e| ServiceError::Internal(format!("roll-up task: {e}")))??;
+        .await?;
     }
     Ok(total)
 }

@@ -4,13 +4,13 @@
 //! whose source reads one off its name) is a vintage: a forecast of the covariate issued then,
 //! landed apart from observations and never replaced; a row without is an observation.
 
-use horizon_domain::{SeriesKey, Timestamp};
+use horizon_domain::Timestamp;
 
 use super::{
     records::{CsvRecords, clean, column, covariate_key},
     *,
 };
-use crate::ingest::parse_timestamp;
+use crate::ingest::{parse_id_ds, parse_timestamp};
 
 /// The columns of a covariates CSV.
 #[derive(Default)]
@@ -157,13 +157,7 @@ fn add_row<'a>(
     line: u64,
     pending: &mut Pending,
 ) -> Result<(), String> {
-    let key = SeriesKey::parse(id.trim()).map_err(|e| format!("column unique_id: {e}"))?;
-    let ts = parse_timestamp(ds.trim()).ok_or_else(|| {
-        format!(
-            "column ds: {ds:?} is not a date (YYYY-MM-DD), a datetime with an offset \
-             (RFC 3339) or an integer Unix time"
-        )
-    })?;
+    let (key, ts) = parse_id_ds(id, ds)?;
     ctx.limits.check_year(ts)?;
     let issued = match issued_at {
         Some(raw) => Some(parse_timestamp(raw).ok_or_else(|| {
