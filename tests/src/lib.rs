@@ -29,10 +29,13 @@ pub fn bin_dir() -> &'static Path {
             .expect("test binary in <target>/<profile>/deps")
             .to_path_buf();
         let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
+        // The features `cargo test --workspace` resolved (dev-dependencies included: the
+        // browser test's WebDriver client turns on a feature of `syn`, which every derive
+        // macro is built with): built with the binaries' own, narrower features, every crate
+        // above a proc-macro would be compiled a second time (7 of a CI run's minutes). With
+        // the test targets selected too they share every artifact of that run.
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "--quiet", "--bins"])
-            .args(["-p", "horizon-api", "-p", "horizon-ingest"])
-            .args(["-p", "horizon-pipeline", "-p", "horizon"])
+        cmd.args(["build", "--quiet", "--workspace", "--tests", "--bins"])
             .arg("--target-dir")
             .arg(&target_dir)
             .current_dir(env!("CARGO_MANIFEST_DIR"));

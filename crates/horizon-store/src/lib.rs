@@ -151,6 +151,21 @@ impl Store {
         &self.db
     }
 
+    /// Begins a transaction that reads and then writes. On SQLite it takes the write lock at
+    /// `BEGIN` (`IMMEDIATE`): a deferred transaction that read before another process
+    /// committed cannot upgrade to a writer and fails at once with `SQLITE_BUSY_SNAPSHOT`
+    /// ("database is locked", code 517), which the busy timeout does not wait out. With the
+    /// lock taken first, concurrent writers queue on the busy timeout instead.
+    pub(crate) async fn begin_write(&self) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+        use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+        self.db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+    }
+
     /// Which database this is.
     pub fn backend(&self) -> DatabaseKind {
         match self.db.get_database_backend() {

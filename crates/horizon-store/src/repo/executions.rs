@@ -95,10 +95,8 @@ impl Store {
         requested_by: Option<Uuid>,
         job: Option<(&str, &'static str, i32)>,
     ) -> Result<Execution, StoreError> {
-        use sea_orm::TransactionTrait;
         let txn = self
-            .db
-            .begin()
+            .begin_write()
             .await
             .map_err(|e| StoreError::db("creating an execution", e))?;
         let id = Uuid::now_v7();

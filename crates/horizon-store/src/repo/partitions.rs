@@ -8,7 +8,7 @@
 use horizon_domain::{ExecutionStatus, Partition, Timestamp};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
-    QueryOrder, Set, Statement, TransactionTrait, sea_query::Expr,
+    QueryOrder, Set, Statement, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -118,7 +118,7 @@ impl Store {
                     .into(),
             });
         }
-        let txn = self.db.begin().await.map_err(db("planning a run"))?;
+        let txn = self.begin_write().await.map_err(db("planning a run"))?;
         let mut out = Vec::with_capacity(parts.len());
         for (i, ids) in parts.iter().enumerate() {
             let row = e::ActiveModel {
@@ -208,7 +208,7 @@ impl Store {
     /// partition already succeeded is returned unchanged (its job was redone after the work
     /// committed), and the caller skips it.
     pub async fn start_partition(&self, id: Uuid, worker: &str) -> Result<Partition, StoreError> {
-        let txn = self.db.begin().await.map_err(db("taking a partition"))?;
+        let txn = self.begin_write().await.map_err(db("taking a partition"))?;
         let row = e::Entity::find_by_id(id)
             .one(&txn)
             .await
