@@ -94,9 +94,20 @@ INSERT INTO series (id, key, entity, metric, frequency, unit, tags, created_at, 
 SELECT gen_random_uuid(), s.key || ':' || c.name, s.entity, c.name, '15min', NULL, '{}'::jsonb, now(), now(), s.id, c.name
 FROM series s CROSS JOIN (VALUES ('ghi'), ('temp_air'), ('cloud_cover')) AS c(name)
 WHERE s.key LIKE '$prefix-%' AND s.covariate_of IS NULL;
+-- The sine of the sun's elevation at 45° N 0° E in the middle of each step (stamps name the
+-- step's end): declination and equation of time by the usual approximations (within a degree
+-- and a minute), so that the engine, which places the sun precisely, reads these plants as PV
+-- output and fits its solar regression.
 CREATE TEMP TABLE sun AS
-SELECT t, greatest(0, sin(pi() * ((extract(epoch FROM t)::bigint % 86400) / 86400.0 * 2 - 0.5))) AS elev
-FROM generate_series(timestamptz '2026-01-01', timestamptz '2026-01-01' + interval '$((DAYS + 1)) days' - interval '15 minutes', interval '15 minutes') AS t;
+SELECT t, greatest(0, sin(radians(45)) * sin(decl) + cos(radians(45)) * cos(decl)
+                      * cos(radians(15 * (hours + eot / 60 - 12)))) AS elev
+FROM (SELECT t,
+             radians(23.44) * sin(2 * pi() * (284 + extract(doy FROM t)) / 365) AS decl,
+             9.87 * sin(2 * radians(360 / 365.0 * (extract(doy FROM t) - 81)))
+               - 7.53 * cos(radians(360 / 365.0 * (extract(doy FROM t) - 81)))
+               - 1.5 * sin(radians(360 / 365.0 * (extract(doy FROM t) - 81))) AS eot,
+             ((extract(epoch FROM t)::bigint - 450) % 86400) / 3600.0 AS hours
+      FROM generate_series(timestamptz '2026-01-01', timestamptz '2026-01-01' + interval '$((DAYS + 1)) days' - interval '15 minutes', interval '15 minutes') AS t) AS g;
 -- each plant's clearness per day, 0.3 to 1
 CREATE TEMP TABLE clear AS
 SELECT s.id, d, 0.3 + 0.7 * ((hashtext(s.key || d::text) & 1023) / 1023.0) AS k
