@@ -26,9 +26,10 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
     "$venv/bin/pip" install --quiet "schemathesis>=4,<5"
 fi
 
-# The same packages as the end-to-end tests build (tests/src/lib.rs), so that after
-# `cargo test` this builds nothing again.
-(cd "$root" && cargo build --quiet --bins -p horizon-api -p horizon-ingest -p horizon-pipeline -p horizon)
+# The same selection as the end-to-end tests build (tests/src/lib.rs): the test targets in it
+# give the binaries `cargo test --workspace`'s features, so after `cargo test` this builds
+# nothing again (the binaries alone resolve narrower features and rebuild most crates).
+(cd "$root" && cargo build --quiet --workspace --tests --bins)
 export DATABASE_URL="sqlite://$work/horizon.db?mode=rwc"
 export HORIZON_DATA_DIR="$work"
 export HORIZON_API_BIND="127.0.0.1:$port"
