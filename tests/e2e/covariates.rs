@@ -272,6 +272,20 @@ async fn a_plant_is_forecast_with_the_weather_forecast_in_force(db: TestDb) {
     let (status, p) = patch(json!({"attributes": {"latitude": 123}})).await;
     assert_eq!(status, 422, "{p}");
     assert!(p["detail"].as_str().unwrap().contains("latitude"), "{p}");
+    // `null` clears (a JSON merge patch); the result is checked as a whole.
+    let (status, s) = patch(json!({"attributes": {"altitude": null}, "unit": null})).await;
+    assert_eq!(status, 200, "{s}");
+    assert!(s["attributes"].get("altitude").is_none(), "{s}");
+    assert!(s["unit"].is_null(), "{s}");
+    assert_eq!(s["attributes"]["latitude"], 39.742, "the others are kept");
+    let (status, p) = patch(json!({"attributes": {"longitude": null}})).await;
+    assert_eq!(status, 422, "a latitude without a longitude: {p}");
+    assert!(p["detail"].as_str().unwrap().contains("longitude"), "{p}");
+    let (status, s) = patch(json!({"attributes": {"latitude": null, "longitude": null}})).await;
+    assert_eq!(status, 200, "{s}");
+    assert!(s["attributes"].get("latitude").is_none(), "{s}");
+    let stored = get(format!("/v1/series/{PLANT}")).await.1;
+    assert!(stored["attributes"].get("longitude").is_none(), "{stored}");
 
     assert!(api.terminate(), "api did not stop cleanly on SIGTERM");
     let errors = api.error_lines();

@@ -12,7 +12,7 @@ use horizon_domain::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::SeriesAttributesDto;
+use crate::{Patch, SeriesAttributesDto, SeriesAttributesPatch};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -44,7 +44,9 @@ pub struct SeriesWrite {
     pub attributes: SeriesAttributesDto,
 }
 
-/// A partial update of a series' metadata: fields present are changed, absent ones kept.
+/// A partial update of a series' metadata, as a JSON merge patch (RFC 7396): fields present
+/// are changed, absent ones kept, and the optional ones (unit, bounds, each attribute) set to
+/// `null` are cleared.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeriesPatch {
@@ -57,21 +59,24 @@ pub struct SeriesPatch {
     /// New frequency.
     #[serde(default)]
     pub frequency: Option<String>,
-    /// New unit.
-    #[serde(default)]
-    pub unit: Option<String>,
-    /// New lower bound.
-    #[serde(default)]
-    pub lower_bound: Option<f64>,
-    /// New upper bound.
-    #[serde(default)]
-    pub upper_bound: Option<f64>,
+    /// New unit; `null` clears.
+    #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[schema(value_type = Option<String>)]
+    pub unit: Patch<String>,
+    /// New lower bound; `null` clears.
+    #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[schema(value_type = Option<f64>)]
+    pub lower_bound: Patch<f64>,
+    /// New upper bound; `null` clears.
+    #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[schema(value_type = Option<f64>)]
+    pub upper_bound: Patch<f64>,
     /// Tags to set (merged into the existing ones).
     #[serde(default)]
     pub tags: Option<BTreeMap<String, String>>,
-    /// Attributes to set (each field present replaces the stored one).
+    /// Attributes to change: each field present replaces the stored one, `null` clears it.
     #[serde(default)]
-    pub attributes: Option<SeriesAttributesDto>,
+    pub attributes: Option<SeriesAttributesPatch>,
 }
 
 /// A covariate of a series: another series keyed `<target>:<name>`, with observations (what

@@ -234,19 +234,109 @@ impl SeriesAttributesDto {
         })
     }
 
-    /// These attributes with every field `patch` sets replaced.
-    pub fn merged(&self, patch: &SeriesAttributesDto) -> Self {
+    /// These attributes with `patch` applied: each field it sets replaced, each it sets to
+    /// `null` cleared, the others kept.
+    pub fn patched(&self, patch: &SeriesAttributesPatch) -> Self {
         Self {
-            latitude: patch.latitude.or(self.latitude),
-            longitude: patch.longitude.or(self.longitude),
-            altitude: patch.altitude.or(self.altitude),
-            capacity: patch.capacity.or(self.capacity),
-            tilt: patch.tilt.or(self.tilt),
-            azimuth: patch.azimuth.or(self.azimuth),
-            timezone: patch.timezone.clone().or_else(|| self.timezone.clone()),
-            country: patch.country.clone().or_else(|| self.country.clone()),
+            latitude: patch.latitude.apply(self.latitude),
+            longitude: patch.longitude.apply(self.longitude),
+            altitude: patch.altitude.apply(self.altitude),
+            capacity: patch.capacity.apply(self.capacity),
+            tilt: patch.tilt.apply(self.tilt),
+            azimuth: patch.azimuth.apply(self.azimuth),
+            timezone: patch.timezone.apply(self.timezone.clone()),
+            country: patch.country.apply(self.country.clone()),
         }
     }
+}
+
+/// One field of a partial update, as in a JSON merge patch (RFC 7396): absent keeps the
+/// stored value, `null` clears it, a value replaces it. A plain `Option` cannot tell the
+/// first two apart, so a wrong location could be corrected but never removed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Patch<T> {
+    /// Absent: keep the stored value.
+    #[default]
+    Keep,
+    /// `null`: clear it.
+    Clear,
+    /// A value: replace it.
+    Set(T),
+}
+
+impl<T: Clone> Patch<T> {
+    /// Whether the field was absent (not serialized then).
+    pub fn is_keep(&self) -> bool {
+        matches!(self, Patch::Keep)
+    }
+
+    /// The value after the update of `current`.
+    pub fn apply(&self, current: Option<T>) -> Option<T> {
+        match self {
+            Patch::Keep => current,
+            Patch::Clear => None,
+            Patch::Set(v) => Some(v.clone()),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
+    // Only called for a field that is present (absent ones take `Default`, i.e. `Keep`).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Option::<T>::deserialize(d)? {
+            None => Patch::Clear,
+            Some(v) => Patch::Set(v),
+        })
+    }
+}
+
+impl<T: Serialize> Serialize for Patch<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Patch::Set(v) => v.serialize(s),
+            Patch::Keep | Patch::Clear => s.serialize_none(),
+        }
+    }
+}
+
+/// A partial update of a series' attributes: a field absent is kept, `null` clears it, a
+/// value replaces it; the result is checked as a whole (latitude with longitude, tilt with
+/// azimuth).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesAttributesPatch {
+    /// Degrees north, -90 to 90; `null` clears.
+    #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[schema(value_type = Option<f64>)]
+    pub latitude: Patch<f64>,
+    /// Degrees east, -180 to 180; `null` clears.
+    #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[schema(value_type = Option<f64>)]
+    pub longitude: Patch<f64>,
+    /// Metres above sea level; `null` clears.
+    #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[schema(value_type = Option<f64>)]
+    pub altitude: Patch<f64>,
+    /// The most the series can reach, in its unit; `null` clears.
+    #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[schema(value_type = Option<f64>)]
+    pub capacity: Patch<f64>,
+    /// Degrees from the horizontal, 0 to 90; `null` clears.
+    #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[schema(value_type = Option<f64>)]
+    pub tilt: Patch<f64>,
+    /// Degrees clockwise from north, 0 to 360; `null` clears.
+    #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[schema(value_type = Option<f64>)]
+    pub azimuth: Patch<f64>,
+    /// IANA time zone name; `null` clears.
+    #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[schema(value_type = Option<String>)]
+    pub timezone: Patch<String>,
+    /// ISO 3166-1 alpha-2 country code; `null` clears.
+    #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[schema(value_type = Option<String>)]
+    pub country: Patch<String>,
 }
 
 impl ForecastDto {
@@ -346,3 +436,34 @@ pub struct Health {
 
 mod api;
 pub use api::*;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_patch_tells_absent_from_null() {
+        let p: SeriesAttributesPatch =
+            serde_json::from_str(r#"{"altitude": null, "tilt": 30, "azimuth": 180}"#).unwrap();
+        assert_eq!(p.latitude, Patch::Keep);
+        assert_eq!(p.altitude, Patch::Clear);
+        assert_eq!(p.tilt, Patch::Set(30.0));
+        let stored = SeriesAttributesDto {
+            latitude: Some(45.0),
+            longitude: Some(7.0),
+            altitude: Some(300.0),
+            ..Default::default()
+        };
+        let after = stored.patched(&p);
+        assert_eq!(after.latitude, Some(45.0), "absent: kept");
+        assert_eq!(after.altitude, None, "null: cleared");
+        assert_eq!((after.tilt, after.azimuth), (Some(30.0), Some(180.0)));
+        // Written back, absent stays absent and null stays null.
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"altitude": null, "tilt": 30.0, "azimuth": 180.0})
+        );
+        assert!(serde_json::from_str::<SeriesAttributesPatch>(r#"{"height": 1}"#).is_err());
+    }
+}

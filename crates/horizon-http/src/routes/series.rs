@@ -174,13 +174,11 @@ pub(super) async fn patch_series(
     if patch.frequency.is_some() {
         meta.frequency = frequency_of(patch.frequency.as_deref())?;
     }
-    if patch.unit.is_some() {
-        meta.unit = patch.unit;
-    }
-    if patch.lower_bound.is_some() || patch.upper_bound.is_some() {
+    meta.unit = patch.unit.apply(meta.unit);
+    if !(patch.lower_bound.is_keep() && patch.upper_bound.is_keep()) {
         meta.bounds = bounds_of(
-            patch.lower_bound.or(meta.bounds.lower()),
-            patch.upper_bound.or(meta.bounds.upper()),
+            patch.lower_bound.apply(meta.bounds.lower()),
+            patch.upper_bound.apply(meta.bounds.upper()),
         )?;
     }
     if let Some(tags) = patch.tags {
@@ -188,7 +186,7 @@ pub(super) async fn patch_series(
     }
     if let Some(attributes) = &patch.attributes {
         meta.attributes =
-            attributes_of(&SeriesAttributesDto::from(&meta.attributes).merged(attributes))?;
+            attributes_of(&SeriesAttributesDto::from(&meta.attributes).patched(attributes))?;
     }
     let s = state.store.upsert_series(&meta).await?;
     Ok(json_ok(&SeriesDto::from(&s)))
