@@ -279,21 +279,6 @@ impl SeriesIds {
     }
 }
 
-async fn blocking<T: Send + 'static>(
-    events: &Arc<Mutex<EventStore>>,
-    f: impl FnOnce(&EventStore) -> Result<T, horizon_store::StoreError> + Send + 'static,
-) -> Result<T, ServiceError> {
-    let events = events.clone();
-    tokio::task::spawn_blocking(move || {
-        let es = events
-            .lock()
-            .map_err(|_| ServiceError::Internal("event store lock poisoned".into()))?;
-        f(&es).map_err(ServiceError::from)
-    })
-    .await
-    .map_err(|e| ServiceError::Internal(format!("roll-up task: {e}")))?
-}
-
 /// The sums of every country in every bucket of one batch.
 type BatchSums = Vec<(GdeltBucket, String, CountrySums)>;
 
@@ -363,7 +348,7 @@ pub async fn roll_up_gdelt(
     stop: &AtomicBool,
     progress: Option<&indicatif::MultiProgress>,
 ) -> Result<i64, ServiceError> {
-    let (after, upto) = blocking(events, |es| {
+    let (after, upto) = super::with_events(events, |es| {
         Ok((es.watermark(GDELT_WATERMARK)?, es.gdelt_max_seq()?))
     })
     .await?;
@@ -371,7 +356,7 @@ pub async fn roll_up_gdelt(
         return Ok(0);
     }
     let buckets: Vec<GdeltBucket> =
-        blocking(events, move |es| es.gdelt_buckets_touched(after, upto))
+        super::with_events(events, move |es| es.gdelt_buckets_touched(after, upto))
             .await?
             .into_iter()
             .filter(|b| match (b, cutoff_day) {
@@ -459,7 +444,7 @@ pub async fn roll_up_gdelt(
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    blocking(events, move |es| es.set_watermark(GDELT_WATERMARK, upto)).await?;
+    super::with_events(events, move |es| es.set_watermark(GDELT_WATERMARK, upto)).await?;
     Ok(written)
 }
 
