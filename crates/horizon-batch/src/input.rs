@@ -289,7 +289,7 @@ pub fn read_with(
                 Ds::Int(_) => None,
             })
             .collect();
-        if let Some(f) = infer_frequency(&times) {
+        if let Some(f) = Frequency::infer(&times) {
             match &frequency {
                 None => frequency = Some((f, id.clone())),
                 Some((g, other)) if *g != f => {
@@ -313,27 +313,6 @@ pub fn read_with(
         style,
         notes,
     })
-}
-
-/// The most common frequency among consecutive gaps (the shortest on a tie), so that a few
-/// missing steps do not change it.
-fn infer_frequency(times: &[Timestamp]) -> Option<Frequency> {
-    let mut counts: Vec<(Frequency, usize)> = Vec::new();
-    for w in times.windows(2) {
-        if let Some(f) = Frequency::infer(w) {
-            match counts.iter_mut().find(|(g, _)| *g == f) {
-                Some((_, c)) => *c += 1,
-                None => counts.push((f, 1)),
-            }
-        }
-    }
-    counts
-        .into_iter()
-        .max_by(|a, b| {
-            a.1.cmp(&b.1)
-                .then(b.0.nominal_seconds().cmp(&a.0.nominal_seconds()))
-        })
-        .map(|(f, _)| f)
 }
 
 /// Puts sorted points on their regular grid, NaN where a step is missing; keeps them as they
@@ -383,30 +362,28 @@ fn regularize(id: String, points: Vec<(Ds, f64)>, freq: Option<Frequency>) -> Se
             let Some(f) = freq else {
                 return as_is(id, points, 1);
             };
-            let mut ds = Vec::with_capacity(n);
-            let mut values = Vec::with_capacity(n);
-            let mut k = 0i64;
-            for (d, v) in &points {
+            // Every point's place on the calendar grid from the first; points off the grid,
+            // or a grid far longer than the points, keep the series as it is.
+            let mut places = Vec::with_capacity(n);
+            for (d, _) in &points {
                 let Ds::Time(t) = d else {
                     return as_is(id, points, 1);
                 };
-                loop {
-                    let g = f.advance(first, k);
-                    if g > *t || ds.len() > limit {
-                        return as_is(id, points, 1);
-                    }
-                    k += 1;
-                    ds.push(Ds::Time(g));
-                    if g == *t {
-                        values.push(*v);
-                        break;
-                    }
-                    values.push(f64::NAN);
+                match f.exact_index(first, *t) {
+                    Some(k) if k >= 0 && (k as usize) <= limit => places.push(k as usize),
+                    _ => return as_is(id, points, 1),
                 }
+            }
+            let total = places.last().map_or(0, |k| k + 1);
+            let mut values = vec![f64::NAN; total];
+            for (k, (_, v)) in places.iter().zip(&points) {
+                values[*k] = *v;
             }
             Series {
                 id,
-                ds,
+                ds: (0..total as i64)
+                    .map(|k| Ds::Time(f.advance(first, k)))
+                    .collect(),
                 values,
                 int_step: 1,
             }

@@ -76,23 +76,57 @@ impl Frequency {
         }
     }
 
-    /// The frequency whose step is closest to the median gap of sorted `timestamps`, or `None`
-    /// when there are fewer than two.
+    /// The frequency of sorted `timestamps`: the most common frequency among consecutive gaps
+    /// (the shorter on a tie), so that a few missing steps — or a few duplicated ones — do not
+    /// change it. `None` when there are fewer than two distinct stamps. The one rule for every
+    /// reader of timestamps (the pipeline for series without a declared frequency, the batch
+    /// CLI for its files).
     pub fn infer(timestamps: &[Timestamp]) -> Option<Frequency> {
-        if timestamps.len() < 2 {
-            return None;
+        let mut counts: Vec<(Frequency, usize)> = Vec::new();
+        for w in timestamps.windows(2) {
+            let gap = (w[1] - w[0]).num_seconds();
+            if gap <= 0 {
+                continue;
+            }
+            let f = Self::from_seconds(gap);
+            match counts.iter_mut().find(|(g, _)| *g == f) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((f, 1)),
+            }
         }
-        let mut gaps: Vec<i64> = timestamps
-            .windows(2)
-            .map(|w| (w[1] - w[0]).num_seconds())
-            .filter(|g| *g > 0)
-            .collect();
-        if gaps.is_empty() {
-            return None;
-        }
-        gaps.sort_unstable();
-        let median = gaps[gaps.len() / 2];
-        Some(Self::from_seconds(median))
+        counts
+            .into_iter()
+            .max_by(|a, b| {
+                a.1.cmp(&b.1)
+                    .then(b.0.nominal_seconds().cmp(&a.0.nominal_seconds()))
+            })
+            .map(|(f, _)| f)
+    }
+
+    /// The position of `ts` on the grid of this frequency that starts at `origin`: whole
+    /// calendar months (quarters, years) apart for monthly and longer steps, so that month ends
+    /// and leap years do not shift it; the nearest whole step otherwise. Negative before
+    /// `origin`. The one rule that lays a history on its calendar grid.
+    pub fn index_of(&self, origin: Timestamp, ts: Timestamp) -> i64 {
+        let months_per_step = match self {
+            Frequency::Month => 1,
+            Frequency::Quarter => 3,
+            Frequency::Year => 12,
+            _ => {
+                let step = self.nominal_seconds().max(1);
+                return ((ts - origin).num_seconds() as f64 / step as f64).round() as i64;
+            }
+        };
+        let months =
+            (ts.year() - origin.year()) as i64 * 12 + ts.month() as i64 - origin.month() as i64;
+        months / months_per_step
+    }
+
+    /// The position of `ts` when it lies exactly on the grid that starts at `origin`
+    /// (`advance(origin, k) == ts`), `None` when it falls between steps.
+    pub fn exact_index(&self, origin: Timestamp, ts: Timestamp) -> Option<i64> {
+        let k = self.index_of(origin, ts);
+        (self.advance(origin, k) == ts).then_some(k)
     }
 
     fn from_seconds(secs: i64) -> Frequency {

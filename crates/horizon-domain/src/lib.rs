@@ -22,6 +22,7 @@ mod frequency;
 mod model_kind;
 mod profile;
 mod records;
+mod resample;
 mod scope;
 mod series;
 mod site;
@@ -39,6 +40,7 @@ pub use records::{
     IntervalScale, ModelRecord, Observation, OutcomeRecord, Partition, Prediction, Series,
     SeriesMeta, ThresholdProbability, VintageValue,
 };
+pub use resample::{Accumulator, Aggregate, Bucket};
 pub use scope::{ApiScope, ApiScopes};
 pub use series::{Bounds, SeriesKey};
 pub use site::{ATTRIBUTE_FIELDS, IntervalLabel, Location, Orientation, SeriesAttributes};

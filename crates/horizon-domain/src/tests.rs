@@ -39,7 +39,7 @@ fn frequency_round_trips_and_steps_months() {
 }
 
 #[test]
-fn frequency_is_inferred_from_median_gap() {
+fn frequency_is_inferred_from_the_most_common_gap() {
     let t0 = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
     let ts: Vec<_> = (0..10)
         .map(|i| Frequency::Minutes(15).advance(t0, i))
@@ -48,6 +48,76 @@ fn frequency_is_inferred_from_median_gap() {
     let ts: Vec<_> = (0..10).map(|i| Frequency::Month.advance(t0, i)).collect();
     assert_eq!(Frequency::infer(&ts), Some(Frequency::Month));
     assert_eq!(Frequency::infer(&ts[..1]), None);
+    // An hourly series with steps missing: gaps of 1, 1, 2, 2 and 3 hours. The median gap
+    // would say two-hourly; the most common (the shorter on a tie) says hourly.
+    let ts: Vec<_> = [0, 1, 2, 4, 6, 9]
+        .iter()
+        .map(|h| Frequency::Hours(1).advance(t0, *h))
+        .collect();
+    assert_eq!(Frequency::infer(&ts), Some(Frequency::Hours(1)));
+    // Duplicated stamps are no gap at all.
+    assert_eq!(Frequency::infer(&[t0, t0]), None);
+}
+
+#[test]
+fn stamps_are_placed_on_the_calendar_grid() {
+    let jan31 = Utc.with_ymd_and_hms(2024, 1, 31, 0, 0, 0).unwrap();
+    let month = Frequency::Month;
+    // Month ends stay on the grid of a series that starts on the 31st.
+    let feb29 = Utc.with_ymd_and_hms(2024, 2, 29, 0, 0, 0).unwrap();
+    let mar31 = Utc.with_ymd_and_hms(2024, 3, 31, 0, 0, 0).unwrap();
+    assert_eq!(month.exact_index(jan31, feb29), Some(1));
+    assert_eq!(month.exact_index(jan31, mar31), Some(2));
+    let mid = Utc.with_ymd_and_hms(2024, 2, 15, 0, 0, 0).unwrap();
+    assert_eq!(month.index_of(jan31, mid), 1);
+    assert_eq!(month.exact_index(jan31, mid), None);
+    assert_eq!(
+        Frequency::Quarter.index_of(jan31, jan31 + chrono::Duration::days(92)),
+        1
+    );
+    let q15 = Frequency::Minutes(15);
+    let t = jan31 + chrono::Duration::minutes(46);
+    assert_eq!(q15.index_of(jan31, t), 3);
+    assert_eq!(q15.exact_index(jan31, t), None);
+    assert_eq!(
+        q15.exact_index(jan31, jan31 + chrono::Duration::minutes(45)),
+        Some(3)
+    );
+    assert_eq!(
+        q15.index_of(jan31, jan31 - chrono::Duration::minutes(30)),
+        -2
+    );
+}
+
+#[test]
+fn buckets_start_on_the_calendar() {
+    let ts = Utc.with_ymd_and_hms(2026, 12, 3, 22, 59, 30).unwrap();
+    assert_eq!(
+        Bucket::Hour.start_of(ts),
+        Utc.with_ymd_and_hms(2026, 12, 3, 22, 0, 0).unwrap()
+    );
+    assert_eq!(
+        Bucket::Day.start_of(ts),
+        Utc.with_ymd_and_hms(2026, 12, 3, 0, 0, 0).unwrap()
+    );
+    // 3 December 2026 is a Thursday: its ISO week began on Monday the 30th of November.
+    assert_eq!(
+        Bucket::Week.start_of(ts),
+        Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap()
+    );
+    assert_eq!(
+        Bucket::Month.start_of(ts),
+        Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap()
+    );
+    let mut acc = Accumulator::default();
+    for v in [3.0, -1.0, 4.0] {
+        acc.add(v);
+    }
+    assert_eq!(acc.value(Aggregate::Sum), 6.0);
+    assert_eq!(acc.value(Aggregate::Mean), 2.0);
+    assert_eq!(acc.value(Aggregate::Min), -1.0);
+    assert_eq!(acc.value(Aggregate::Max), 4.0);
+    assert_eq!(acc.value(Aggregate::Count), 3.0);
 }
 
 #[test]

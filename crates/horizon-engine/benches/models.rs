@@ -9,7 +9,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use horizon_domain::{IntervalLabel, Location, ModelKind, Orientation, SeriesAttributes};
+use horizon_domain::{
+    IntervalLabel, Location, ModelKind, Orientation, QuantileLevels, SeriesAttributes,
+};
 use horizon_engine::{
     Covariate, EngineError, FittedModel, ForecastRequest, Timeline, ets, forecast, solar, theta,
 };
@@ -117,7 +119,12 @@ fn median_time<T>(
 fn main() -> Result<(), EngineError> {
     let y = monthly_series(96);
     let reps = 21;
-    let levels = [0.025, 0.1, 0.5, 0.9, 0.975];
+    let levels = QuantileLevels::new(vec![0.025, 0.1, 0.5, 0.9, 0.975]).map_err(|e| {
+        EngineError::InvalidInput {
+            what: "quantile levels",
+            reason: e.to_string(),
+        }
+    })?;
     let ets_fit = ets::fit_auto(&y, Some(12))?;
     let rows: Vec<(&str, Duration)> = vec![
         (

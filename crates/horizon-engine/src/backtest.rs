@@ -186,7 +186,7 @@ fn score(windows: &[WindowResult], insample: &[f64], m: usize) -> Metrics {
     let actual = cat(&|w| &w.actual);
     let mean = cat(&|w| &w.forecast.mean);
     let first = &windows[0].forecast;
-    let levels = first.quantile_levels.clone();
+    let levels = first.quantile_levels.levels().to_vec();
     let paths: Vec<Vec<f64>> = (0..levels.len())
         .map(|i| cat(&|w| &w.forecast.quantiles[i]))
         .collect();

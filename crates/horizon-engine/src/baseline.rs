@@ -3,6 +3,8 @@
 //! They follow statsforecast's definitions. Each returns a [`SimpleFit`]: a repeated pattern
 //! plus a linear slope, which is also how the intermittent models forecast.
 
+use horizon_domain::QuantileLevels;
+
 use crate::{EngineError, FittedModel, ModelKind, util};
 
 /// A fitted model whose forecast is a repeated pattern plus a straight line:
@@ -51,7 +53,11 @@ impl FittedModel for SimpleFit {
             .collect()
     }
 
-    fn forecast_quantiles(&self, _horizon: usize, _levels: &[f64]) -> Option<Vec<Vec<f64>>> {
+    fn forecast_quantiles(
+        &self,
+        _horizon: usize,
+        _levels: &QuantileLevels,
+    ) -> Option<Vec<Vec<f64>>> {
         None
     }
 

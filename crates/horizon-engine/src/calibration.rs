@@ -168,7 +168,7 @@ pub fn apply_interval_scales(forecast: &mut Forecast, scales: &[(f64, f64)], bou
         return;
     }
     anchors.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let levels = forecast.quantile_levels.clone();
+    let levels = forecast.quantile_levels.levels().to_vec();
     if levels.is_empty() {
         return;
     }
@@ -265,10 +265,12 @@ mod tests {
         apply_interval_scales(&mut f, &[(0.8, 2.0), (0.95, 2.0)], bounds);
         let i10 = f
             .quantile_levels
+            .levels()
             .iter()
             .position(|l| (*l - 0.1).abs() < 1e-9);
         let i90 = f
             .quantile_levels
+            .levels()
             .iter()
             .position(|l| (*l - 0.9).abs() < 1e-9);
         let (i10, i90) = (i10.expect("0.1"), i90.expect("0.9"));

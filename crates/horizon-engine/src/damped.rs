@@ -3,6 +3,8 @@
 //! usable (multiplicative for positive data, additive otherwise), an `ETS(A,Ad,N)` fit on the
 //! adjusted series, and the indices put back on forecasts, quantiles and fitted values.
 
+use horizon_domain::QuantileLevels;
+
 use crate::{EngineError, FittedModel, ModelKind, ets, ets::EtsFit, seasonality};
 
 #[derive(Debug, Clone)]
@@ -85,7 +87,7 @@ impl FittedModel for DampedFit {
         f
     }
 
-    fn forecast_quantiles(&self, horizon: usize, levels: &[f64]) -> Option<Vec<Vec<f64>>> {
+    fn forecast_quantiles(&self, horizon: usize, levels: &QuantileLevels) -> Option<Vec<Vec<f64>>> {
         let mut q = self.inner.forecast_quantiles(horizon, levels)?;
         for path in &mut q {
             for (i, v) in path.iter_mut().enumerate() {

@@ -5,6 +5,7 @@
 //! predict.
 
 pub use horizon_domain::ModelKind;
+use horizon_domain::QuantileLevels;
 
 /// A fitted model: it can forecast. Produced only by the fitting functions of each family.
 pub trait FittedModel: Send + Sync {
@@ -14,10 +15,10 @@ pub trait FittedModel: Send + Sync {
     /// Point (mean) forecast for steps `1..=horizon`.
     fn forecast_mean(&self, horizon: usize) -> Vec<f64>;
 
-    /// Model-based predictive quantiles, `result[level][step]` for each of `levels` (ascending,
-    /// in `(0, 1)`), when the model has a valid predictive distribution. `None` tells the
-    /// ensemble to use empirical (conformal) residual quantiles instead.
-    fn forecast_quantiles(&self, horizon: usize, levels: &[f64]) -> Option<Vec<Vec<f64>>>;
+    /// Model-based predictive quantiles, `result[level][step]` for each of `levels`, when the
+    /// model has a valid predictive distribution. `None` tells the ensemble to use empirical
+    /// (conformal) residual quantiles instead. The levels are checked once, by their type.
+    fn forecast_quantiles(&self, horizon: usize, levels: &QuantileLevels) -> Option<Vec<Vec<f64>>>;
 
     /// One-step-ahead in-sample fitted values aligned with the history (NaN where undefined).
     fn fitted(&self) -> &[f64];

@@ -17,11 +17,14 @@
 //! extended in proportion to (a). On the seasonal scale the standard deviation is multiplied by
 //! the seasonal index.
 
+use horizon_domain::QuantileLevels;
+
 use crate::EngineError;
-use crate::ets::{fit_ses, normal_quantile, trailing_finite};
+use crate::ets::{fit_ses, normal_quantile};
 use crate::model::{FittedModel, ModelKind};
 use crate::optim::{NelderMeadOptions, nelder_mead};
 use crate::seasonality::{acf_test, additive_indices, multiplicative_indices};
+use crate::util::{FitWindow, ScaleBy};
 
 /// Most in-sample origins used for the empirical multi-step variance.
 const MAX_ORIGINS: usize = 200;
@@ -242,24 +245,20 @@ struct Prepared {
 }
 
 fn prepare(y: &[f64], m: Option<usize>, model: &'static str) -> Result<Prepared, EngineError> {
-    let (start, used) = trailing_finite(y);
     // As exponential smoothing: a long (high-frequency) history is fitted on its tail.
-    let skip = used.len().saturating_sub(crate::ets::MAX_FIT_LENGTH);
-    let (start, used) = (start + skip, &used[skip..]);
-    let n = used.len();
+    let FitWindow {
+        start,
+        total,
+        scale,
+        y: ys,
+    } = FitWindow::tail(y, crate::ets::MAX_FIT_LENGTH, ScaleBy::MeanAbs);
+    let n = ys.len();
     if n < 4 {
         return Err(cannot(
             model,
             format!("needs at least 4 consecutive finite values, has {n}"),
         ));
     }
-    let scale = used.iter().map(|v| v.abs()).sum::<f64>() / n as f64;
-    let scale = if scale > 0.0 && scale.is_finite() {
-        scale
-    } else {
-        1.0
-    };
-    let ys: Vec<f64> = used.iter().map(|v| v / scale).collect();
     let constant = ys.iter().all(|v| *v == ys[0]);
     let season = match m {
         Some(m) if m >= 2 && n > 2 * m && !constant && acf_test(&ys, m) => {
@@ -295,7 +294,7 @@ fn prepare(y: &[f64], m: Option<usize>, model: &'static str) -> Result<Prepared,
     }
     Ok(Prepared {
         start,
-        total: y.len(),
+        total,
         scale,
         season,
         x,
@@ -588,13 +587,8 @@ impl FittedModel for ThetaFit {
             .collect()
     }
 
-    fn forecast_quantiles(&self, horizon: usize, levels: &[f64]) -> Option<Vec<Vec<f64>>> {
-        if levels
-            .iter()
-            .any(|q| !(q.is_finite() && *q > 0.0 && *q < 1.0))
-        {
-            return None;
-        }
+    fn forecast_quantiles(&self, horizon: usize, levels: &QuantileLevels) -> Option<Vec<Vec<f64>>> {
+        let levels = levels.levels();
         let n = self.x.len();
         let mean = self.path(n, horizon, None);
         let var = self.variance(horizon);
@@ -680,6 +674,7 @@ mod tests {
     #[test]
     fn properties_hold_for_every_variant() -> Result<(), EngineError> {
         let levels = [0.025, 0.1, 0.5, 0.9, 0.975];
+        let typed = QuantileLevels::new(levels.to_vec()).expect("levels");
         for fit in ALL {
             let f = fit(&AIR_PASSENGERS, Some(12))?;
             let mean = f.forecast_mean(24);
@@ -688,7 +683,7 @@ mod tests {
                     .all(|v| v.is_finite() && *v > 200.0 && *v < 900.0)
             );
             let q = f
-                .forecast_quantiles(24, &levels)
+                .forecast_quantiles(24, &typed)
                 .ok_or_else(|| cannot("test", "no quantiles"))?;
             for h in 0..24 {
                 for l in 1..levels.len() {
@@ -745,7 +740,10 @@ mod tests {
                         let mean = f.forecast_mean(8);
                         assert!(mean.iter().all(|v| v.is_finite()), "{y:?}");
                         assert_eq!(f.fitted().len(), y.len());
-                        let _ = f.forecast_quantiles(8, &[0.1, 0.9]);
+                        let _ = f.forecast_quantiles(
+                            8,
+                            &QuantileLevels::new(vec![0.1, 0.9]).expect("levels"),
+                        );
                     }
                 }
             }

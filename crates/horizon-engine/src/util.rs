@@ -227,3 +227,53 @@ mod tests {
         assert_eq!(quantile_sorted(&[1.0, 3.0], 0.25), 1.5);
     }
 }
+
+/// What a history is divided by before fitting, so that optimiser tolerances and starting
+/// values mean the same whatever the series' units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ScaleBy {
+    /// The largest absolute value (ETS, the ensemble: R's `forecast` keeps the data in a
+    /// comparable range the same way).
+    MaxAbs,
+    /// The mean absolute value (Theta's decomposition and SES, as statsforecast's Theta).
+    MeanAbs,
+}
+
+/// The stretch of a history a model is fitted on, scaled: the last run of finite values, at
+/// most `max_len` of them (a long, high-frequency history is fitted on its tail). The one rule
+/// for trimming and scaling that the models and the ensemble share.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FitWindow {
+    /// Position in the input of the first value used.
+    pub(crate) start: usize,
+    /// Length of the input.
+    pub(crate) total: usize,
+    /// What the values were divided by (1 when they are all zero).
+    pub(crate) scale: f64,
+    /// The values used, divided by `scale`.
+    pub(crate) y: Vec<f64>,
+}
+
+impl FitWindow {
+    /// The window of `y`; see the type's docs.
+    pub(crate) fn tail(y: &[f64], max_len: usize, scale_by: ScaleBy) -> Self {
+        let (start, used) = crate::ets::trailing_finite(y);
+        let skip = used.len().saturating_sub(max_len);
+        let (start, used) = (start + skip, &used[skip..]);
+        let scale = match scale_by {
+            ScaleBy::MaxAbs => used.iter().fold(0.0f64, |a, v| a.max(v.abs())),
+            ScaleBy::MeanAbs => used.iter().map(|v| v.abs()).sum::<f64>() / used.len() as f64,
+        };
+        let scale = if scale > 0.0 && scale.is_finite() {
+            scale
+        } else {
+            1.0
+        };
+        Self {
+            start,
+            total: y.len(),
+            scale,
+            y: used.iter().map(|v| v / scale).collect(),
+        }
+    }
+}

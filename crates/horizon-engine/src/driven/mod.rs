@@ -23,13 +23,13 @@
 //! univariate ensemble there is dropped, and the warnings say so.
 
 use chrono::Datelike;
-use horizon_domain::{Bounds, ModelKind, QuantileLevels, interval_quantiles};
+use horizon_domain::{Bounds, ModelKind, QuantileLevels};
 
 use crate::{
     EngineError, calendar,
     covariates::{self, CLOUD_COVER, Covariate, GHI, TEMP_AIR},
     daylight::Daylight,
-    ensemble::{self, Forecast, ForecastRequest, Interval, MEAN_GRID, Member},
+    ensemble::{self, Forecast, ForecastRequest, LevelGrid, Member},
     quantreg,
     solar::{self, SunStep},
     util,
@@ -67,23 +67,6 @@ struct DrivenMember {
     quantiles: Vec<Vec<f64>>,
 }
 
-/// The grid of levels every member is computed on: requested quantiles, interval ends and an
-/// even grid for the mean.
-fn level_grid(request: &ForecastRequest<'_>) -> Result<Vec<f64>, EngineError> {
-    let mut grid: Vec<f64> = request.quantile_levels.levels().to_vec();
-    for l in &request.interval_levels {
-        let (lo, hi) = interval_quantiles(*l).map_err(|e| EngineError::InvalidInput {
-            what: "interval level",
-            reason: e.to_string(),
-        })?;
-        grid.extend([lo, hi]);
-    }
-    grid.extend((0..MEAN_GRID).map(|i| (i as f64 + 0.5) / MEAN_GRID as f64));
-    util::sort_floats(&mut grid);
-    grid.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
-    Ok(grid)
-}
-
 /// The hold-out the members are weighed on: the last day (sub-daily data) or horizon,
 /// whichever is longer, at most a quarter of the history; `None` for short histories.
 fn holdout(n: usize, horizon: usize, steps_per_day: Option<usize>) -> Option<usize> {
@@ -117,7 +100,8 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
     let h = request.horizon;
     let n = request.values.len();
     covariates::check(&request.covariates, n, h)?;
-    let grid = level_grid(request)?;
+    let levels = LevelGrid::of(request)?;
+    let grid = levels.as_slice();
     let y = request.values;
     let mut warnings = Vec::new();
     let wants = |k: ModelKind| {
@@ -256,12 +240,12 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
         let mut out = Vec::new();
         if pv.is_some() {
             out.push(
-                solar_member(y, &pv_features, &source, request, end, horizon, &grid)
+                solar_member(y, &pv_features, &source, request, end, horizon, grid)
                     .map(|m| (m, Vec::new())),
             );
         }
         if !drivers.is_empty() && wants(ModelKind::DriverRegression) {
-            out.push(driver_member(y, &drivers, request, end, horizon, &grid));
+            out.push(driver_member(y, &drivers, request, end, horizon, grid));
         }
         out
     };
@@ -300,7 +284,7 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
         return Ok(f);
     }
     let uni = if univariate_wanted {
-        let r = univariate_request(request, y, h, &grid, false)?;
+        let r = univariate_request(request, y, h, grid, false)?;
         Some(ensemble::univariate(&r)?)
     } else {
         None
@@ -319,14 +303,14 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
         let daytime = |s: usize| !night(end + s);
         for (k, m) in fit(end, v).into_iter().enumerate() {
             if let Ok((m, _)) = m {
-                scores[k] = pinball(&m.quantiles, &grid, actual, daytime);
+                scores[k] = pinball(&m.quantiles, grid, actual, daytime);
             }
         }
         if uni.is_some()
-            && let Ok(r) = univariate_request(request, &y[..end], v, &grid, false)
+            && let Ok(r) = univariate_request(request, &y[..end], v, grid, false)
             && let Ok(f) = ensemble::univariate(&r)
         {
-            scores[members.len()] = pinball(&f.quantiles, &grid, actual, daytime);
+            scores[members.len()] = pinball(&f.quantiles, grid, actual, daytime);
         }
     }
     let mut weights: Vec<f64> = vec![0.0; members.len() + 1];
@@ -427,29 +411,14 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
         }
         mean[s] = if dark { 0.0 } else { bounds.clamp(m).min(top) };
     }
-    let pos = |level: f64| {
-        grid.iter()
-            .position(|g| (g - level).abs() < 1e-9)
-            .unwrap_or(0)
-    };
-    let quantile_levels = request.quantile_levels.levels().to_vec();
     let pick = |q: &[Vec<f64>], s_night: bool| -> Vec<Vec<f64>> {
-        quantile_levels
-            .iter()
-            .map(|l| {
-                q[pos(*l)]
-                    .iter()
-                    .enumerate()
-                    .map(|(s, v)| {
-                        if s_night && night(n + s) {
-                            0.0
-                        } else {
-                            bounds.clamp(*v).min(ceiling(n + s))
-                        }
-                    })
-                    .collect()
-            })
-            .collect()
+        levels.requested(request, q, |s, v| {
+            if s_night && night(n + s) {
+                0.0
+            } else {
+                bounds.clamp(v).min(ceiling(n + s))
+            }
+        })
     };
     let mut out_members: Vec<Member> = members
         .iter()
@@ -500,27 +469,13 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
             crate::classify(&clean, &request.season_lengths)
         }
     };
-    let intervals = request
-        .interval_levels
-        .iter()
-        .map(|level| {
-            let (lo, hi) = interval_quantiles(*level).unwrap_or((0.1, 0.9));
-            Interval {
-                level: *level,
-                lo: all_q[pos(lo)].clone(),
-                hi: all_q[pos(hi)].clone(),
-            }
-        })
-        .collect();
-    let quantiles = quantile_levels
-        .iter()
-        .map(|l| all_q[pos(*l)].clone())
-        .collect();
+    let intervals = levels.intervals(&all_q);
+    let quantiles = levels.requested(request, &all_q, |_, v| v);
     let threshold_probabilities =
-        ensemble::threshold_probabilities(&request.thresholds, &grid, &all_q, 0.5, request.seed);
+        ensemble::threshold_probabilities(&request.thresholds, grid, &all_q, 0.5, request.seed);
     Ok(Forecast {
         mean,
-        quantile_levels,
+        quantile_levels: request.quantile_levels.clone(),
         quantiles,
         intervals,
         members: out_members,

@@ -2,6 +2,7 @@
 //! features, with or without a location; night exactly zero.
 
 use super::*;
+use crate::ensemble::MEAN_GRID;
 
 /// Most recent daylight steps the solar regression is fitted on (about four months of
 /// 15-minute data, a year of hourly data): enough for every sky condition, recent enough to

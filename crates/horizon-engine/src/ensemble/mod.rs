@@ -47,7 +47,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use horizon_domain::{
-    Bounds, QuantileLevels, SeriesAttributes, SeriesClass, SeriesProfile, interval_quantiles,
+    Bounds, DomainError, ForecastMatrix, QuantileLevels, SeriesAttributes, SeriesClass,
+    SeriesProfile, interval_quantiles,
 };
 use rand::{SeedableRng, rngs::SmallRng};
 use rand_distr::{Distribution, StandardNormal};
@@ -199,8 +200,8 @@ pub struct Member {
 pub struct Forecast {
     /// Mean forecast per step: the weighted mean of the members, clipped to the bounds.
     pub mean: Vec<f64>,
-    /// The quantile levels of [`Forecast::quantiles`], ascending.
-    pub quantile_levels: Vec<f64>,
+    /// The quantile levels of [`Forecast::quantiles`], ascending: the request's.
+    pub quantile_levels: QuantileLevels,
     /// `quantiles[level][step]`; never crossing, within the bounds.
     pub quantiles: Vec<Vec<f64>>,
     /// One interval per requested interval level, in the order requested.
@@ -213,6 +214,24 @@ pub struct Forecast {
     pub threshold_probabilities: Vec<ThresholdProbability>,
     /// What was imputed, dropped or replaced on the way.
     pub warnings: Vec<String>,
+}
+
+impl Member {
+    /// This member's forecast as stored: its mean and its quantiles at the forecast's levels.
+    pub fn matrix(&self) -> Result<ForecastMatrix, DomainError> {
+        ForecastMatrix::from_paths(&self.mean, &self.quantiles)
+    }
+}
+
+impl Forecast {
+    /// The forecast as stored: the mean and one column per level of
+    /// [`Forecast::quantile_levels`]. The engine keeps `f64` paths (the batch CLI writes them
+    /// as they are, and the pipeline's interval scales act on them before storage); this is
+    /// the one conversion to the stored `f32` matrix. Fails only if a path's length differs
+    /// from the mean's, which the engine never returns.
+    pub fn matrix(&self) -> Result<ForecastMatrix, DomainError> {
+        ForecastMatrix::from_paths(&self.mean, &self.quantiles)
+    }
 }
 
 /// Forecasts many series in parallel (rayon). `progress` is called with the number of series
@@ -275,6 +294,83 @@ const MODEL_QUANTILES: bool = true;
 /// An even grid of levels, so that the combination sees the members' whole distribution
 /// whatever levels are requested.
 pub(crate) const MEAN_GRID: usize = 40;
+
+/// The levels every member is computed and combined on: the requested quantiles, the ends of
+/// the requested intervals and an even grid of [`MEAN_GRID`] levels for the mean. Shared by the
+/// univariate ensemble and the covariate members, which read their output off it alike.
+pub(crate) struct LevelGrid {
+    /// Every level, ascending.
+    pub(crate) levels: QuantileLevels,
+    /// Each requested interval level (percent) with the quantile levels of its two ends.
+    pub(crate) intervals: Vec<(f64, f64, f64)>,
+}
+
+impl LevelGrid {
+    /// The grid of `request`; fails on an interval level outside (0, 100).
+    pub(crate) fn of(request: &ForecastRequest<'_>) -> Result<Self, EngineError> {
+        let mut intervals = Vec::with_capacity(request.interval_levels.len());
+        for l in &request.interval_levels {
+            let (lo, hi) =
+                interval_quantiles(*l).map_err(|e| invalid("interval level", e.to_string()))?;
+            intervals.push((*l, lo, hi));
+        }
+        let mut all = request.quantile_levels.levels().to_vec();
+        all.extend(intervals.iter().flat_map(|(_, lo, hi)| [*lo, *hi]));
+        all.extend((0..MEAN_GRID).map(|i| (i as f64 + 0.5) / MEAN_GRID as f64));
+        let levels =
+            QuantileLevels::new(all).map_err(|e| invalid("quantile levels", e.to_string()))?;
+        Ok(Self { levels, intervals })
+    }
+
+    /// The levels, ascending.
+    pub(crate) fn as_slice(&self) -> &[f64] {
+        self.levels.levels()
+    }
+
+    /// Number of levels.
+    pub(crate) fn len(&self) -> usize {
+        self.levels.len()
+    }
+
+    /// Row of `level` (a level the grid was built with).
+    pub(crate) fn position(&self, level: f64) -> usize {
+        self.levels.position(level).unwrap_or(0)
+    }
+
+    /// The rows of `q` (`q[grid level][step]`) at the requested quantile levels, each passed
+    /// through `f(step, value)`.
+    pub(crate) fn requested(
+        &self,
+        request: &ForecastRequest<'_>,
+        q: &[Vec<f64>],
+        f: impl Fn(usize, f64) -> f64,
+    ) -> Vec<Vec<f64>> {
+        request
+            .quantile_levels
+            .levels()
+            .iter()
+            .map(|l| {
+                q[self.position(*l)]
+                    .iter()
+                    .enumerate()
+                    .map(|(s, v)| f(s, *v))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The requested intervals read off `q` (`q[grid level][step]`).
+    pub(crate) fn intervals(&self, q: &[Vec<f64>]) -> Vec<Interval> {
+        self.intervals
+            .iter()
+            .map(|(level, lo, hi)| Interval {
+                level: *level,
+                lo: q[self.position(*lo)].clone(),
+                hi: q[self.position(*hi)].clone(),
+            })
+            .collect()
+    }
+}
 
 /// Forecasts one series. Fails only on an invalid request (horizon 0 or too long, bad interval
 /// level, a covariate that does not cover the horizon) or a history without any finite value.

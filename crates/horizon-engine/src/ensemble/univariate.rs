@@ -12,11 +12,11 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
             format!("{h} is not between 1 and {MAX_HORIZON}"),
         ));
     }
+    let grid = LevelGrid::of(request)?;
     let Prepared {
         y,
         scale,
         mut warnings,
-        interval_levels,
     } = prepare(request)?;
 
     let profile = classify(&y, &request.season_lengths);
@@ -35,21 +35,6 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
 
     let (weights, weight_notes) = member_weights(request, &profile, &candidates, &mut warnings);
 
-    // The level grid: requested quantiles, interval ends, and an even grid for the mean.
-    let mean_grid: Vec<f64> = (0..MEAN_GRID)
-        .map(|i| (i as f64 + 0.5) / MEAN_GRID as f64)
-        .collect();
-    let mut grid: Vec<f64> = request.quantile_levels.levels().to_vec();
-    grid.extend(interval_levels.iter().flat_map(|(_, lo, hi)| [*lo, *hi]));
-    grid.extend_from_slice(&mean_grid);
-    util::sort_floats(&mut grid);
-    grid.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
-    let pos = |level: f64| {
-        grid.iter()
-            .position(|g| (g - level).abs() < 1e-9)
-            .unwrap_or(0)
-    };
-
     // Member quantile sources.
     enum Source {
         Model(Vec<Vec<f64>>),
@@ -59,7 +44,7 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
         .iter()
         .map(|c| {
             if MODEL_QUANTILES
-                && let Some(q) = c.model.forecast_quantiles(h, &grid)
+                && let Some(q) = c.model.forecast_quantiles(h, &grid.levels)
                 && q.len() == grid.len()
                 && q.iter()
                     .all(|p| p.len() == h && p.iter().all(|v| v.is_finite()))
@@ -106,6 +91,7 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
         .map(|(c, src)| match src {
             Source::Model(q) => q,
             Source::Spread(sp) => grid
+                .as_slice()
                 .iter()
                 .map(|l| {
                     let z = sp.standard_quantile(*l);
@@ -131,7 +117,7 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
         &candidates,
         &member_q,
         &weights,
-        &grid,
+        grid.as_slice(),
         h,
         calibrate.then_some(narrowest),
         history.as_ref(),
@@ -173,21 +159,15 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
         mean[s] = limit(s, m);
     }
 
-    let quantile_levels = request.quantile_levels.levels().to_vec();
-    let quantiles: Vec<Vec<f64>> = quantile_levels
-        .iter()
-        .map(|l| all_q[pos(*l)].clone())
-        .collect();
-    let intervals = interval_levels
-        .iter()
-        .map(|(level, lo, hi)| Interval {
-            level: *level,
-            lo: all_q[pos(*lo)].clone(),
-            hi: all_q[pos(*hi)].clone(),
-        })
-        .collect();
-    let threshold_probabilities =
-        threshold_probabilities(&request.thresholds, &grid, &all_q, rho, request.seed);
+    let quantiles = grid.requested(request, &all_q, |_, v| v);
+    let intervals = grid.intervals(&all_q);
+    let threshold_probabilities = threshold_probabilities(
+        &request.thresholds,
+        grid.as_slice(),
+        &all_q,
+        rho,
+        request.seed,
+    );
 
     let members = candidates
         .iter()
@@ -195,16 +175,7 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
         .zip(weight_notes)
         .zip(&member_q)
         .map(|(((c, w), note), q)| {
-            let mut quantiles: Vec<Vec<f64>> = quantile_levels
-                .iter()
-                .map(|l| {
-                    q[pos(*l)]
-                        .iter()
-                        .enumerate()
-                        .map(|(s, v)| limit(s, unscale(*v)))
-                        .collect()
-                })
-                .collect();
+            let mut quantiles = grid.requested(request, q, |s, v| limit(s, unscale(v)));
             // Members' own quantiles may cross where a spread was estimated per level.
             for s in 0..h {
                 let mut col: Vec<f64> = quantiles.iter().map(|p| p[s]).collect();
@@ -229,7 +200,7 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
         .collect();
     Ok(Forecast {
         mean,
-        quantile_levels,
+        quantile_levels: request.quantile_levels.clone(),
         quantiles,
         intervals,
         members,
@@ -247,20 +218,12 @@ struct Prepared {
     scale: f64,
     /// What was imputed or dropped.
     warnings: Vec<String>,
-    /// Each interval level with its two quantile levels.
-    interval_levels: Vec<(f64, f64, f64)>,
 }
 
-/// Stage 1: checks the interval levels, imputes, trims and scales the history.
+/// Stage 1: imputes, trims and scales the history.
 fn prepare(request: &ForecastRequest<'_>) -> Result<Prepared, EngineError> {
-    let mut interval_levels = Vec::with_capacity(request.interval_levels.len());
-    for l in &request.interval_levels {
-        let (lo, hi) =
-            interval_quantiles(*l).map_err(|e| invalid("interval level", e.to_string()))?;
-        interval_levels.push((*l, lo, hi));
-    }
     let mut warnings = Vec::new();
-    let (mut y, imputed) = impute(request.values);
+    let (y, imputed) = impute(request.values);
     if y.is_empty() {
         return Err(invalid("values", "the history has no finite value"));
     }
@@ -270,21 +233,10 @@ fn prepare(request: &ForecastRequest<'_>) -> Result<Prepared, EngineError> {
     let keep = history_length(&request.season_lengths);
     if y.len() > keep {
         warnings.push(format!("only the last {keep} of {} values used", y.len()));
-        y.drain(..y.len() - keep);
     }
-    let scale = y.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-    let scale = if scale > 0.0 && scale.is_finite() {
-        scale
-    } else {
-        1.0
-    };
-    y.iter_mut().for_each(|v| *v /= scale);
-    Ok(Prepared {
-        y,
-        scale,
-        warnings,
-        interval_levels,
-    })
+    // Imputed, so every value is finite: the window is the last `keep` values.
+    let util::FitWindow { y, scale, .. } = util::FitWindow::tail(&y, keep, util::ScaleBy::MaxAbs);
+    Ok(Prepared { y, scale, warnings })
 }
 
 /// Stage 2: the models a series is routed to (or the ones asked for) and what fitting them

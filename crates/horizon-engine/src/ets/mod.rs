@@ -22,9 +22,12 @@
 //! The data are divided by `max |y|` before fitting (the fit is scale-equivariant) and results
 //! multiplied back; the reported AICc is on the original scale.
 
+use horizon_domain::QuantileLevels;
+
 use crate::EngineError;
 use crate::model::{FittedModel, ModelKind};
 use crate::optim::{NelderMeadOptions, nelder_mead};
+use crate::util::{FitWindow, ScaleBy};
 
 mod filter;
 mod init;

@@ -275,13 +275,8 @@ impl FittedModel for EtsFit {
             .collect()
     }
 
-    fn forecast_quantiles(&self, horizon: usize, levels: &[f64]) -> Option<Vec<Vec<f64>>> {
-        if levels
-            .iter()
-            .any(|q| !(q.is_finite() && *q > 0.0 && *q < 1.0))
-        {
-            return None;
-        }
+    fn forecast_quantiles(&self, horizon: usize, levels: &QuantileLevels) -> Option<Vec<Vec<f64>>> {
+        let levels = levels.levels();
         let mean = self.mean_scaled(horizon);
         let s = self.inner.spec;
         let out: Vec<Vec<f64>> = if s.error == Comp::M && s.season == Comp::M {

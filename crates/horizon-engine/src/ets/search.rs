@@ -238,39 +238,20 @@ pub(super) fn cannot(reason: impl Into<String>) -> EngineError {
     }
 }
 
-/// Prepared input: the usable stretch, its offset and the scale.
-pub(super) struct Prepared {
-    pub(super) start: usize,
-    pub(super) total: usize,
-    pub(super) scale: f64,
-    pub(super) y: Vec<f64>,
-}
-
-pub(super) fn prepare(y: &[f64]) -> Result<Prepared, EngineError> {
-    let (start, used) = trailing_finite(y);
-    let skip = used.len().saturating_sub(MAX_FIT_LENGTH);
-    let (start, used) = (start + skip, &used[skip..]);
-    if used.len() < 4 {
+/// The stretch ETS is fitted on: the last [`MAX_FIT_LENGTH`] finite values, scaled by their
+/// largest magnitude; at least 4 of them.
+pub(super) fn prepare(y: &[f64]) -> Result<FitWindow, EngineError> {
+    let window = FitWindow::tail(y, MAX_FIT_LENGTH, ScaleBy::MaxAbs);
+    if window.y.len() < 4 {
         return Err(cannot(format!(
             "needs at least 4 consecutive finite values, has {}",
-            used.len()
+            window.y.len()
         )));
     }
-    let scale = used.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-    let scale = if scale > 0.0 && scale.is_finite() {
-        scale
-    } else {
-        1.0
-    };
-    Ok(Prepared {
-        start,
-        total: y.len(),
-        scale,
-        y: used.iter().map(|v| v / scale).collect(),
-    })
+    Ok(window)
 }
 
-pub(super) fn finish(prep: &Prepared, inner: Fitted) -> EtsFit {
+pub(super) fn finish(prep: &FitWindow, inner: Fitted) -> EtsFit {
     let mut fitted = vec![f64::NAN; prep.total];
     for (o, v) in fitted[prep.start..].iter_mut().zip(&inner.fitted) {
         *o = v * prep.scale;
@@ -289,7 +270,7 @@ pub(super) fn finish(prep: &Prepared, inner: Fitted) -> EtsFit {
 
 /// A constant series: simple exponential smoothing with `alpha = 0.9999`, zero variance, and
 /// the AICc floor of R's optimiser (`-1e10`).
-pub(super) fn constant_fit(prep: &Prepared) -> EtsFit {
+pub(super) fn constant_fit(prep: &FitWindow) -> EtsFit {
     let n = prep.y.len();
     let v = prep.y[n - 1];
     let inner = Fitted {

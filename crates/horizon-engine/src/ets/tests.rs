@@ -3,8 +3,12 @@ use super::*;
 
 const LEVELS: [f64; 5] = [0.025, 0.1, 0.5, 0.9, 0.975];
 
+fn levels(l: &[f64]) -> QuantileLevels {
+    QuantileLevels::new(l.to_vec()).expect("levels")
+}
+
 fn check_quantiles(fit: &EtsFit, h: usize) {
-    let Some(q) = fit.forecast_quantiles(h, &LEVELS) else {
+    let Some(q) = fit.forecast_quantiles(h, &levels(&LEVELS)) else {
         panic!("{} gave no quantiles", fit.spec());
     };
     assert_eq!(q.len(), LEVELS.len());
@@ -49,7 +53,7 @@ fn air_passengers_madm_matches_r() -> Result<(), EngineError> {
     check_quantiles(&fit, 12);
     // 95% band at h = 1 is roughly +/- 2 sigma (sigma about 0.04) around the mean.
     let q = fit
-        .forecast_quantiles(1, &[0.025, 0.975])
+        .forecast_quantiles(1, &levels(&[0.025, 0.975]))
         .unwrap_or_default();
     let width = (q[1][0] - q[0][0]) / f[0];
     assert!((0.10..0.22).contains(&width), "{width}");
@@ -87,7 +91,9 @@ fn linear_intervals_are_exact_for_ses() -> Result<(), EngineError> {
         .collect();
     let fit = fit_spec(&y, None, "ANN")?;
     let (alpha, ..) = fit.parameters();
-    let q = fit.forecast_quantiles(3, &[0.975]).unwrap_or_default();
+    let q = fit
+        .forecast_quantiles(3, &levels(&[0.975]))
+        .unwrap_or_default();
     let mean = fit.forecast_mean(3);
     let s2 = fit.sigma2();
     for h in 0..3 {
@@ -103,8 +109,8 @@ fn deterministic() -> Result<(), EngineError> {
     let b = fit_auto(&AIR_PASSENGERS, Some(12))?;
     assert_eq!(a.forecast_mean(18), b.forecast_mean(18));
     assert_eq!(
-        a.forecast_quantiles(18, &LEVELS),
-        b.forecast_quantiles(18, &LEVELS)
+        a.forecast_quantiles(18, &levels(&LEVELS)),
+        b.forecast_quantiles(18, &levels(&LEVELS))
     );
     Ok(())
 }
@@ -155,7 +161,7 @@ fn no_panic_on_degenerate_input() {
             if let Ok(fit) = fit_auto(y, m) {
                 assert!(fit.forecast_mean(10).iter().all(|v| v.is_finite()), "{y:?}");
                 assert_eq!(fit.fitted().len(), y.len());
-                let _ = fit.forecast_quantiles(10, &LEVELS);
+                let _ = fit.forecast_quantiles(10, &levels(&LEVELS));
             }
         }
     }

@@ -16,7 +16,7 @@ mod series;
 use std::collections::BTreeMap;
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, http::header, patch, post, put, web};
-use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use horizon_domain::{
     Bounds, ExecutionKind, ExecutionStatus, Frequency, QuantileLevels, SeriesClass, SeriesKey,
     SeriesMeta, Timestamp,

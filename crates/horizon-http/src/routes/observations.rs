@@ -1,5 +1,7 @@
 //! Observations: paged and resampled reads, bulk writes.
 
+use horizon_domain::{Accumulator, Aggregate};
+
 use super::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, utoipa::ToSchema)]
@@ -49,56 +51,27 @@ pub const MAX_OBSERVATIONS_PAGE: u64 = 10_000;
 /// Rows read per round trip while resampling, so memory stays bounded whatever the series.
 const RESAMPLE_CHUNK: u64 = 50_000;
 
-/// One bucket's running aggregate.
-#[derive(Clone, Copy)]
-struct Acc {
-    sum: f64,
-    count: u64,
-    min: f64,
-    max: f64,
-}
-
-impl Acc {
-    fn new() -> Self {
-        Acc {
-            sum: 0.0,
-            count: 0,
-            min: f64::INFINITY,
-            max: f64::NEG_INFINITY,
-        }
-    }
-
-    fn add(&mut self, v: f64) {
-        self.sum += v;
-        self.count += 1;
-        self.min = self.min.min(v);
-        self.max = self.max.max(v);
-    }
-
-    fn value(&self, agg: Agg) -> f64 {
-        match agg {
-            Agg::Sum => self.sum,
-            Agg::Mean => self.sum / self.count as f64,
-            Agg::Min => self.min,
-            Agg::Max => self.max,
-            Agg::Count => self.count as f64,
+impl From<Bucket> for horizon_domain::Bucket {
+    fn from(b: Bucket) -> Self {
+        match b {
+            Bucket::Hour => Self::Hour,
+            Bucket::Day => Self::Day,
+            Bucket::Week => Self::Week,
+            Bucket::Month => Self::Month,
         }
     }
 }
 
-/// Start of the bucket holding `ts`, in UTC.
-fn bucket_start(bucket: Bucket, ts: Timestamp) -> Timestamp {
-    if bucket == Bucket::Hour {
-        let secs = ts.timestamp().div_euclid(3600) * 3600;
-        return DateTime::from_timestamp(secs, 0).unwrap_or(ts);
+impl From<Agg> for Aggregate {
+    fn from(a: Agg) -> Self {
+        match a {
+            Agg::Sum => Self::Sum,
+            Agg::Mean => Self::Mean,
+            Agg::Min => Self::Min,
+            Agg::Max => Self::Max,
+            Agg::Count => Self::Count,
+        }
     }
-    let day = ts.date_naive();
-    let start = match bucket {
-        Bucket::Hour | Bucket::Day => day,
-        Bucket::Week => day - Duration::days(i64::from(day.weekday().num_days_from_monday())),
-        Bucket::Month => day.with_day(1).unwrap_or(day),
-    };
-    Utc.from_utc_datetime(&start.and_time(chrono::NaiveTime::MIN))
 }
 
 /// Up to `limit` buckets of the series from `from`, read in bounded chunks, and the start of
@@ -111,8 +84,9 @@ async fn resample(
     agg: Agg,
     limit: u64,
 ) -> Result<(Vec<ObservationDto>, Option<Timestamp>), ApiError> {
-    let mut buckets: Vec<(Timestamp, Acc)> = Vec::new();
-    let dtos = |buckets: &[(Timestamp, Acc)]| -> Vec<ObservationDto> {
+    let (bucket, agg) = (horizon_domain::Bucket::from(bucket), Aggregate::from(agg));
+    let mut buckets: Vec<(Timestamp, Accumulator)> = Vec::new();
+    let dtos = |buckets: &[(Timestamp, Accumulator)]| -> Vec<ObservationDto> {
         buckets
             .iter()
             .map(|(ts, a)| ObservationDto {
@@ -129,14 +103,14 @@ async fn resample(
             .await?;
         let full = chunk.len() as u64 == RESAMPLE_CHUNK;
         for o in &chunk {
-            let b = bucket_start(bucket, o.ts);
+            let b = bucket.start_of(o.ts);
             match buckets.last_mut() {
                 Some((at, acc)) if *at == b => acc.add(o.value),
                 _ => {
                     if buckets.len() as u64 == limit {
                         return Ok((dtos(&buckets), Some(b)));
                     }
-                    let mut acc = Acc::new();
+                    let mut acc = Accumulator::default();
                     acc.add(o.value);
                     buckets.push((b, acc));
                 }

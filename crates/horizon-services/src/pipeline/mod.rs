@@ -15,9 +15,9 @@ use std::{
 };
 
 use horizon_domain::{
-    Bounds, Classification, EnsembleMember, ExecutionKind, ExecutionStatus, ForecastMatrix,
-    Frequency, IntervalLabel, Observation, Partition, QuantileLevels, Series, SeriesClass,
-    StepStatus, Timestamp,
+    Bounds, Classification, EnsembleMember, ExecutionKind, ExecutionStatus, Frequency,
+    IntervalLabel, Observation, Partition, QuantileLevels, Series, SeriesClass, StepStatus,
+    Timestamp,
 };
 use horizon_engine::{ForecastRequest, ModelKind, Timeline};
 use horizon_settings::Settings;

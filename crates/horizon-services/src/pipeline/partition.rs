@@ -231,73 +231,15 @@ pub(super) async fn run_partition(
     let mut predictions = Vec::with_capacity(prepared.len());
     let mut classifications = Vec::with_capacity(prepared.len());
     for (p, result) in prepared.into_iter().zip(results) {
-        let mut f = match result {
-            Ok(f) => f,
-            Err(e) => {
-                skipped.push((p.series.meta.key.to_string(), e.to_string()));
-                continue;
+        match result {
+            Ok(f) => {
+                let (prediction, classification) =
+                    to_prediction(&p, f, calibration, execution_id, issued_at, started)?;
+                predictions.push(prediction);
+                classifications.push(classification);
             }
-        };
-        let calibrated = calibration.weights.contains_key(&f.profile.class);
-        let scales = calibration
-            .scales
-            .get(&f.profile.class)
-            .cloned()
-            .unwrap_or_default();
-        if !scales.is_empty() {
-            horizon_engine::calibration::apply_interval_scales(&mut f, &scales, p.bounds);
+            Err(e) => skipped.push((p.series.meta.key.to_string(), e.to_string())),
         }
-        let readers: Vec<String> = f
-            .members
-            .iter()
-            .filter(|m| m.kind.needs_covariates() && m.weight > 0.0)
-            .map(|m| m.kind.to_string())
-            .collect();
-        let mut covariates = p.covariates.uses.clone();
-        for c in &mut covariates {
-            c.members = readers.clone();
-        }
-        let mut warnings = p.covariates.warnings.clone();
-        warnings.extend(f.warnings.iter().cloned());
-        let member_forecasts = f
-            .members
-            .iter()
-            .map(|m| ForecastMatrix::from_paths(&m.mean, &m.quantiles))
-            .collect::<Result<Vec<_>, _>>()?;
-        classifications.push(Classification {
-            series_id: p.series.id,
-            execution_id: Some(execution_id),
-            classified_at: started,
-            profile: f.profile.clone(),
-        });
-        predictions.push(NewPrediction {
-            series_id: p.series.id,
-            execution_id: Some(execution_id),
-            entity: p.series.meta.entity.clone(),
-            issued_at,
-            first_target_at: p.frequency.advance(p.last_ts, 1),
-            frequency: p.frequency,
-            quantile_levels: QuantileLevels::new(f.quantile_levels.clone())?,
-            matrix: ForecastMatrix::from_paths(&f.mean, &f.quantiles)?,
-            members: f
-                .members
-                .iter()
-                .map(|m| EnsembleMember {
-                    model: m.kind.to_string(),
-                    weight: m.weight,
-                    reason: m.reason.clone(),
-                })
-                .collect(),
-            calibration: serde_json::json!({
-                "class": f.profile.class,
-                "weights": if calibrated { "calibration" } else { "validation" },
-                "interval_scales": scales,
-            }),
-            thresholds: f.threshold_probabilities.clone(),
-            warnings,
-            member_forecasts,
-            covariates,
-        });
     }
     store.insert_classifications(&classifications).await?;
     let written = store.insert_predictions(&predictions).await?;
@@ -319,6 +261,81 @@ pub(super) async fn run_partition(
         tracing::warn!(series = %key, %reason, "series skipped");
     }
     Ok(PartitionOutcome { written, skipped })
+}
+
+/// The one conversion of the engine's forecast of a prepared series into what is stored: the
+/// run's interval scales applied, the covariates used (with the members that read them), the
+/// warnings of the laying and of the engine, the matrix of the ensemble and of each member,
+/// and the series' classification.
+fn to_prediction(
+    p: &Prepared,
+    mut f: horizon_engine::Forecast,
+    calibration: &Calibration,
+    execution_id: Uuid,
+    issued_at: Timestamp,
+    classified_at: Timestamp,
+) -> Result<(NewPrediction, Classification), ServiceError> {
+    let calibrated = calibration.weights.contains_key(&f.profile.class);
+    let scales = calibration
+        .scales
+        .get(&f.profile.class)
+        .cloned()
+        .unwrap_or_default();
+    if !scales.is_empty() {
+        horizon_engine::calibration::apply_interval_scales(&mut f, &scales, p.bounds);
+    }
+    let readers: Vec<String> = f
+        .members
+        .iter()
+        .filter(|m| m.kind.needs_covariates() && m.weight > 0.0)
+        .map(|m| m.kind.to_string())
+        .collect();
+    let mut covariates = p.covariates.uses.clone();
+    for c in &mut covariates {
+        c.members = readers.clone();
+    }
+    let mut warnings = p.covariates.warnings.clone();
+    warnings.extend(f.warnings.iter().cloned());
+    let member_forecasts = f
+        .members
+        .iter()
+        .map(horizon_engine::Member::matrix)
+        .collect::<Result<Vec<_>, _>>()?;
+    let classification = Classification {
+        series_id: p.series.id,
+        execution_id: Some(execution_id),
+        classified_at,
+        profile: f.profile.clone(),
+    };
+    let prediction = NewPrediction {
+        series_id: p.series.id,
+        execution_id: Some(execution_id),
+        entity: p.series.meta.entity.clone(),
+        issued_at,
+        first_target_at: p.frequency.advance(p.last_ts, 1),
+        frequency: p.frequency,
+        matrix: f.matrix()?,
+        quantile_levels: f.quantile_levels,
+        members: f
+            .members
+            .iter()
+            .map(|m| EnsembleMember {
+                model: m.kind.to_string(),
+                weight: m.weight,
+                reason: m.reason.clone(),
+            })
+            .collect(),
+        calibration: serde_json::json!({
+            "class": f.profile.class,
+            "weights": if calibrated { "calibration" } else { "validation" },
+            "interval_scales": scales,
+        }),
+        thresholds: f.threshold_probabilities,
+        warnings,
+        member_forecasts,
+        covariates,
+    };
+    Ok((prediction, classification))
 }
 
 /// How far back from its latest observation a series' history is worth loading: the values

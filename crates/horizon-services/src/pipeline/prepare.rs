@@ -109,25 +109,7 @@ pub(super) fn regular_grid(
     frequency: Frequency,
     first: Timestamp,
 ) -> Vec<f64> {
-    let index = |ts: Timestamp| -> i64 {
-        match frequency {
-            Frequency::Month | Frequency::Quarter | Frequency::Year => {
-                use chrono::Datelike;
-                let months = (ts.year() - first.year()) as i64 * 12 + ts.month() as i64
-                    - first.month() as i64;
-                let per = match frequency {
-                    Frequency::Quarter => 3,
-                    Frequency::Year => 12,
-                    _ => 1,
-                };
-                months / per
-            }
-            _ => {
-                let step = frequency.nominal_seconds().max(1);
-                ((ts - first).num_seconds() as f64 / step as f64).round() as i64
-            }
-        }
-    };
+    let index = |ts: Timestamp| frequency.index_of(first, ts);
     let Some(last) = history.last() else {
         return Vec::new();
     };
