@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, path::Path};
 fn workspace_graph() -> BTreeMap<String, Vec<String>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut graph = BTreeMap::new();
-    for group in ["crates", "bins"] {
+    for group in ["crates", "bins", "tools"] {
         for entry in std::fs::read_dir(root.join(group)).expect("reading the workspace") {
             let dir = entry.expect("a directory entry").path();
             let manifest = dir.join("Cargo.toml");

@@ -102,12 +102,12 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Worker => {
             let name = pipeline::worker_name("worker");
-            queue::run_worker(&store, &settings, &name, shutdown_signal())
+            queue::run_worker(&store, &settings, &name, stop_requested())
                 .await
                 .context("while working the queue")?;
         }
         Command::Daemon { args, at } => {
-            let stop = shutdown_signal();
+            let stop = stop_requested();
             tokio::pin!(stop);
             loop {
                 let wait = until_next(at, chrono::Utc::now());
@@ -206,7 +206,7 @@ fn until_next(at: chrono::NaiveTime, now: horizon_domain::Timestamp) -> Duration
     (next - now).to_std().unwrap_or(Duration::ZERO)
 }
 
-async fn shutdown_signal() {
+async fn stop_requested() {
     horizon_services::shutdown_signal().await;
     tracing::info!("shutdown requested; finishing the current work");
 }
