@@ -2,11 +2,15 @@
 
 use std::{fmt, str::FromStr};
 
+use serde::{Deserialize, Serialize};
+
 use crate::DomainError;
 
 /// The model families of the engine, by the names the command line, the API and the database
 /// use: parsed here, once, wherever a name arrives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Stored and sent as its name (`"ets"`), so a stored job request reads back as it was typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum ModelKind {
     /// Last value.
     Naive,
@@ -127,5 +131,18 @@ impl FromStr for ModelKind {
                     ),
                 )
             })
+    }
+}
+
+impl TryFrom<String> for ModelKind {
+    type Error = DomainError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
+impl From<ModelKind> for String {
+    fn from(kind: ModelKind) -> Self {
+        kind.to_string()
     }
 }

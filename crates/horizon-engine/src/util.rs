@@ -277,3 +277,21 @@ impl FitWindow {
         }
     }
 }
+
+/// The weighted least-squares line through `(ln step, ln spread, weight)` points: how an error
+/// spread grows with the step, `ln spread = a + b·ln step`, its slope held in [0, 1] (between
+/// a flat spread and linear growth) and `flat_slope` when the steps do not vary. Returns
+/// `(a, b)`. Shared by the members' spreads and the widening factors.
+pub(crate) fn growth_line(pts: &[(f64, f64, f64)], flat_slope: f64) -> (f64, f64) {
+    let wsum: f64 = pts.iter().map(|p| p.2).sum();
+    let mx = pts.iter().map(|p| p.0 * p.2).sum::<f64>() / wsum;
+    let my = pts.iter().map(|p| p.1 * p.2).sum::<f64>() / wsum;
+    let sxx: f64 = pts.iter().map(|p| p.2 * (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = pts.iter().map(|p| p.2 * (p.0 - mx) * (p.1 - my)).sum();
+    let b = if sxx > 0.0 {
+        (sxy / sxx).clamp(0.0, 1.0)
+    } else {
+        flat_slope
+    };
+    (my - b * mx, b)
+}

@@ -204,11 +204,12 @@ async fn forecast_job(
     let mut options = options_of(execution)?;
     let series = select_series(store, &options).await?;
     if execution.kind == ExecutionKind::Predict && options.models.is_none() {
-        let mut families: Vec<String> = Vec::new();
+        let mut families: Vec<ModelKind> = Vec::new();
         for s in &series {
             for m in store.list_models(Some(s.id), 50).await? {
-                if !families.contains(&m.family) {
-                    families.push(m.family);
+                let family = m.family.parse::<ModelKind>()?;
+                if !families.contains(&family) {
+                    families.push(family);
                 }
             }
         }
@@ -238,7 +239,11 @@ async fn forecast_job(
                 "{} series in {} partitions; models {}",
                 series.len(),
                 partitions.len(),
-                models.join(", ")
+                models
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         )
         .await?;
@@ -265,7 +270,7 @@ async fn train_job(
     let series = select_series(store, &options).await?;
     let started = pipeline::now();
     let prepared = prepare_all(store, settings, &options, &series).await?;
-    let models = parse_models(&options)?;
+    let models = options.models.clone();
     let results = tokio::task::spawn_blocking(move || {
         let requests: Vec<ForecastRequest<'_>> = prepared
             .iter()
@@ -339,18 +344,6 @@ async fn prepare_all(
     Ok(prepared)
 }
 
-fn parse_models(options: &PipelineOptions) -> Result<Option<Vec<ModelKind>>, ServiceError> {
-    Ok(options
-        .models
-        .as_ref()
-        .map(|list| {
-            list.iter()
-                .map(|m| m.parse::<ModelKind>())
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()?)
-}
-
 /// Rolling-origin backtests of the selection: the ensemble, or each requested family on its
 /// own; metrics per series and model in `forecast_metrics`.
 async fn backtest_job(
@@ -362,7 +355,7 @@ async fn backtest_job(
     let series = select_series(store, &options).await?;
     let started = pipeline::now();
     let prepared = prepare_all(store, settings, &options, &series).await?;
-    let models = parse_models(&options)?;
+    let models = options.models.clone();
     let execution_id = execution.id;
     let metrics = tokio::task::spawn_blocking(move || {
         let mut out = Vec::new();

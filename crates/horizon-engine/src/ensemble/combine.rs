@@ -194,16 +194,7 @@ pub(super) fn widening_factors(
     } else {
         1.0
     };
-    let mx = pts.iter().map(|p| p.0 * p.2).sum::<f64>() / wsum;
-    let my = pts.iter().map(|p| p.1 * p.2).sum::<f64>() / wsum;
-    let sxx: f64 = pts.iter().map(|p| p.2 * (p.0 - mx).powi(2)).sum();
-    let sxy: f64 = pts.iter().map(|p| p.2 * (p.0 - mx) * (p.1 - my)).sum();
-    let b = if sxx > 0.0 {
-        (sxy / sxx).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    let a = my - b * mx;
+    let (a, b) = util::growth_line(&pts, 0.0);
     (1..=h)
         .map(|s| {
             let k = (a + b * (s as f64).ln()).exp();

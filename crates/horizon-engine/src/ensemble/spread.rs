@@ -65,17 +65,8 @@ pub(super) fn conformal_spread(errors: &[Vec<f64>], horizon: usize) -> Option<Sp
     if pts.is_empty() {
         return None;
     }
-    let wsum: f64 = pts.iter().map(|p| p.2).sum();
-    let mx = pts.iter().map(|p| p.0 * p.2).sum::<f64>() / wsum;
-    let my = pts.iter().map(|p| p.1 * p.2).sum::<f64>() / wsum;
-    let sxx: f64 = pts.iter().map(|p| p.2 * (p.0 - mx).powi(2)).sum();
-    let sxy: f64 = pts.iter().map(|p| p.2 * (p.0 - mx) * (p.1 - my)).sum();
-    let b = if sxx > 0.0 {
-        (sxy / sxx).clamp(0.0, 1.0)
-    } else {
-        0.5
-    };
-    let a = (my - b * mx).exp();
+    let (a, b) = util::growth_line(&pts, 0.5);
+    let a = a.exp();
     let scale: Vec<f64> = (1..=horizon).map(|s| a * (s as f64).powf(b)).collect();
     let mut z = Vec::with_capacity(errors.len() * steps);
     for w in errors {

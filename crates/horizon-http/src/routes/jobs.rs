@@ -9,6 +9,16 @@ fn job_params(
     r: JobRequest,
 ) -> Result<horizon_services::jobs::JobParams, ApiError> {
     validate_job(kind, &r)?;
+    let models = r
+        .models
+        .map(|names| {
+            names
+                .iter()
+                .map(|m| m.parse::<horizon_domain::ModelKind>())
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()
+        .map_err(|e| ApiError::unprocessable(e.to_string()))?;
     let quantiles = match r.quantiles {
         Some(q) => QuantileLevels::new(q).map_err(|e| ApiError::unprocessable(e.to_string()))?,
         None => QuantileLevels::default(),
@@ -18,7 +28,7 @@ fn job_params(
             as_of: r.as_of,
             series_prefix: r.series_prefix,
             series_keys: r.series,
-            models: r.models,
+            models,
             horizon: r.horizon.map(|h| h as usize),
             quantiles,
         },
@@ -46,19 +56,10 @@ fn validate_job(kind: ExecutionKind, r: &JobRequest) -> Result<(), ApiError> {
             "horizon must be between 1 and 10000, got {h}"
         )));
     }
-    if let Some(q) = &r.quantiles {
-        QuantileLevels::new(q.clone()).map_err(|e| ApiError::unprocessable(e.to_string()))?;
-    }
-    if let Some(models) = &r.models {
-        if models.is_empty() {
-            return Err(ApiError::unprocessable(
-                "models must not be empty when given",
-            ));
-        }
-        for m in models {
-            m.parse::<horizon_domain::ModelKind>()
-                .map_err(|e| ApiError::unprocessable(e.to_string()))?;
-        }
+    if r.models.as_ref().is_some_and(Vec::is_empty) {
+        return Err(ApiError::unprocessable(
+            "models must not be empty when given",
+        ));
     }
     if let Some(f) = r.folds {
         if kind != ExecutionKind::Backtest {

@@ -63,8 +63,8 @@ pub struct PipelineOptions {
     /// Only these series keys.
     #[serde(alias = "series")]
     pub series_keys: Option<Vec<String>>,
-    /// Only these model families, by name (default: chosen per series class).
-    pub models: Option<Vec<String>>,
+    /// Only these model families (default: chosen per series class); stored by name.
+    pub models: Option<Vec<ModelKind>>,
     /// Steps to forecast; default by frequency (one day of 15-minute data, two weeks of daily
     /// data, 18 months, ...).
     pub horizon: Option<usize>,

@@ -179,15 +179,7 @@ pub(super) async fn run_partition(
     let t = Instant::now();
     let quantiles = options.quantiles.clone();
     let task_weights = calibration.weights.clone();
-    let models = options
-        .models
-        .as_ref()
-        .map(|list| {
-            list.iter()
-                .map(|m| m.parse::<ModelKind>())
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()?;
+    let models = options.models.clone();
     let progress = done.clone();
     let (prepared, results) = tokio::task::spawn_blocking(move || {
         let requests: Vec<ForecastRequest<'_>> = prepared

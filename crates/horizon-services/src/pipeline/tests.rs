@@ -241,10 +241,10 @@ async fn calibration_follows_a_regime_shift(db: TestDb) {
         as_of: Some(day(START + run * H)),
         horizon: Some(H as usize),
         models: Some(vec![
-            "naive".into(),
-            "snaive".into(),
-            "drift".into(),
-            "theta".into(),
+            ModelKind::Naive,
+            ModelKind::SeasonalNaive,
+            ModelKind::Drift,
+            ModelKind::Theta,
         ]),
         ..Default::default()
     };
