@@ -11,6 +11,7 @@ mod m20261121_000001_initial;
 mod m20261122_000001_pipeline;
 mod m20261122_000002_observations_covering;
 mod m20261202_000001_covariates;
+mod m20261204_000001_forecast_kind;
 
 /// Every migration this build knows, oldest first.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_pipeline::Migration),
             Box::new(m20261122_000002_observations_covering::Migration),
             Box::new(m20261202_000001_covariates::Migration),
+            Box::new(m20261204_000001_forecast_kind::Migration),
         ]
     }
 }

@@ -83,6 +83,29 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Why a forecast was made: by the scheduled pipeline, or on request. A series' "latest"
+    /// forecast is its latest scheduled one unless a reader asks otherwise, so a one-off
+    /// `predict` or `generate` job (another horizon, other models) never replaces what the
+    /// schedule publishes.
+    ForecastKind {
+        /// Written by a pipeline run.
+        Scheduled => "scheduled",
+        /// Written by an API job (`predict`, `generate`).
+        Adhoc => "adhoc",
+    }
+}
+
+impl ForecastKind {
+    /// The kind of the forecasts an execution of `kind` writes.
+    pub fn of(kind: ExecutionKind) -> Self {
+        match kind {
+            ExecutionKind::Pipeline => ForecastKind::Scheduled,
+            _ => ForecastKind::Adhoc,
+        }
+    }
+}
+
 impl ExecutionStatus {
     /// Whether the execution has ended.
     pub fn is_terminal(&self) -> bool {

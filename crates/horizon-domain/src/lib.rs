@@ -29,7 +29,7 @@ mod site;
 
 pub use error::DomainError;
 pub use error_code::ErrorCode;
-pub use execution::{ExecutionKind, ExecutionStatus, StepStatus};
+pub use execution::{ExecutionKind, ExecutionStatus, ForecastKind, StepStatus};
 pub use forecast::{ForecastMatrix, QuantileLevels, interval_quantiles};
 pub use frequency::Frequency;
 pub use model_kind::ModelKind;

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    Bounds, ExecutionKind, ExecutionStatus, ForecastMatrix, Frequency, QuantileLevels,
-    SeriesAttributes, SeriesClass, SeriesKey, StepStatus, Timestamp,
+    Bounds, ExecutionKind, ExecutionStatus, ForecastKind, ForecastMatrix, Frequency,
+    QuantileLevels, SeriesAttributes, SeriesClass, SeriesKey, StepStatus, Timestamp,
 };
 
 /// Descriptive metadata of a series, as created or updated.
@@ -147,6 +147,8 @@ pub struct Prediction {
     pub series_id: Uuid,
     /// The run that made it.
     pub execution_id: Option<Uuid>,
+    /// Scheduled (a pipeline run) or ad hoc (an API job).
+    pub kind: ForecastKind,
     /// The series' entity, kept here so forecasts can be listed by entity cheaply.
     pub entity: String,
     /// The as-of instant: the forecast uses data up to it.

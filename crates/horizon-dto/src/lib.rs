@@ -114,6 +114,64 @@ pub struct ThresholdDto {
     pub any_step: f64,
 }
 
+/// Why a forecast was made.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ForecastKindDto {
+    /// Written by a pipeline run: what the schedule publishes.
+    Scheduled,
+    /// Written by an API job (`predict`, `generate`).
+    Adhoc,
+}
+
+impl From<horizon_domain::ForecastKind> for ForecastKindDto {
+    fn from(kind: horizon_domain::ForecastKind) -> Self {
+        match kind {
+            horizon_domain::ForecastKind::Scheduled => ForecastKindDto::Scheduled,
+            horizon_domain::ForecastKind::Adhoc => ForecastKindDto::Adhoc,
+        }
+    }
+}
+
+/// Which forecasts a read selects by kind.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ForecastKindFilter {
+    /// Only scheduled forecasts.
+    Scheduled,
+    /// Only ad-hoc forecasts.
+    Adhoc,
+    /// Both.
+    Any,
+}
+
+impl std::str::FromStr for ForecastKindFilter {
+    type Err = String;
+
+    /// Reads a query parameter's value; the error names the accepted values.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "scheduled" => Ok(ForecastKindFilter::Scheduled),
+            "adhoc" => Ok(ForecastKindFilter::Adhoc),
+            "any" => Ok(ForecastKindFilter::Any),
+            other => Err(format!(
+                "kind: {other:?} is not one of scheduled, adhoc, any"
+            )),
+        }
+    }
+}
+
+impl ForecastKindFilter {
+    /// The kind to select, `None` for both.
+    pub fn kind(self) -> Option<horizon_domain::ForecastKind> {
+        match self {
+            ForecastKindFilter::Scheduled => Some(horizon_domain::ForecastKind::Scheduled),
+            ForecastKindFilter::Adhoc => Some(horizon_domain::ForecastKind::Adhoc),
+            ForecastKindFilter::Any => None,
+        }
+    }
+}
+
 /// A probabilistic forecast.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct ForecastDto {
@@ -125,6 +183,8 @@ pub struct ForecastDto {
     pub entity: String,
     /// The run that made it.
     pub execution_id: Option<Uuid>,
+    /// `scheduled` (a pipeline run) or `adhoc` (a `predict` or `generate` job).
+    pub kind: ForecastKindDto,
     /// Data up to this instant was used.
     pub issued_at: DateTime<Utc>,
     /// Written at.
@@ -373,6 +433,7 @@ impl ForecastDto {
             series_key: series_key.to_owned(),
             entity: p.entity.clone(),
             execution_id: p.execution_id,
+            kind: p.kind.into(),
             issued_at: p.issued_at,
             created_at: p.created_at,
             frequency: p.frequency.to_string(),

@@ -3,8 +3,6 @@
 //! They follow statsforecast's definitions. Each returns a [`SimpleFit`]: a repeated pattern
 //! plus a linear slope, which is also how the intermittent models forecast.
 
-use horizon_domain::QuantileLevels;
-
 use crate::{EngineError, FittedModel, ModelKind, util};
 
 /// A fitted model whose forecast is a repeated pattern plus a straight line:
@@ -51,14 +49,6 @@ impl FittedModel for SimpleFit {
         (0..horizon)
             .map(|i| self.pattern[i % self.pattern.len()] + self.slope * (i + 1) as f64)
             .collect()
-    }
-
-    fn forecast_quantiles(
-        &self,
-        _horizon: usize,
-        _levels: &QuantileLevels,
-    ) -> Option<Vec<Vec<f64>>> {
-        None
     }
 
     fn fitted(&self) -> &[f64] {

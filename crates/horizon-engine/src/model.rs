@@ -17,8 +17,12 @@ pub trait FittedModel: Send + Sync {
 
     /// Model-based predictive quantiles, `result[level][step]` for each of `levels`, when the
     /// model has a valid predictive distribution. `None` tells the ensemble to use empirical
-    /// (conformal) residual quantiles instead. The levels are checked once, by their type.
-    fn forecast_quantiles(&self, horizon: usize, levels: &QuantileLevels) -> Option<Vec<Vec<f64>>>;
+    /// (conformal) residual quantiles instead, which is what a model without one (the naive
+    /// baselines, MSTL) leaves to this default. The levels are checked once, by their type.
+    fn forecast_quantiles(&self, horizon: usize, levels: &QuantileLevels) -> Option<Vec<Vec<f64>>> {
+        let _ = (horizon, levels);
+        None
+    }
 
     /// One-step-ahead in-sample fitted values aligned with the history (NaN where undefined).
     fn fitted(&self) -> &[f64];

@@ -8,8 +8,6 @@
 //! AICc (`ets::fit_auto_additive_trend`), falling back to a damped-trend ETS and then to
 //! naive; each seasonal component repeats its last cycle.
 
-use horizon_domain::QuantileLevels;
-
 use crate::{EngineError, FittedModel, ModelKind, baseline, ets};
 
 /// Number of most recent cycles whose per-phase means form a seasonal component.
@@ -218,14 +216,6 @@ impl FittedModel for MstlFit {
             *v += self.seasonal_at(self.n + i);
         }
         f
-    }
-
-    fn forecast_quantiles(
-        &self,
-        _horizon: usize,
-        _levels: &QuantileLevels,
-    ) -> Option<Vec<Vec<f64>>> {
-        None
     }
 
     fn fitted(&self) -> &[f64] {

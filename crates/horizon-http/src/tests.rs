@@ -161,6 +161,7 @@ async fn seed(store: &Store) -> (Series, Uuid) {
         .insert_predictions(&[NewPrediction {
             series_id: s.id,
             execution_id: None,
+            kind: ForecastKind::Scheduled,
             entity: "USA".into(),
             issued_at: t0(),
             first_target_at: t0(),
@@ -470,6 +471,7 @@ async fn resources(db: TestDb) {
     app.store
         .insert_predictions(&[NewPrediction {
             series_id: series.id,
+            kind: ForecastKind::Scheduled,
             execution_id: Some(
                 app.store
                     .create_execution(ExecutionKind::Pipeline, json!({}), None, None, None)
@@ -494,6 +496,77 @@ async fn resources(db: TestDb) {
         .unwrap();
     let latest: ForecastDto = app.ok("/v1/series/events-USA/forecasts/latest", k).await;
     assert_ne!(latest.id, forecast_id);
+    let scheduled_id = latest.id;
+
+    // An ad-hoc forecast (a predict job's: another horizon) is newer, but the latest stays
+    // the scheduled one unless the reader asks for ad-hoc or either kind.
+    let adhoc_matrix = ForecastMatrix::from_paths(
+        &newer.matrix.mean_path()[..2],
+        &(0..newer.matrix.quantile_count())
+            .map(|q| newer.matrix.quantile_path(q)[..2].to_vec())
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    app.store
+        .insert_predictions(&[NewPrediction {
+            series_id: series.id,
+            kind: ForecastKind::Adhoc,
+            execution_id: Some(
+                app.store
+                    .create_execution(ExecutionKind::Predict, json!({}), None, None, None)
+                    .await
+                    .unwrap()
+                    .id,
+            ),
+            entity: "USA".into(),
+            issued_at: newer.issued_at,
+            first_target_at: newer.first_target_at,
+            frequency: newer.frequency,
+            quantile_levels: newer.quantile_levels.clone(),
+            matrix: adhoc_matrix,
+            members: vec![],
+            calibration: json!({}),
+            thresholds: vec![],
+            warnings: vec![],
+            member_forecasts: vec![],
+            covariates: vec![],
+        }])
+        .await
+        .unwrap();
+    let latest: ForecastDto = app.ok("/v1/series/events-USA/forecasts/latest", k).await;
+    assert_eq!(
+        (latest.id, latest.kind),
+        (scheduled_id, ForecastKindDto::Scheduled)
+    );
+    let adhoc: ForecastDto = app
+        .ok("/v1/series/events-USA/forecasts/latest?kind=adhoc", k)
+        .await;
+    assert_eq!((adhoc.kind, adhoc.horizon), (ForecastKindDto::Adhoc, 2));
+    let any: ForecastDto = app
+        .ok("/v1/series/events-USA/forecasts/latest?kind=any", k)
+        .await;
+    assert_eq!(any.id, adhoc.id);
+    let listed: ForecastPage = app
+        .ok("/v1/series/events-USA/forecasts?kind=adhoc", k)
+        .await;
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0].id, adhoc.id);
+    let all: ForecastPage = app.ok("/v1/series/events-USA/forecasts", k).await;
+    assert_eq!(
+        all.items.len(),
+        3,
+        "a list shows both kinds, each with its kind"
+    );
+    let bad = problem(
+        app.get("/v1/series/events-USA/forecasts/latest?kind=daily", k)
+            .await,
+        400,
+    )
+    .await;
+    assert!(
+        bad.detail.contains("kind: \"daily\" is not one of"),
+        "{bad:?}"
+    );
 
     // Outcomes: score actuals against the first forecast.
     let scored: OutcomeList = app
@@ -855,6 +928,7 @@ async fn concurrent_forecast_reads(db: TestDb) {
             NewPrediction {
                 series_id: series.id,
                 execution_id: None,
+                kind: ForecastKind::Scheduled,
                 entity: "USA".into(),
                 issued_at: template.issued_at,
                 first_target_at: template.first_target_at,

@@ -18,9 +18,9 @@ use uuid::Uuid;
 use crate::{
     ServiceError,
     pipeline::{
-        self, EXECUTION_TASK, PipelineOptions, QUEUE_SCHEMA, log_step, options_of, prepare,
-        work_partition,
+        self, EXECUTION_TASK, PipelineOptions, QUEUE_SCHEMA, options_of, prepare, work_partition,
     },
+    steps::{self, log_step},
 };
 
 /// Kinds the API submits.
@@ -233,7 +233,7 @@ async fn forecast_job(
             store,
             execution.id,
             "plan",
-            pipeline::now(),
+            steps::now(),
             Some(series.len() as i64),
             format!(
                 "{} series in {} partitions; models {}",
@@ -268,7 +268,7 @@ async fn train_job(
 ) -> Result<(), ServiceError> {
     let options = options_of(execution)?;
     let series = select_series(store, &options).await?;
-    let started = pipeline::now();
+    let started = steps::now();
     let prepared = prepare_all(store, settings, &options, &series).await?;
     let models = options.models.clone();
     let results = tokio::task::spawn_blocking(move || {
@@ -303,7 +303,7 @@ async fn train_job(
                     spec: m.reason.clone(),
                     params: serde_json::json!({ "weight": m.weight, "class": f.profile.class }),
                     metrics: None,
-                    fitted_at: pipeline::now(),
+                    fitted_at: steps::now(),
                 })
                 .await?;
             registered += 1;
@@ -338,7 +338,7 @@ async fn prepare_all(
         })
         .collect();
     // Train and backtest jobs see the covariates a run would, laid the same way.
-    let as_of = options.as_of.unwrap_or_else(pipeline::now);
+    let as_of = options.as_of.unwrap_or_else(steps::now);
     let max_age = chrono::Duration::hours(i64::from(settings.covariate_max_age_hours));
     pipeline::lay_covariates(store, &mut prepared, as_of, max_age).await?;
     Ok(prepared)
@@ -353,7 +353,7 @@ async fn backtest_job(
 ) -> Result<(), ServiceError> {
     let JobParams { options, folds } = JobParams::of(execution)?;
     let series = select_series(store, &options).await?;
-    let started = pipeline::now();
+    let started = steps::now();
     let prepared = prepare_all(store, settings, &options, &series).await?;
     let models = options.models.clone();
     let execution_id = execution.id;

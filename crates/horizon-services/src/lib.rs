@@ -7,6 +7,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod pipeline;
 pub mod queue;
+mod steps;
 pub mod telemetry;
 
 pub use error::ServiceError;

@@ -240,7 +240,7 @@ async fn run_worker_once(
 /// Partitions a live worker holds beat every lease/4, so only a run nobody works is failed.
 /// Returns the number of runs it ended.
 pub async fn rescue_stalled_runs(store: &Store, stall: Duration) -> Result<usize, ServiceError> {
-    let now = crate::pipeline::now();
+    let now = crate::steps::now();
     let mut ended = 0;
     let running = store
         .list_executions(Some(horizon_domain::ExecutionStatus::Running), 1_000)

@@ -250,6 +250,7 @@ fn new_prediction(series: &Series, execution_id: Option<Uuid>, level: f64) -> Ne
     NewPrediction {
         series_id: series.id,
         execution_id,
+        kind: ForecastKind::Scheduled,
         entity: series.meta.entity.clone(),
         issued_at: t0(),
         first_target_at: t0() + Duration::minutes(15),

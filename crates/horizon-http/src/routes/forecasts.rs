@@ -12,6 +12,9 @@ struct ForecastQuery {
     entity: Option<String>,
     /// Only forecasts of this execution.
     execution: Option<Uuid>,
+    /// Only `scheduled` or `adhoc` forecasts (default `any`).
+    #[param(value_type = Option<ForecastKindFilter>)]
+    kind: Option<String>,
     /// Created at or after: a date, an RFC 3339 datetime or Unix seconds.
     #[serde(default, deserialize_with = "from_param")]
     from: Option<DateTime<Utc>>,
@@ -36,6 +39,7 @@ async fn forecast_page(
         series_id: series.as_ref().map(|(id, _)| *id),
         entity: query.entity.clone(),
         execution_id: query.execution,
+        kind: kind_param(query.kind.as_deref(), ForecastKindFilter::Any)?.kind(),
         created_from: query.from,
         created_to: query.to,
         before_id: query
@@ -125,32 +129,64 @@ pub(super) async fn get_forecast(
     Ok(json_text(cache::forecast_json(&state, id).await?))
 }
 
-#[utoipa::path(tag = "forecasts", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct LatestQuery {
+    /// `scheduled` (default: what the pipeline publishes), `adhoc` (the newest API job's) or
+    /// `any` (the newest of either).
+    #[param(value_type = Option<ForecastKindFilter>)]
+    kind: Option<String>,
+}
+
+/// The `kind` parameter, read here rather than by serde so a bad value is named.
+fn kind_param(
+    text: Option<&str>,
+    default: ForecastKindFilter,
+) -> Result<ForecastKindFilter, ApiError> {
+    text.map_or(Ok(default), |t| t.parse().map_err(ApiError::invalid))
+}
+
+#[utoipa::path(tag = "forecasts", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$"), LatestQuery),
     security(("api_key" = [])),
-    responses((status = 200, body = ForecastDto), (status = 404, body = Problem)))]
+    responses((status = 200, body = ForecastDto), (status = 400, body = Problem), (status = 404, body = Problem)))]
 #[get("/v1/series/{key}/forecasts/latest")]
 pub(super) async fn latest_forecast(
     state: web::Data<AppState>,
     key: web::Path<String>,
+    query: web::Query<LatestQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let key = parse_key(&key)?;
+    let filter = kind_param(query.kind.as_deref(), ForecastKindFilter::Scheduled)?;
     let lookup = || async {
         let series = state.store.series_by_key(&key).await?;
-        state.store.latest_prediction_id(series.id).await
+        state
+            .store
+            .latest_prediction_id(series.id, filter.kind())
+            .await
     };
+    // The last-served cache is per series and kind.
+    let remembered = format!("{key}\u{1f}{filter:?}");
     let id = match crate::retry_broken(lookup).await {
         Ok(Some(id)) => {
-            state.forecasts.remember_latest(&key, id);
+            state.forecasts.remember_latest(&remembered, id);
             id
         }
         Ok(None) => {
+            let what = match filter {
+                ForecastKindFilter::Scheduled => {
+                    "scheduled forecast (ask ?kind=any for ad-hoc ones)"
+                }
+                ForecastKindFilter::Adhoc => "ad-hoc forecast",
+                ForecastKindFilter::Any => "forecast",
+            };
             return Err(ApiError::not_found(format!(
-                "series {key} has no forecast yet"
+                "series {key} has no {what} yet"
             )));
         }
         // While the database is away, the newest forecast this process has served for the
         // series is still the best answer it has (forecasts never change once written).
-        Err(e) if e.is_transient() => match state.forecasts.last_latest(&key) {
+        Err(e) if e.is_transient() => match state.forecasts.last_latest(&remembered) {
             Some(id) => id,
             None => return Err(e.into()),
         },

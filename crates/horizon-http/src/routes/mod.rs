@@ -163,7 +163,7 @@ async fn series_id_of(state: &AppState, series: Option<&str>) -> Result<Option<U
 #[openapi(
     info(title = "Horizon API", description = "Probabilistic forecasts for many series."),
     paths(ops::healthz, ops::readyz, series::list_series, series::get_series, series::put_series, series::patch_series, observations::get_observations, observations::post_observations, observations::get_classification, covariates::list_covariates, covariates::get_covariate_values, covariates::put_covariate_values, forecasts::list_forecasts, forecasts::get_forecast, forecasts::list_series_forecasts, forecasts::latest_forecast, executions::list_executions, executions::get_execution, jobs::train, jobs::predict, jobs::backtest, jobs::generate, models::model_families, models::list_models, outcomes::post_outcomes, outcomes::list_outcomes, calibration::current_calibration, calibration::calibration_history, calibration::list_forecast_metrics, keys::list_keys),
-    components(schemas(Problem, observations::Bucket, observations::Agg)),
+    components(schemas(Problem, ForecastKindFilter, observations::Bucket, observations::Agg)),
     modifiers(&SecurityAddon)
 )]
 pub struct ApiDoc;

@@ -1,6 +1,8 @@
 use std::time::Duration;
 
-use horizon_domain::{ExecutionKind, ExecutionStatus, Frequency, SeriesKey, SeriesMeta};
+use horizon_domain::{
+    ExecutionKind, ExecutionStatus, ForecastKind, Frequency, SeriesKey, SeriesMeta,
+};
 use horizon_settings::Settings;
 use horizon_store::{ObservationRow, PoolOptions, Store};
 use horizon_test_support::{TestDb, both_backends};
@@ -131,6 +133,22 @@ async fn api_jobs_are_worked(db: TestDb) {
     assert_eq!(status(predict).await.status, ExecutionStatus::Succeeded);
     let p = store.latest_prediction(job0.id).await.unwrap();
     assert_eq!(p.horizon(), 5);
+    // Job forecasts are ad hoc: the series' scheduled latest is not theirs.
+    assert_eq!(p.kind, ForecastKind::Adhoc);
+    assert_eq!(
+        store
+            .latest_prediction_id(job0.id, Some(ForecastKind::Adhoc))
+            .await
+            .unwrap(),
+        Some(p.id)
+    );
+    assert_eq!(
+        store
+            .latest_prediction_id(job0.id, Some(ForecastKind::Scheduled))
+            .await
+            .unwrap(),
+        None
+    );
     let families: Vec<String> = models.iter().map(|m| m.family.clone()).collect();
     assert!(p.members.iter().all(|m| families.contains(&m.model)));
 }

@@ -15,13 +15,13 @@ use std::{
 };
 
 use horizon_domain::{
-    Bounds, Classification, EnsembleMember, ExecutionKind, ExecutionStatus, Frequency,
-    IntervalLabel, Observation, Partition, QuantileLevels, Series, SeriesClass, StepStatus,
+    Bounds, Classification, EnsembleMember, ExecutionKind, ExecutionStatus, ForecastKind,
+    Frequency, IntervalLabel, Observation, Partition, QuantileLevels, Series, SeriesClass,
     Timestamp,
 };
 use horizon_engine::{ForecastRequest, ModelKind, Timeline};
 use horizon_settings::Settings;
-use horizon_store::{JobQueue, NewPrediction, NewStep, Store};
+use horizon_store::{JobQueue, NewPrediction, Store};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -33,6 +33,7 @@ mod partition;
 mod plan;
 mod prepare;
 
+pub(crate) use crate::steps::{log_step, now};
 pub(crate) use covariates::lay_covariates;
 pub use outcomes::ScoringReport;
 pub use partition::work_partition;
@@ -238,35 +239,6 @@ impl Calibration {
         }
         Ok(out)
     }
-}
-
-pub(crate) fn now() -> Timestamp {
-    chrono::Utc::now()
-}
-
-pub(crate) async fn log_step(
-    store: &Store,
-    execution_id: Uuid,
-    name: &str,
-    started_at: Timestamp,
-    items: Option<i64>,
-    message: String,
-) -> Result<(), ServiceError> {
-    tracing::info!(%execution_id, step = name, items, "{message}");
-    store
-        .add_step(
-            execution_id,
-            NewStep {
-                name: name.to_owned(),
-                status: StepStatus::Succeeded,
-                message: Some(message),
-                items,
-                started_at,
-                finished_at: Some(now()),
-            },
-        )
-        .await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -72,7 +72,7 @@ pub async fn work_partition(
             store,
             settings,
             &options,
-            execution.id,
+            (execution.id, ForecastKind::of(execution.kind)),
             &series,
             &calibration,
             &done,
@@ -120,7 +120,7 @@ pub(super) async fn run_partition(
     store: &Store,
     settings: &Settings,
     options: &PipelineOptions,
-    execution_id: Uuid,
+    (execution_id, kind): (Uuid, ForecastKind),
     part: &[Series],
     calibration: &Calibration,
     done: &Arc<AtomicI64>,
@@ -226,7 +226,7 @@ pub(super) async fn run_partition(
         match result {
             Ok(f) => {
                 let (prediction, classification) =
-                    to_prediction(&p, f, calibration, execution_id, issued_at, started)?;
+                    to_prediction(&p, f, calibration, (execution_id, kind), issued_at, started)?;
                 predictions.push(prediction);
                 classifications.push(classification);
             }
@@ -263,7 +263,7 @@ fn to_prediction(
     p: &Prepared,
     mut f: horizon_engine::Forecast,
     calibration: &Calibration,
-    execution_id: Uuid,
+    (execution_id, kind): (Uuid, ForecastKind),
     issued_at: Timestamp,
     classified_at: Timestamp,
 ) -> Result<(NewPrediction, Classification), ServiceError> {
@@ -302,6 +302,7 @@ fn to_prediction(
     let prediction = NewPrediction {
         series_id: p.series.id,
         execution_id: Some(execution_id),
+        kind,
         entity: p.series.meta.entity.clone(),
         issued_at,
         first_target_at: p.frequency.advance(p.last_ts, 1),

@@ -72,6 +72,7 @@ async fn forecasts_every_series_once_per_run(db: TestDb) {
         .unwrap();
     let p = store.latest_prediction(capped.id).await.unwrap();
     assert_eq!(p.horizon(), 14, "daily data: two weeks");
+    assert_eq!(p.kind, ForecastKind::Scheduled, "a pipeline run publishes");
     assert_eq!(
         p.first_target_at,
         start.and_hms_opt(0, 0, 0).unwrap().and_utc() + chrono::Duration::days(120)

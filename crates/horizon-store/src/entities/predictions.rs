@@ -13,6 +13,8 @@ pub struct Model {
     pub series_id: Uuid,
     /// Column `execution_id`.
     pub execution_id: Option<Uuid>,
+    /// Column `kind`: `scheduled` or `adhoc` ([`horizon_domain::ForecastKind`]).
+    pub kind: String,
     /// Column `entity`.
     pub entity: String,
     /// Column `issued_at`.

@@ -2,8 +2,8 @@
 //! matrix column), reads by id, by series, by entity and time window.
 
 use horizon_domain::{
-    CovariateUse, EnsembleMember, ForecastMatrix, Prediction, QuantileLevels, ThresholdProbability,
-    Timestamp,
+    CovariateUse, EnsembleMember, ForecastKind, ForecastMatrix, Prediction, QuantileLevels,
+    ThresholdProbability, Timestamp,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
@@ -21,6 +21,8 @@ pub struct NewPrediction {
     pub series_id: Uuid,
     /// The run (makes the write idempotent: one prediction per series per run).
     pub execution_id: Option<Uuid>,
+    /// Scheduled (a pipeline run) or ad hoc (an API job).
+    pub kind: ForecastKind,
     /// The series' entity.
     pub entity: String,
     /// As-of instant.
@@ -56,6 +58,8 @@ pub struct PredictionFilter {
     pub entity: Option<String>,
     /// Only this run.
     pub execution_id: Option<Uuid>,
+    /// Only this kind (`None`: both).
+    pub kind: Option<ForecastKind>,
     /// Created at or after.
     pub created_from: Option<Timestamp>,
     /// Created before.
@@ -64,7 +68,7 @@ pub struct PredictionFilter {
     pub before_id: Option<Uuid>,
 }
 
-// 18 bound parameters per row, under SQLite's and PostgreSQL's limits per statement.
+// 19 bound parameters per row, under SQLite's and PostgreSQL's limits per statement.
 const WRITE_BATCH: usize = 1_000;
 
 fn to_domain(row: e::Model) -> Result<Prediction, StoreError> {
@@ -72,6 +76,7 @@ fn to_domain(row: e::Model) -> Result<Prediction, StoreError> {
         id: row.id,
         series_id: row.series_id,
         execution_id: row.execution_id,
+        kind: parse(&row.kind)?,
         entity: row.entity,
         issued_at: row.issued_at,
         created_at: row.created_at,
@@ -106,6 +111,7 @@ impl Store {
                 id: Set(Uuid::now_v7()),
                 series_id: Set(p.series_id),
                 execution_id: Set(p.execution_id),
+                kind: Set(p.kind.to_string()),
                 entity: Set(p.entity.clone()),
                 issued_at: Set(micros(p.issued_at)),
                 created_at: Set(created_at),
@@ -220,6 +226,9 @@ impl Store {
         }
         if let Some(id) = filter.execution_id {
             q = q.filter(e::Column::ExecutionId.eq(id));
+        }
+        if let Some(kind) = filter.kind {
+            q = q.filter(e::Column::Kind.eq(kind.as_str()));
         }
         if let Some(from) = filter.created_from {
             q = q.filter(e::Column::CreatedAt.gte(micros(from)));
