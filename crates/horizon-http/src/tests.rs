@@ -584,8 +584,11 @@ async fn resources(db: TestDb) {
     assert_eq!(scored.items[0].step, 2);
     assert_eq!(scored.items[0].covered_80, Some(true));
     assert_eq!(scored.items[0].brier[0].0, 3.5);
+    assert_eq!(scored.items[0].series_key, "events-USA");
     let listed: OutcomeList = app.ok("/v1/outcomes?series=events-USA", k).await;
     assert_eq!(listed.items.len(), 1);
+    let all: OutcomeList = app.ok("/v1/outcomes", k).await;
+    assert_eq!(all.items[0].series_key, "events-USA", "lists name series by key");
     problem(
         app.call(
             Method::POST,
@@ -643,6 +646,7 @@ async fn resources(db: TestDb) {
         .unwrap();
     let models: ModelList = app.ok("/v1/models?series=events-USA", k).await;
     assert_eq!(models.items[0].spec, "ETS(A,N,N)");
+    assert_eq!(models.items[0].series_key.as_deref(), Some("events-USA"));
     app.store
         .insert_calibration_weights(&[CalibrationWeight {
             series_class: SeriesClass::Smooth,
@@ -673,6 +677,11 @@ async fn resources(db: TestDb) {
         .unwrap();
     let m: ForecastMetricList = app.ok("/v1/forecast-metrics?series=events-USA", k).await;
     assert_eq!(m.items[0].metrics["crps"], 0.5);
+    assert_eq!(m.items[0].series_key, "events-USA");
+    let all: ForecastMetricList = app.ok("/v1/forecast-metrics", k).await;
+    assert_eq!(all.items[0].series_key, "events-USA");
+    let all: ForecastPage = app.ok("/v1/forecasts?limit=2", k).await;
+    assert!(all.items.iter().all(|f| f.series_key == "events-USA"));
 
     // Validation failures and 404s.
     for (path, needle) in [

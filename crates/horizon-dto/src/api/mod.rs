@@ -303,6 +303,8 @@ pub struct ModelDto {
     pub id: Uuid,
     /// The series it was fitted on.
     pub series_id: Option<Uuid>,
+    /// That series' key.
+    pub series_key: Option<String>,
     /// The run that fitted it.
     pub execution_id: Option<Uuid>,
     /// Family name.
@@ -319,11 +321,13 @@ pub struct ModelDto {
     pub fitted_at: DateTime<Utc>,
 }
 
-impl From<&ModelRecord> for ModelDto {
-    fn from(m: &ModelRecord) -> Self {
+impl ModelDto {
+    /// The wire form of `m`, fitted on the series keyed `series_key`.
+    pub fn new(m: &ModelRecord, series_key: Option<&str>) -> Self {
         Self {
             id: m.id,
             series_id: m.series_id,
+            series_key: series_key.map(str::to_owned),
             execution_id: m.execution_id,
             family: m.family.clone(),
             spec: m.spec.clone(),
@@ -360,6 +364,8 @@ pub struct OutcomeDto {
     pub forecast_id: Uuid,
     /// Its series.
     pub series_id: Uuid,
+    /// That series' key.
+    pub series_key: String,
     /// The step (1-based).
     pub step: i32,
     /// Instant of the step.
@@ -388,12 +394,14 @@ pub struct OutcomeDto {
     pub resolved_at: DateTime<Utc>,
 }
 
-impl From<&OutcomeRecord> for OutcomeDto {
-    fn from(o: &OutcomeRecord) -> Self {
+impl OutcomeDto {
+    /// The wire form of `o`, scored for the series keyed `series_key`.
+    pub fn new(o: &OutcomeRecord, series_key: &str) -> Self {
         Self {
             id: o.id,
             forecast_id: o.prediction_id,
             series_id: o.series_id,
+            series_key: series_key.to_owned(),
             step: o.step,
             target_at: o.target_at,
             actual: o.actual,
@@ -503,6 +511,8 @@ pub struct ForecastMetricDto {
     pub execution_id: Option<Uuid>,
     /// The series.
     pub series_id: Uuid,
+    /// That series' key.
+    pub series_key: String,
     /// Model family or `ensemble`.
     pub model: String,
     /// Horizon step, or absent for all steps.
@@ -513,12 +523,14 @@ pub struct ForecastMetricDto {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<&ForecastMetric> for ForecastMetricDto {
-    fn from(m: &ForecastMetric) -> Self {
+impl ForecastMetricDto {
+    /// The wire form of `m`, measured on the series keyed `series_key`.
+    pub fn new(m: &ForecastMetric, series_key: &str) -> Self {
         Self {
             id: m.id,
             execution_id: m.execution_id,
             series_id: m.series_id,
+            series_key: series_key.to_owned(),
             model: m.model.clone(),
             horizon_step: m.horizon_step,
             metrics: m.metrics.clone(),

@@ -76,7 +76,11 @@ pub(super) async fn list_forecast_metrics(
     let limit = limit_of(query.limit, 100)?;
     let id = series_id_of(&state, query.series.as_deref()).await?;
     let items = state.store.list_forecast_metrics(id, limit).await?;
+    let keys = series_keys(&state, items.iter().map(|m| m.series_id)).await?;
     Ok(json_ok(&ForecastMetricList {
-        items: items.iter().map(ForecastMetricDto::from).collect(),
+        items: items
+            .iter()
+            .map(|m| ForecastMetricDto::new(m, key_of(&keys, m.series_id)))
+            .collect(),
     }))
 }

@@ -50,19 +50,15 @@ async fn forecast_page(
     };
     let items = state.store.list_predictions(&filter, limit + 1).await?;
     let more = items.len() as u64 > limit;
-    let mut keys: BTreeMap<Uuid, String> = BTreeMap::new();
-    if let Some((id, key)) = series {
-        keys.insert(id, key);
-    }
-    let mut out = Vec::with_capacity(items.len());
-    for p in items.iter().take(limit as usize) {
-        if let std::collections::btree_map::Entry::Vacant(slot) = keys.entry(p.series_id) {
-            let s = state.store.series_by_id(p.series_id).await?;
-            slot.insert(s.meta.key.to_string());
-        }
-        let key = keys.get(&p.series_id).map(String::as_str).unwrap_or("");
-        out.push(ForecastDto::from_prediction(p, key));
-    }
+    let page = &items[..items.len().min(limit as usize)];
+    let keys = match series {
+        Some((id, key)) => BTreeMap::from([(id, key)]),
+        None => series_keys(state, page.iter().map(|p| p.series_id)).await?,
+    };
+    let out: Vec<ForecastDto> = page
+        .iter()
+        .map(|p| ForecastDto::from_prediction(p, key_of(&keys, p.series_id)))
+        .collect();
     let next_cursor = if more {
         out.last().map(|f| f.id.to_string())
     } else {

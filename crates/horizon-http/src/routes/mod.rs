@@ -158,6 +158,30 @@ async fn series_id_of(state: &AppState, series: Option<&str>) -> Result<Option<U
     }
 }
 
+/// The keys of the series `ids`, in one read: every list that names series by id names them
+/// by key too.
+async fn series_keys(
+    state: &AppState,
+    ids: impl Iterator<Item = Uuid>,
+) -> Result<BTreeMap<Uuid, String>, ApiError> {
+    let mut ids: Vec<Uuid> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(state
+        .store
+        .series_by_ids(&ids)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.meta.key.to_string()))
+        .collect())
+}
+
+/// The key of series `id` in `keys` (empty when the series is gone: a list is not refused
+/// because one of its series was deleted after the row was written).
+fn key_of(keys: &BTreeMap<Uuid, String>, id: Uuid) -> &str {
+    keys.get(&id).map_or("", String::as_str)
+}
+
 /// The OpenAPI document of every route above.
 #[derive(utoipa::OpenApi)]
 #[openapi(

@@ -25,7 +25,14 @@ pub(super) async fn list_models(
     let limit = limit_of(query.limit, 100)?;
     let id = series_id_of(&state, query.series.as_deref()).await?;
     let items = state.store.list_models(id, limit).await?;
+    let keys = series_keys(&state, items.iter().filter_map(|m| m.series_id)).await?;
     Ok(json_ok(&ModelList {
-        items: items.iter().map(ModelDto::from).collect(),
+        items: items
+            .iter()
+            .map(|m| {
+                let key = m.series_id.and_then(|id| keys.get(&id)).map(String::as_str);
+                ModelDto::new(m, key)
+            })
+            .collect(),
     }))
 }

@@ -37,8 +37,12 @@ pub(super) async fn post_outcomes(
         ));
     }
     state.store.insert_outcomes(&records).await?;
+    let keys = series_keys(&state, records.iter().map(|o| o.series_id)).await?;
     Ok(HttpResponse::Created().json(OutcomeList {
-        items: records.iter().map(OutcomeDto::from).collect(),
+        items: records
+            .iter()
+            .map(|o| OutcomeDto::new(o, key_of(&keys, o.series_id)))
+            .collect(),
     }))
 }
 
@@ -52,7 +56,11 @@ pub(super) async fn list_outcomes(
     let limit = limit_of(query.limit, 100)?;
     let id = series_id_of(&state, query.series.as_deref()).await?;
     let items = state.store.list_outcomes(id, limit).await?;
+    let keys = series_keys(&state, items.iter().map(|o| o.series_id)).await?;
     Ok(json_ok(&OutcomeList {
-        items: items.iter().map(OutcomeDto::from).collect(),
+        items: items
+            .iter()
+            .map(|o| OutcomeDto::new(o, key_of(&keys, o.series_id)))
+            .collect(),
     }))
 }
