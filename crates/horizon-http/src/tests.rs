@@ -588,7 +588,10 @@ async fn resources(db: TestDb) {
     let listed: OutcomeList = app.ok("/v1/outcomes?series=events-USA", k).await;
     assert_eq!(listed.items.len(), 1);
     let all: OutcomeList = app.ok("/v1/outcomes", k).await;
-    assert_eq!(all.items[0].series_key, "events-USA", "lists name series by key");
+    assert_eq!(
+        all.items[0].series_key, "events-USA",
+        "lists name series by key"
+    );
     problem(
         app.call(
             Method::POST,
