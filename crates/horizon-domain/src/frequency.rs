@@ -122,6 +122,18 @@ impl Frequency {
         months / months_per_step
     }
 
+    /// How many whole steps after `origin` lie at or before `ts`: the steps of a forecast
+    /// starting one step after `origin` that are already past at `ts`. Zero or negative when
+    /// `ts` is before the first step.
+    pub fn steps_until(&self, origin: Timestamp, ts: Timestamp) -> i64 {
+        let k = self.index_of(origin, ts);
+        if self.advance(origin, k) > ts {
+            k - 1
+        } else {
+            k
+        }
+    }
+
     /// The position of `ts` when it lies exactly on the grid that starts at `origin`
     /// (`advance(origin, k) == ts`), `None` when it falls between steps.
     pub fn exact_index(&self, origin: Timestamp, ts: Timestamp) -> Option<i64> {

@@ -287,6 +287,12 @@ fn to_prediction(
         c.members = readers.clone();
     }
     let mut warnings = p.covariates.warnings.clone();
+    warnings.extend(stale_data_warning(
+        p.frequency,
+        p.last_ts,
+        issued_at,
+        f.mean.len(),
+    ));
     warnings.extend(f.warnings.iter().cloned());
     let member_forecasts = f
         .members
@@ -329,6 +335,34 @@ fn to_prediction(
         covariates,
     };
     Ok((prediction, classification))
+}
+
+/// A warning when the data end so long before the forecast's as-of that a good part of the
+/// forecast is already in the past: at least two steps and at least a quarter of the horizon
+/// (a day of a 15-minute forecast's 96 steps, four days of a daily fortnight, five months of
+/// 18). A feed that stopped shows here instead of as a fresh-looking forecast. The two-step
+/// floor leaves a normal reporting lag of one step alone.
+pub(crate) fn stale_data_warning(
+    frequency: Frequency,
+    last_ts: Timestamp,
+    as_of: Timestamp,
+    horizon: usize,
+) -> Option<String> {
+    let past = frequency.steps_until(last_ts, as_of);
+    let limit = 2.max(horizon.div_ceil(4)) as i64;
+    (past >= limit).then(|| {
+        let which = if past >= horizon as i64 {
+            format!("all {horizon} steps of this forecast are already past")
+        } else {
+            format!("the first {past} of its {horizon} steps are already past")
+        };
+        format!(
+            "stale data: the newest observation ({}) is {past} steps of {frequency} before the \
+             forecast's as-of ({}); {which}",
+            last_ts.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            as_of.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        )
+    })
 }
 
 /// How far back from its latest observation a series' history is worth loading: the values

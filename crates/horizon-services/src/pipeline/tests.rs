@@ -457,10 +457,70 @@ async fn the_watchdog_fails_stalled_runs_and_settles_finished_ones(db: TestDb) {
     );
 }
 
+/// A series whose feed stopped months before the run is still forecast, and the forecast says
+/// its data are stale; one that is up to date says nothing of the kind.
+async fn a_forecast_from_stale_data_says_so(db: TestDb) {
+    let (store, settings) = store_and_settings(&db).await;
+    let values: Vec<f64> = (0..120).map(|d| 20.0 + (d % 7) as f64).collect();
+    let stopped = add_series(&store, "stopped", &values).await;
+    let fresh = add_series(&store, "fresh", &[values.clone(), values.clone()].concat()).await;
+    let options = PipelineOptions {
+        as_of: Some(day(239) + chrono::Duration::hours(6)),
+        ..Default::default()
+    };
+    let report = run_pipeline(&store, &settings, &options).await.unwrap();
+    assert_eq!(report.forecasts_written, 2, "{:?}", report.skipped);
+    let p = store.latest_prediction(stopped).await.unwrap();
+    let stale: Vec<&String> = p
+        .warnings
+        .iter()
+        .filter(|w| w.starts_with("stale data"))
+        .collect();
+    assert_eq!(stale.len(), 1, "{:?}", p.warnings);
+    assert!(stale[0].contains("all 14 steps"), "{}", stale[0]);
+    let p = store.latest_prediction(fresh).await.unwrap();
+    assert!(
+        !p.warnings.iter().any(|w| w.starts_with("stale data")),
+        "{:?}",
+        p.warnings
+    );
+}
+
 both_backends!(
+    a_forecast_from_stale_data_says_so,
     the_watchdog_fails_stalled_runs_and_settles_finished_ones,
     forecasts_every_series_once_per_run,
     calibration_follows_a_regime_shift,
     redone_partitions_write_once,
     long_histories_load_what_the_engine_uses
 );
+
+#[test]
+fn stale_data_is_named_when_part_of_the_forecast_is_already_past() {
+    use chrono::TimeZone;
+
+    use super::partition::stale_data_warning;
+    let day = |d: u32| chrono::Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
+    let daily = Frequency::Days(1);
+    // A day's reporting lag, and three days on a fortnight: not stale.
+    assert_eq!(stale_data_warning(daily, day(1), day(2), 14), None);
+    assert_eq!(stale_data_warning(daily, day(1), day(4), 14), None);
+    // Four days of fourteen already past: stale, and said with the dates.
+    let w = stale_data_warning(daily, day(1), day(5), 14).unwrap();
+    assert!(
+        w.contains("2026-03-01T00:00:00Z") && w.contains("the first 4 of its 14 steps"),
+        "{w}"
+    );
+    // Data that ended before the whole horizon.
+    let w = stale_data_warning(daily, day(1), day(20), 14).unwrap();
+    assert!(w.contains("all 14 steps"), "{w}");
+    // Two steps is the floor for short horizons; calendar months count whole months.
+    assert_eq!(stale_data_warning(daily, day(1), day(2), 3), None);
+    assert!(stale_data_warning(daily, day(1), day(3), 3).is_some());
+    let month = |m: u32| chrono::Utc.with_ymd_and_hms(2026, m, 1, 0, 0, 0).unwrap();
+    assert_eq!(
+        stale_data_warning(Frequency::Month, month(1), month(5), 18),
+        None
+    );
+    assert!(stale_data_warning(Frequency::Month, month(1), month(6), 18).is_some());
+}
