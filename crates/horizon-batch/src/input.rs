@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use horizon_domain::{Frequency, Timestamp};
+use horizon_domain::{ForecastWarning, Frequency, Timestamp, WarningKind};
 
 use crate::{BatchError, group, io_error};
 
@@ -57,7 +57,7 @@ pub struct SeriesSet {
     /// How `ds` was written.
     pub style: DsStyle,
     /// What reading resolved on the way, per series (duplicate stamps), for the warnings.
-    pub notes: Vec<(String, String)>,
+    pub notes: Vec<(String, ForecastWarning)>,
 }
 
 /// What to do with two rows of one series at the same `ds`.
@@ -280,7 +280,13 @@ pub fn read_with(
                 OnDuplicate::Mean => "their mean kept",
                 _ => "the first kept",
             };
-            notes.push((id.clone(), format!("{resolved} duplicate rows ({rule})")));
+            notes.push((
+                id.clone(),
+                ForecastWarning::new(
+                    WarningKind::DuplicatesResolved,
+                    format!("{resolved} duplicate rows ({rule})"),
+                ),
+            ));
         }
         let times: Vec<Timestamp> = points
             .iter()

@@ -27,7 +27,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use horizon_domain::{Bounds, IntervalLabel, QuantileLevels};
+use horizon_domain::{Bounds, ForecastWarning, IntervalLabel, QuantileLevels, WarningKind};
 use horizon_engine::{
     BacktestConfig, Covariate, EngineError, ForecastRequest, ModelKind, Timeline,
 };
@@ -157,7 +157,7 @@ pub struct ForecastSummary {
     /// Series that could not be forecast, with the reason.
     pub failed: Vec<(String, String)>,
     /// Warnings of the engine, per series.
-    pub warnings: Vec<(String, String)>,
+    pub warnings: Vec<(String, ForecastWarning)>,
 }
 
 /// `horizon backtest`: rolling-origin evaluation of every series of a CSV file.
@@ -211,7 +211,7 @@ pub struct BacktestSummary {
     /// Series that could not be evaluated, with the reason.
     pub failed: Vec<(String, String)>,
     /// Notes per series from reading the input (duplicates resolved).
-    pub warnings: Vec<(String, String)>,
+    pub warnings: Vec<(String, ForecastWarning)>,
     /// Metric name and its mean over the evaluated series (NaN values skipped), in the order
     /// of the per-series columns.
     pub means: Vec<(String, f64)>,
@@ -328,7 +328,7 @@ struct Drivers {
     aligned: HashMap<String, Vec<(String, Vec<f64>)>>,
     step: Option<i64>,
     label: IntervalLabel,
-    notes: Vec<(String, String)>,
+    notes: Vec<(String, ForecastWarning)>,
 }
 
 impl Drivers {
@@ -352,10 +352,13 @@ impl Drivers {
             if !ignored.is_empty() {
                 out.notes.push((
                     "(all)".to_owned(),
-                    format!(
-                        "{}: columns ignored: {}",
-                        path.display(),
-                        ignored.join(", ")
+                    ForecastWarning::new(
+                        WarningKind::Note,
+                        format!(
+                            "{}: columns ignored: {}",
+                            path.display(),
+                            ignored.join(", ")
+                        ),
                     ),
                 ));
             }
@@ -367,8 +370,10 @@ impl Drivers {
                 let Some(raw) = file.series.get(&s.id) else {
                     out.notes.push((
                         s.id.clone(),
-                        "no rows in the covariates file: forecast from the history alone"
-                            .to_owned(),
+                        ForecastWarning::new(
+                            WarningKind::Covariates,
+                            "no rows in the covariates file: forecast from the history alone",
+                        ),
                     ));
                     continue;
                 };

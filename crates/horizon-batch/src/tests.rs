@@ -285,7 +285,7 @@ fn duplicate_stamps_are_refused_or_resolved_as_asked() {
         assert_eq!(set.series[0].values, vec![1.0, want, 3.0], "{rule:?}");
         assert_eq!(set.notes.len(), 1);
         assert!(
-            set.notes[0].1.contains("1 duplicate rows"),
+            set.notes[0].1.message.contains("1 duplicate rows"),
             "{:?}",
             set.notes
         );

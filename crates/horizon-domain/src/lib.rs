@@ -26,6 +26,7 @@ mod resample;
 mod scope;
 mod series;
 mod site;
+mod warning;
 
 pub use error::DomainError;
 pub use error_code::ErrorCode;
@@ -44,6 +45,7 @@ pub use resample::{Accumulator, Aggregate, Bucket};
 pub use scope::{ApiScope, ApiScopes};
 pub use series::{Bounds, SeriesKey};
 pub use site::{ATTRIBUTE_FIELDS, IntervalLabel, Location, Orientation, SeriesAttributes};
+pub use warning::{ForecastWarning, WarningKind};
 
 /// Timestamps are always UTC instants; offsets are resolved at the edges.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    Bounds, ExecutionKind, ExecutionStatus, ForecastKind, ForecastMatrix, Frequency,
-    QuantileLevels, SeriesAttributes, SeriesClass, SeriesKey, StepStatus, Timestamp,
+    Bounds, ExecutionKind, ExecutionStatus, ForecastKind, ForecastMatrix, ForecastWarning,
+    Frequency, QuantileLevels, SeriesAttributes, SeriesClass, SeriesKey, StepStatus, Timestamp,
 };
 
 /// Descriptive metadata of a series, as created or updated.
@@ -169,8 +169,8 @@ pub struct Prediction {
     pub calibration: serde_json::Value,
     /// Threshold-exceedance probabilities.
     pub thresholds: Vec<ThresholdProbability>,
-    /// Warnings from the engine (dropped models, fallbacks).
-    pub warnings: Vec<String>,
+    /// What the reader should know: stale data, gaps filled, models dropped, ...
+    pub warnings: Vec<ForecastWarning>,
     /// Each member's own forecast, in the order of `members` (same quantile levels); empty
     /// when the run did not keep them.
     pub member_forecasts: Vec<ForecastMatrix>,

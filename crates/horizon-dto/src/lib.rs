@@ -133,6 +133,68 @@ impl From<horizon_domain::ForecastKind> for ForecastKindDto {
     }
 }
 
+/// What a forecast warning is about; see the message for the figures.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningKindDto {
+    /// The data end so long before the as-of that part of the horizon is already past.
+    StaleData,
+    /// Too short a history to validate the models, or for a requested cycle.
+    ShortHistory,
+    /// At least half of the history is zero.
+    ManyZeros,
+    /// Missing steps were filled before fitting.
+    GapsFilled,
+    /// Several values for one step were reduced to one.
+    DuplicatesResolved,
+    /// Only the most recent part of a long history was used.
+    HistoryTrimmed,
+    /// A model could not be used, or a fallback ran.
+    ModelDropped,
+    /// Covariates were left out, fell back to observations, or were dropped.
+    Covariates,
+    /// Steps forecast as exactly zero (dark every night, as PV output is).
+    StructuralZeros,
+    /// Anything else, and warnings stored before they had a kind.
+    Note,
+}
+
+impl From<horizon_domain::WarningKind> for WarningKindDto {
+    fn from(kind: horizon_domain::WarningKind) -> Self {
+        use horizon_domain::WarningKind as K;
+        match kind {
+            K::StaleData => Self::StaleData,
+            K::ShortHistory => Self::ShortHistory,
+            K::ManyZeros => Self::ManyZeros,
+            K::GapsFilled => Self::GapsFilled,
+            K::DuplicatesResolved => Self::DuplicatesResolved,
+            K::HistoryTrimmed => Self::HistoryTrimmed,
+            K::ModelDropped => Self::ModelDropped,
+            K::Covariates => Self::Covariates,
+            K::StructuralZeros => Self::StructuralZeros,
+            K::Note => Self::Note,
+        }
+    }
+}
+
+/// One warning of a forecast.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct WarningDto {
+    /// What it is about: a client can filter or alert on it.
+    pub kind: WarningKindDto,
+    /// What happened, with the figures, for people.
+    pub message: String,
+}
+
+impl From<&horizon_domain::ForecastWarning> for WarningDto {
+    fn from(w: &horizon_domain::ForecastWarning) -> Self {
+        Self {
+            kind: w.kind.into(),
+            message: w.message.clone(),
+        }
+    }
+}
+
 /// Which forecasts a read selects by kind.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -206,8 +268,9 @@ pub struct ForecastDto {
     pub calibration: serde_json::Value,
     /// Threshold-exceedance probabilities.
     pub thresholds: Vec<ThresholdDto>,
-    /// Engine warnings.
-    pub warnings: Vec<String>,
+    /// What the reader should know (stale data, short history, many zeros, gaps filled,
+    /// duplicates resolved, models or covariates dropped), each with its kind.
+    pub warnings: Vec<WarningDto>,
     /// The covariates the forecast used: each one's name, when the vintage laid on the
     /// horizon was issued, and the members that read covariates.
     pub covariates: Vec<CovariateUseDto>,
@@ -460,7 +523,7 @@ impl ForecastDto {
                     any_step: t.any_step,
                 })
                 .collect(),
-            warnings: p.warnings.clone(),
+            warnings: p.warnings.iter().map(WarningDto::from).collect(),
             covariates: p
                 .covariates
                 .iter()

@@ -237,7 +237,7 @@ fn without_a_location_the_history_gives_day_and_night_and_the_result_says_so() {
     r.attributes.orientation = None;
     let f = forecast(&r).unwrap();
     assert!(
-        f.warnings.iter().any(|w| w.contains("no location")),
+        f.warnings.iter().any(|w| w.message.contains("no location")),
         "{:?}",
         f.warnings
     );
@@ -334,7 +334,7 @@ fn a_plant_without_weather_or_location_is_zero_where_its_history_is_dark() {
     assert!(
         f.warnings
             .iter()
-            .any(|w| w.contains("dark at the same times")),
+            .any(|w| w.message.contains("dark at the same times")),
         "{:?}",
         f.warnings
     );
@@ -451,7 +451,7 @@ fn regression_with_ets_errors_recovers_a_known_coefficient() {
         .expect("regression member");
     assert!(member.weight > 0.5, "{:?}", f.members);
     assert!(
-        f.warnings.iter().any(|w| w.contains("junk")),
+        f.warnings.iter().any(|w| w.message.contains("junk")),
         "the dropped covariate is named: {:?}",
         f.warnings
     );
@@ -488,7 +488,7 @@ fn a_covariate_that_does_not_help_is_dropped_with_a_warning() {
             .all(|m| m.kind != ModelKind::DriverRegression)
     );
     assert!(
-        f.warnings.iter().any(|w| w.contains("noise")),
+        f.warnings.iter().any(|w| w.message.contains("noise")),
         "{:?}",
         f.warnings
     );

@@ -69,4 +69,5 @@ pub use ensemble::{
     history_length,
 };
 pub use error::EngineError;
+pub use horizon_domain::{ForecastWarning, WarningKind};
 pub use model::{FittedModel, ModelKind};

@@ -146,6 +146,46 @@ fn intermittent_series_route_to_intermittent_models() {
 }
 
 #[test]
+fn warnings_name_their_kind_and_only_when_it_applies() {
+    use crate::WarningKind as K;
+    let kinds = |y: &[f64], seasons: Vec<usize>| {
+        let mut req = ForecastRequest::new(y, 6);
+        req.season_lengths = seasons;
+        let f = forecast(&req).expect("forecast");
+        f.warnings.iter().map(|w| w.kind).collect::<Vec<_>>()
+    };
+    // Three in four values zero: many zeros, said with the share.
+    let sporadic: Vec<f64> = (0..60)
+        .map(|t| if t % 4 == 0 { 3.0 } else { 0.0 })
+        .collect();
+    assert!(kinds(&sporadic, vec![]).contains(&K::ManyZeros));
+    // Every fourth value zero: not many.
+    let few: Vec<f64> = (0..60)
+        .map(|t| {
+            if t % 4 == 0 {
+                0.0
+            } else {
+                3.0 + (t % 3) as f64
+            }
+        })
+        .collect();
+    assert!(!kinds(&few, vec![]).contains(&K::ManyZeros));
+    // Five values cannot be validated on past origins.
+    let tiny = [3.0, 4.0, 3.5, 5.0, 4.2];
+    assert!(kinds(&tiny, vec![]).contains(&K::ShortHistory));
+    // Thirty hourly values: long enough to validate, shorter than two days of a daily cycle.
+    let hourly: Vec<f64> = (0..30).map(|t| 10.0 + (t as f64 / 3.8).sin()).collect();
+    let k = kinds(&hourly, vec![24]);
+    assert!(k.contains(&K::ShortHistory), "{k:?}");
+    assert!(!kinds(&hourly, vec![]).contains(&K::ShortHistory));
+    // A gap: filled, and said so.
+    let mut gappy = few.clone();
+    gappy[20] = f64::NAN;
+    assert!(kinds(&gappy, vec![]).contains(&K::GapsFilled));
+    assert!(!kinds(&few, vec![]).contains(&K::GapsFilled));
+}
+
+#[test]
 fn theta_member_depends_on_the_frequency() {
     // A smooth, trending series without a seasonal pattern.
     let y: Vec<f64> = (0..36)

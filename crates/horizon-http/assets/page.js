@@ -240,7 +240,7 @@ async function seriesView(key) {
   const history = obs.filter((o) => secs(o.ts) < first).map((o) => [secs(o.ts), o.value]);
   const actuals = obs.filter((o) => secs(o.ts) >= first).map((o) => [secs(o.ts), o.value]);
 
-  for (const w of f.warnings) parts.push(banner(w));
+  for (const w of f.warnings) parts.push(banner(typeof w === 'string' ? w : w.message));
   const last = secs(f.steps[f.steps.length - 1].target_at);
   if (last * 1000 < Date.now()) {
     const lastSeen = history.length ? timeFormat(zone.tz, daily)(history[history.length - 1][0]) : 'before ' + timeFormat(zone.tz, daily)(first);

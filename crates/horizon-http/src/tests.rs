@@ -179,7 +179,10 @@ async fn seed(store: &Store) -> (Series, Uuid) {
                 per_step: vec![0.3; 3],
                 any_step: 0.6,
             }],
-            warnings: vec![],
+            warnings: vec![horizon_domain::ForecastWarning::new(
+                horizon_domain::WarningKind::GapsFilled,
+                "2 missing values imputed",
+            )],
             member_forecasts: vec![],
             covariates: vec![],
         }])
@@ -447,6 +450,11 @@ async fn resources(db: TestDb) {
     assert_eq!(f.members[0].model, "ets");
     assert_eq!(f.thresholds[0].any_step, 0.6);
     assert_eq!(f.calibration["source"], "test");
+    assert_eq!(
+        serde_json::to_value(&f.warnings).unwrap(),
+        json!([{"kind": "gaps_filled", "message": "2 missing values imputed"}]),
+        "warnings are typed on the wire"
+    );
     let again: ForecastDto = app.ok(&format!("/v1/forecasts/{forecast_id}"), k).await;
     assert_eq!(again, f, "cached and uncached reads agree");
     let latest: ForecastDto = app.ok("/v1/series/events-USA/forecasts/latest", k).await;

@@ -276,7 +276,10 @@ fn new_prediction(series: &Series, execution_id: Option<Uuid>, level: f64) -> Ne
             per_step: vec![0.1, 0.2],
             any_step: 0.25,
         }],
-        warnings: vec!["none".into()],
+        warnings: vec![horizon_domain::ForecastWarning::new(
+            horizon_domain::WarningKind::GapsFilled,
+            "2 missing values imputed",
+        )],
         member_forecasts: vec![
             ForecastMatrix::from_paths(
                 &[level, level],

@@ -23,7 +23,7 @@
 //! univariate ensemble there is dropped, and the warnings say so.
 
 use chrono::Datelike;
-use horizon_domain::{Bounds, ModelKind, QuantileLevels};
+use horizon_domain::{Bounds, ForecastWarning, ModelKind, QuantileLevels, WarningKind};
 
 use crate::{
     EngineError, calendar,
@@ -103,7 +103,7 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
     let levels = LevelGrid::of(request)?;
     let grid = levels.as_slice();
     let y = request.values;
-    let mut warnings = Vec::new();
+    let mut covariate_notes: Vec<String> = Vec::new();
     let wants = |k: ModelKind| {
         request
             .models
@@ -139,44 +139,43 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
                         let d = Daylight::estimate(y, t, &request.covariates, h).ok();
                         pv = Some(Pv::Located(steps, d))
                     }
-                    Err(why) => warnings.push(format!("not forecast as PV output: {why}")),
+                    Err(why) => covariate_notes.push(format!("not forecast as PV output: {why}")),
                 }
             }
             (Some(t), Some(_)) if !t.is_sub_daily() && has_weather => {
-                warnings.push("solar physics skipped: steps of a day or longer".to_owned());
+                covariate_notes.push("solar physics skipped: steps of a day or longer".to_owned());
             }
             // No location: the history's own day and night, when a weather covariate says
             // this may be a plant (any covariate dark with it can stand for irradiance).
             (Some(t), None) if t.is_sub_daily() && !request.covariates.is_empty() => {
                 match Daylight::estimate(y, t, &request.covariates, h) {
                     Ok(d) if d.irradiance.is_some() || weather.cloud_cover.is_some() => {
-                        warnings.push(
+                        covariate_notes.push(
                             "solar physics skipped: no location (latitude, longitude) for this \
                              series; day and night read from its own history"
                                 .to_owned(),
                         );
                         pv = Some(Pv::Unlocated(d));
                     }
-                    Ok(_) if has_weather => warnings.push(
+                    Ok(_) if has_weather => covariate_notes.push(
                         "solar physics skipped: no location (latitude, longitude) for this \
                          series, and no covariate follows its output as irradiance"
                             .to_owned(),
                     ),
                     Ok(_) => {}
-                    Err(why) if has_weather => warnings.push(format!(
+                    Err(why) if has_weather => covariate_notes.push(format!(
                         "solar physics skipped: no location (latitude, longitude) for this \
                          series, and it does not read as PV output: {why}"
                     )),
                     Err(_) => {}
                 }
             }
-            (_, None) if has_weather => warnings.push(
+            (_, None) if has_weather => covariate_notes.push(
                 "solar physics skipped: no location (latitude, longitude) for this series"
                     .to_owned(),
             ),
-            (None, Some(_)) if has_weather => {
-                warnings.push("solar physics skipped: the history has no time stamps".to_owned())
-            }
+            (None, Some(_)) if has_weather => covariate_notes
+                .push("solar physics skipped: the history has no time stamps".to_owned()),
             _ => {}
         }
     }
@@ -193,7 +192,7 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
         })
         .map(|(_, c)| *c)
         .collect();
-    let calendar_columns = calendar_drivers(request, n + h, &mut warnings);
+    let calendar_columns = calendar_drivers(request, n + h, &mut covariate_notes);
     let mut drivers = drivers;
     drivers.extend(
         calendar_columns
@@ -254,14 +253,14 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
         match m {
             Ok((m, dropped)) => {
                 if !dropped.is_empty() {
-                    warnings.push(format!(
+                    covariate_notes.push(format!(
                         "covariates dropped (|t| < {MIN_T} in the regression): {}",
                         dropped.join(", ")
                     ));
                 }
                 members.push(m);
             }
-            Err(why) => warnings.push(format!("covariate model dropped: {why}")),
+            Err(why) => covariate_notes.push(format!("covariate model dropped: {why}")),
         }
     }
     if members.is_empty() {
@@ -277,8 +276,9 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
         }
         let mut f = ensemble::univariate(&r)?;
         if !request.covariates.is_empty() {
-            warnings.push("forecast from the history alone".to_owned());
+            covariate_notes.push("forecast from the history alone".to_owned());
         }
+        let mut warnings = as_warnings(covariate_notes);
         warnings.append(&mut f.warnings);
         f.warnings = warnings;
         return Ok(f);
@@ -359,7 +359,7 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
             } else {
                 m.kind.to_string()
             };
-            warnings.push(format!(
+            covariate_notes.push(format!(
                 "{what} was no better than the univariate ensemble on the hold-out ({})",
                 notes[k]
             ));
@@ -444,6 +444,7 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
             quantiles: pick(&m.quantiles, true),
         })
         .collect();
+    let mut warnings = as_warnings(covariate_notes);
     let mut profile = None;
     if let Some(u) = uni {
         for um in &u.members {
@@ -483,4 +484,13 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
         threshold_probabilities,
         warnings,
     })
+}
+
+/// What the covariate path noted (physics skipped, covariates dropped, fell back to the
+/// history alone), as warnings of the covariates kind.
+fn as_warnings(notes: Vec<String>) -> Vec<ForecastWarning> {
+    notes
+        .into_iter()
+        .map(|n| ForecastWarning::new(WarningKind::Covariates, n))
+        .collect()
 }

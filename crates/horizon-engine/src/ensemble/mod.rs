@@ -47,8 +47,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use horizon_domain::{
-    Bounds, DomainError, ForecastMatrix, QuantileLevels, SeriesAttributes, SeriesClass,
-    SeriesProfile, interval_quantiles,
+    Bounds, DomainError, ForecastMatrix, ForecastWarning, QuantileLevels, SeriesAttributes,
+    SeriesClass, SeriesProfile, WarningKind, interval_quantiles,
 };
 use rand::{SeedableRng, rngs::SmallRng};
 use rand_distr::{Distribution, StandardNormal};
@@ -212,8 +212,8 @@ pub struct Forecast {
     pub profile: SeriesProfile,
     /// One entry per requested threshold, in the order requested.
     pub threshold_probabilities: Vec<ThresholdProbability>,
-    /// What was imputed, dropped or replaced on the way.
-    pub warnings: Vec<String>,
+    /// What was imputed, dropped or replaced on the way, each with its kind.
+    pub warnings: Vec<ForecastWarning>,
 }
 
 impl Member {
@@ -249,6 +249,11 @@ pub fn forecast_many(
             out
         })
         .collect()
+}
+
+/// A warning of `kind`: short for [`ForecastWarning::new`] where warnings are collected.
+pub(crate) fn warn(kind: WarningKind, message: impl Into<String>) -> ForecastWarning {
+    ForecastWarning::new(kind, message)
 }
 
 fn invalid(what: &'static str, reason: impl Into<String>) -> EngineError {

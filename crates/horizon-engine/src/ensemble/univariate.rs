@@ -20,6 +20,7 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
     } = prepare(request)?;
 
     let profile = classify(&y, &request.season_lengths);
+    warnings.extend(short_history(y.len(), h, &request.season_lengths, &profile));
     let requested = request.models.as_ref().filter(|m| !m.is_empty());
     let (kinds, ctx) = route(request, &y, &profile);
 
@@ -137,9 +138,25 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
     };
     if let Some(d) = &daylight {
         let dark = (0..h).filter(|s| d.is_dark(history_end + s)).count();
-        warnings.push(format!(
-            "dark at the same times every day (as PV output is): {dark} of {h} steps forecast \
+        warnings.push(warn(
+            WarningKind::StructuralZeros,
+            format!(
+                "dark at the same times every day (as PV output is): {dark} of {h} steps forecast \
              as exactly 0, the rest capped by the time of day's last month"
+            ),
+        ));
+    }
+    // PV output and other series dark every night are half zeros by nature: they get the
+    // structural-zeros warning above instead.
+    if daylight.is_none() && profile.zero_share >= MANY_ZEROS {
+        warnings.push(warn(
+            WarningKind::ManyZeros,
+            format!(
+                "many zeros: {:.0}% of the {} values are 0; forecast as {} demand",
+                100.0 * profile.zero_share,
+                profile.length,
+                profile.class
+            ),
         ));
     }
     let mut mean = vec![0.0; h];
@@ -210,6 +227,42 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
     })
 }
 
+/// Share of zeros from which a history is said to have many: the point where a series' zero
+/// steps outnumber its others, so a reader should expect intermittent-demand methods and
+/// bands that start at 0. A reading aid, not a routing rule (routing uses ADI and CV²).
+const MANY_ZEROS: f64 = 0.5;
+
+/// Why a history of `n` values is too short for what the forecast would otherwise do: no
+/// rolling-origin validation (intervals from in-sample residuals alone), or fewer than two
+/// cycles of a requested season (the cycle is not modelled).
+fn short_history(
+    n: usize,
+    h: usize,
+    season_lengths: &[usize],
+    profile: &SeriesProfile,
+) -> Option<ForecastWarning> {
+    let (origins, _) = validation_origins(n, h, profile.season_length);
+    if origins.is_empty() {
+        return Some(warn(
+            WarningKind::ShortHistory,
+            format!(
+                "short history: {n} values, too few to validate the models on past origins; \
+                 intervals from in-sample residuals alone"
+            ),
+        ));
+    }
+    let longest = season_lengths.iter().copied().filter(|&m| m > 1).max()?;
+    (n < 2 * longest).then(|| {
+        warn(
+            WarningKind::ShortHistory,
+            format!(
+                "short history: {n} values, fewer than two cycles of {longest} steps; that cycle \
+                 is not modelled"
+            ),
+        )
+    })
+}
+
 /// The history as the members see it, and what the request asked for, checked.
 struct Prepared {
     /// The history: imputed, trimmed to [`history_length`], divided by `scale`.
@@ -217,7 +270,7 @@ struct Prepared {
     /// `max |y|` of the trimmed history (1 when that is 0).
     scale: f64,
     /// What was imputed or dropped.
-    warnings: Vec<String>,
+    warnings: Vec<ForecastWarning>,
 }
 
 /// Stage 1: imputes, trims and scales the history.
@@ -228,11 +281,17 @@ fn prepare(request: &ForecastRequest<'_>) -> Result<Prepared, EngineError> {
         return Err(invalid("values", "the history has no finite value"));
     }
     if imputed > 0 {
-        warnings.push(format!("{imputed} missing values imputed"));
+        warnings.push(warn(
+            WarningKind::GapsFilled,
+            format!("{imputed} missing values imputed"),
+        ));
     }
     let keep = history_length(&request.season_lengths);
     if y.len() > keep {
-        warnings.push(format!("only the last {keep} of {} values used", y.len()));
+        warnings.push(warn(
+            WarningKind::HistoryTrimmed,
+            format!("only the last {keep} of {} values used", y.len()),
+        ));
     }
     // Imputed, so every value is finite: the window is the last `keep` values.
     let util::FitWindow { y, scale, .. } = util::FitWindow::tail(&y, keep, util::ScaleBy::MaxAbs);
@@ -288,7 +347,7 @@ fn fit_candidates(
     ctx: &FitContext,
     profile: &SeriesProfile,
     requested: bool,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<ForecastWarning>,
 ) -> Result<Vec<Candidate>, EngineError> {
     let n = y.len();
     // Guard limits, in scaled units.
@@ -322,14 +381,18 @@ fn fit_candidates(
         let model = match fitted {
             Ok(m) => m,
             Err(e) => {
-                warnings.push(format!("{kind} dropped: {e}"));
+                warnings.push(warn(
+                    WarningKind::ModelDropped,
+                    format!("{kind} dropped: {e}"),
+                ));
                 continue;
             }
         };
         let mean = model.forecast_mean(h);
         if mean.len() != h || !sane(&mean) {
-            warnings.push(format!(
-                "{kind} dropped: forecast not finite or out of range"
+            warnings.push(warn(
+                WarningKind::ModelDropped,
+                format!("{kind} dropped: forecast not finite or out of range"),
             ));
             continue;
         }
@@ -377,7 +440,10 @@ fn fit_candidates(
         });
     }
     if candidates.is_empty() {
-        warnings.push("no model could be used; naive forecast instead".to_owned());
+        warnings.push(warn(
+            WarningKind::ModelDropped,
+            "no model could be used; naive forecast instead",
+        ));
         let model = fit_kind(ModelKind::Naive, y, ctx)?;
         let mean = model.forecast_mean(h);
         let mut errors = Vec::with_capacity(origins.len());
@@ -403,7 +469,7 @@ fn member_weights(
     request: &ForecastRequest<'_>,
     profile: &SeriesProfile,
     candidates: &[Candidate],
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<ForecastWarning>,
 ) -> (Vec<f64>, Vec<String>) {
     let mut weights = vec![1.0 / candidates.len() as f64; candidates.len()];
     let mut weight_notes = vec![String::new(); candidates.len()];
@@ -430,7 +496,10 @@ fn member_weights(
                 .iter_mut()
                 .for_each(|n| *n = "caller weight".to_owned());
         } else {
-            warnings.push("caller weights cover no fitted model; equal weights used".to_owned());
+            warnings.push(warn(
+                WarningKind::ModelDropped,
+                "caller weights cover no fitted model; equal weights used",
+            ));
         }
     } else {
         let maes: Vec<Option<f64>> = candidates

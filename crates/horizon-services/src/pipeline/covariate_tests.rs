@@ -156,7 +156,8 @@ async fn day_ahead_weather_without_look_ahead(db: TestDb) {
         first
             .warnings
             .iter()
-            .any(|w| w.contains("covariate ghi") && w.contains("observations were used")),
+            .any(|w| w.message.contains("covariate ghi")
+                && w.message.contains("observations were used")),
         "{:?}",
         first.warnings
     );
@@ -206,8 +207,8 @@ async fn day_ahead_weather_without_look_ahead(db: TestDb) {
         stale
             .warnings
             .iter()
-            .any(|w| w.contains("covariate ghi not used")
-                && w.contains("HORIZON_COVARIATE_MAX_AGE_HOURS")),
+            .any(|w| w.message.contains("covariate ghi not used")
+                && w.message.contains("HORIZON_COVARIATE_MAX_AGE_HOURS")),
         "{:?}",
         stale.warnings
     );

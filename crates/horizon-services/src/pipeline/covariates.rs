@@ -18,7 +18,7 @@
 //! Covariates are read at the target's own stamps: a file of another resolution must be laid
 //! on the target's grid before it is ingested.
 
-use horizon_domain::CovariateUse;
+use horizon_domain::{CovariateUse, ForecastWarning, WarningKind};
 use horizon_store::{InForce, VintageWindow};
 
 use super::*;
@@ -31,7 +31,7 @@ pub(crate) struct LaidCovariates {
     /// What each covariate used for the horizon (members are filled in after the forecast).
     pub(crate) uses: Vec<CovariateUse>,
     /// Why covariates were left out or fell back, for the forecast's warnings.
-    pub(crate) warnings: Vec<String>,
+    pub(crate) warnings: Vec<ForecastWarning>,
 }
 
 /// Loads the covariates of every prepared series and lays them on its grid; a series
@@ -109,10 +109,13 @@ pub(crate) async fn lay_covariates(
             match lay_one(p, obs, vin, as_of, max_age) {
                 Ok((values, issued_at, fallback)) => {
                     if fallback > 0 {
-                        laid.warnings.push(format!(
-                            "covariate {name}: {fallback} of {} history steps had no forecast \
-                             issued early enough; their observations were used",
-                            p.values.len()
+                        laid.warnings.push(ForecastWarning::new(
+                            WarningKind::Covariates,
+                            format!(
+                                "covariate {name}: {fallback} of {} history steps had no \
+                                 forecast issued early enough; their observations were used",
+                                p.values.len()
+                            ),
                         ));
                     }
                     laid.series.push((name.clone(), values));
@@ -122,9 +125,10 @@ pub(crate) async fn lay_covariates(
                         members: Vec::new(),
                     });
                 }
-                Err(reason) => laid
-                    .warnings
-                    .push(format!("covariate {name} not used: {reason}")),
+                Err(reason) => laid.warnings.push(ForecastWarning::new(
+                    WarningKind::Covariates,
+                    format!("covariate {name} not used: {reason}"),
+                )),
             }
         }
         laid_count += usize::from(!laid.series.is_empty());

@@ -16,8 +16,8 @@ use std::{
 
 use horizon_domain::{
     Bounds, Classification, EnsembleMember, ExecutionKind, ExecutionStatus, ForecastKind,
-    Frequency, IntervalLabel, Observation, Partition, QuantileLevels, Series, SeriesClass,
-    Timestamp,
+    ForecastWarning, Frequency, IntervalLabel, Observation, Partition, QuantileLevels, Series,
+    SeriesClass, Timestamp, WarningKind,
 };
 use horizon_engine::{ForecastRequest, ModelKind, Timeline};
 use horizon_settings::Settings;

@@ -347,7 +347,7 @@ pub(crate) fn stale_data_warning(
     last_ts: Timestamp,
     as_of: Timestamp,
     horizon: usize,
-) -> Option<String> {
+) -> Option<ForecastWarning> {
     let past = frequency.steps_until(last_ts, as_of);
     let limit = 2.max(horizon.div_ceil(4)) as i64;
     (past >= limit).then(|| {
@@ -356,11 +356,14 @@ pub(crate) fn stale_data_warning(
         } else {
             format!("the first {past} of its {horizon} steps are already past")
         };
-        format!(
-            "stale data: the newest observation ({}) is {past} steps of {frequency} before the \
-             forecast's as-of ({}); {which}",
-            last_ts.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            as_of.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        ForecastWarning::new(
+            WarningKind::StaleData,
+            format!(
+                "stale data: the newest observation ({}) is {past} steps of {frequency} before \
+                 the forecast's as-of ({}); {which}",
+                last_ts.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                as_of.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
         )
     })
 }

@@ -471,16 +471,16 @@ async fn a_forecast_from_stale_data_says_so(db: TestDb) {
     let report = run_pipeline(&store, &settings, &options).await.unwrap();
     assert_eq!(report.forecasts_written, 2, "{:?}", report.skipped);
     let p = store.latest_prediction(stopped).await.unwrap();
-    let stale: Vec<&String> = p
+    let stale: Vec<&ForecastWarning> = p
         .warnings
         .iter()
-        .filter(|w| w.starts_with("stale data"))
+        .filter(|w| w.kind == WarningKind::StaleData)
         .collect();
     assert_eq!(stale.len(), 1, "{:?}", p.warnings);
-    assert!(stale[0].contains("all 14 steps"), "{}", stale[0]);
+    assert!(stale[0].message.contains("all 14 steps"), "{}", stale[0]);
     let p = store.latest_prediction(fresh).await.unwrap();
     assert!(
-        !p.warnings.iter().any(|w| w.starts_with("stale data")),
+        !p.warnings.iter().any(|w| w.kind == WarningKind::StaleData),
         "{:?}",
         p.warnings
     );
@@ -508,12 +508,13 @@ fn stale_data_is_named_when_part_of_the_forecast_is_already_past() {
     // Four days of fourteen already past: stale, and said with the dates.
     let w = stale_data_warning(daily, day(1), day(5), 14).unwrap();
     assert!(
-        w.contains("2026-03-01T00:00:00Z") && w.contains("the first 4 of its 14 steps"),
+        w.message.contains("2026-03-01T00:00:00Z")
+            && w.message.contains("the first 4 of its 14 steps"),
         "{w}"
     );
     // Data that ended before the whole horizon.
     let w = stale_data_warning(daily, day(1), day(20), 14).unwrap();
-    assert!(w.contains("all 14 steps"), "{w}");
+    assert!(w.message.contains("all 14 steps"), "{w}");
     // Two steps is the floor for short horizons; calendar months count whole months.
     assert_eq!(stale_data_warning(daily, day(1), day(2), 3), None);
     assert!(stale_data_warning(daily, day(1), day(3), 3).is_some());

@@ -2,8 +2,8 @@
 //! matrix column), reads by id, by series, by entity and time window.
 
 use horizon_domain::{
-    CovariateUse, EnsembleMember, ForecastKind, ForecastMatrix, Prediction, QuantileLevels,
-    ThresholdProbability, Timestamp,
+    CovariateUse, EnsembleMember, ForecastKind, ForecastMatrix, ForecastWarning, Prediction,
+    QuantileLevels, ThresholdProbability, Timestamp,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
@@ -41,8 +41,8 @@ pub struct NewPrediction {
     pub calibration: serde_json::Value,
     /// Threshold probabilities.
     pub thresholds: Vec<ThresholdProbability>,
-    /// Engine warnings.
-    pub warnings: Vec<String>,
+    /// What the reader should know, typed (stored as `[{kind, message}]`).
+    pub warnings: Vec<ForecastWarning>,
     /// Each member's own forecast, in the order of `members`; empty to keep none.
     pub member_forecasts: Vec<ForecastMatrix>,
     /// The covariates used and their vintages.
