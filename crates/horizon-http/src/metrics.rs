@@ -20,6 +20,7 @@ use actix_web::{
     middleware::Next,
     web,
 };
+use horizon_store::OperatorCounts;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -40,6 +41,98 @@ struct Series {
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), Series>>,
     key_lookups: AtomicU64,
+    /// The operator counts of the last scrape and when they were read.
+    operator: tokio::sync::Mutex<Option<(Instant, OperatorCounts)>>,
+}
+
+/// How long the counts read from the database serve scrapes: `/metrics` is open to anyone
+/// who reaches the port, and a scrape storm must cost the database one read per interval.
+const OPERATOR_COUNTS_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl Metrics {
+    /// The operator counts, read at most once per [`OPERATOR_COUNTS_TTL`]; `None` when the
+    /// database does not answer (the scrape still shows the process's own metrics).
+    pub async fn operator_counts(&self, store: &horizon_store::Store) -> Option<OperatorCounts> {
+        let mut held = self.operator.lock().await;
+        if let Some((at, counts)) = held.as_ref()
+            && at.elapsed() < OPERATOR_COUNTS_TTL
+        {
+            return Some(counts.clone());
+        }
+        match store.operator_counts().await {
+            Ok(counts) => {
+                *held = Some((Instant::now(), counts.clone()));
+                Some(counts)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "operator metrics not read");
+                None
+            }
+        }
+    }
+}
+
+/// The operator metrics in the text exposition: runs, jobs, partitions, ingest rows and the
+/// age of the stalest forecast per class, for alerts ("a run failed", "forecasts older than a
+/// day").
+pub fn render_operator(counts: &OperatorCounts, now: chrono::DateTime<chrono::Utc>) -> String {
+    let mut out = String::new();
+    out.push_str("# HELP horizon_pipeline_runs_total Pipeline runs by status.\n");
+    out.push_str("# TYPE horizon_pipeline_runs_total counter\n");
+    for (kind, status, n) in &counts.executions {
+        if kind == "pipeline" {
+            let _ = writeln!(
+                out,
+                "horizon_pipeline_runs_total{{status=\"{status}\"}} {n}"
+            );
+        }
+    }
+    out.push_str("# HELP horizon_jobs_total API jobs by kind and status.\n");
+    out.push_str("# TYPE horizon_jobs_total counter\n");
+    for (kind, status, n) in &counts.executions {
+        if kind != "pipeline" {
+            let _ = writeln!(
+                out,
+                "horizon_jobs_total{{kind=\"{kind}\",status=\"{status}\"}} {n}"
+            );
+        }
+    }
+    out.push_str("# HELP horizon_partitions_total Pipeline partitions by status.\n");
+    out.push_str("# TYPE horizon_partitions_total counter\n");
+    for (status, n) in &counts.partitions {
+        let _ = writeln!(out, "horizon_partitions_total{{status=\"{status}\"}} {n}");
+    }
+    out.push_str("# HELP horizon_ingest_records_total Ingested rows by source and outcome (the busiest sources).\n");
+    out.push_str("# TYPE horizon_ingest_records_total counter\n");
+    for (source, landed, rejected) in &counts.ingest_records {
+        let source = label_value(source);
+        let _ = writeln!(
+            out,
+            "horizon_ingest_records_total{{source=\"{source}\",outcome=\"landed\"}} {landed}"
+        );
+        let _ = writeln!(
+            out,
+            "horizon_ingest_records_total{{source=\"{source}\",outcome=\"rejected\"}} {rejected}"
+        );
+    }
+    out.push_str("# HELP horizon_forecast_age_seconds Age of the stalest newest scheduled forecast among the series of a class.\n");
+    out.push_str("# TYPE horizon_forecast_age_seconds gauge\n");
+    for (class, at) in &counts.oldest_forecast {
+        let age = (now - *at).num_milliseconds().max(0) as f64 / 1000.0;
+        let _ = writeln!(
+            out,
+            "horizon_forecast_age_seconds{{class=\"{}\"}} {age}",
+            label_value(class)
+        );
+    }
+    out
+}
+
+/// A label value escaped as the text format asks (backslash, quote, newline).
+fn label_value(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 impl Metrics {

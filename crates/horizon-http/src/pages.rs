@@ -134,13 +134,18 @@ async fn prometheus(state: web::Data<AppState>) -> HttpResponse {
             Some((pool.size(), pool.num_idle() as u32))
         }
     };
+    let mut body = state
+        .metrics
+        .render(pool, state.redis_guard.as_ref().map(|g| g.calls()));
+    if let Some(counts) = state.metrics.operator_counts(&state.store).await {
+        body.push_str(&crate::metrics::render_operator(
+            &counts,
+            chrono::Utc::now(),
+        ));
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(
-            state
-                .metrics
-                .render(pool, state.redis_guard.as_ref().map(|g| g.calls())),
-        )
+        .body(body)
 }
 
 #[get("/")]

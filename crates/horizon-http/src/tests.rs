@@ -929,6 +929,44 @@ async fn operations(db: TestDb) {
         "{metrics}"
     );
     assert!(metrics.contains("horizon_db_pool_connections"), "{metrics}");
+
+    // What an operator alerts on, read from the shared tables (other processes' work).
+    seed(&app.store).await;
+    app.store
+        .create_execution(
+            horizon_domain::ExecutionKind::Predict,
+            json!({}),
+            None,
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let mut run = app.store.start_ingest_run("feed \"gdelt\"").await.unwrap();
+    run.rows_landed = 40;
+    run.rows_rejected = 2;
+    app.store.finish_ingest_run(&run).await.unwrap();
+    // The counts of the first scrape were cached with the tables empty; a fresh process reads
+    // them at once.
+    let again = start(&db).await;
+    let metrics = again.metrics().await;
+    for line in [
+        "horizon_jobs_total{kind=\"predict\",status=\"queued\"} 1",
+        "horizon_ingest_records_total{source=\"feed \\\"gdelt\\\"\",outcome=\"landed\"} 40",
+        "horizon_ingest_records_total{source=\"feed \\\"gdelt\\\"\",outcome=\"rejected\"} 2",
+        "# TYPE horizon_pipeline_runs_total counter",
+        "# TYPE horizon_partitions_total counter",
+    ] {
+        assert!(metrics.contains(line), "{line} not in:\n{metrics}");
+    }
+    let age: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("horizon_forecast_age_seconds{class=\"unclassified\"} "))
+        .unwrap_or_else(|| panic!("no forecast age in:\n{metrics}"))
+        .parse()
+        .unwrap();
+    assert!((0.0..3600.0).contains(&age), "{age}");
+    again.handle.stop(true).await;
     app.handle.stop(true).await;
 }
 

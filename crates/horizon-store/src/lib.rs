@@ -26,6 +26,7 @@ pub use repo::{
     covariates::{InForce, VintageConflict, VintageSummary, VintageWindow, VintageWrite},
     executions::NewStep,
     observations::ObservationRow,
+    operator::OperatorCounts,
     partitions::{JobQueue, QueuedJob},
     predictions::{NewPrediction, PredictionFilter},
     series::{SeriesFilter, SeriesPage},

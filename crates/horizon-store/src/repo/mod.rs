@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod models;
 pub mod observations;
 pub mod observations_bulk;
+pub mod operator;
 pub mod outcomes;
 pub mod partitions;
 pub mod predictions;
