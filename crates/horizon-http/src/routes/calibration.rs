@@ -2,8 +2,8 @@
 
 use super::*;
 
-#[utoipa::path(tag = "calibration", security(("api_key" = [])),
-    responses((status = 200, body = CalibrationList)))]
+#[utoipa::path(summary = "Current calibration of every model family", tag = "calibration", security(("api_key" = [])),
+    responses((status = 200, description = "calibration rows", body = CalibrationList)))]
 #[get("/v1/calibration")]
 pub(super) async fn current_calibration(
     state: web::Data<AppState>,
@@ -45,8 +45,8 @@ struct CalibrationQuery {
     limit: Option<u64>,
 }
 
-#[utoipa::path(tag = "calibration", params(CalibrationQuery), security(("api_key" = [])),
-    responses((status = 200, body = CalibrationList), (status = 400, body = Problem)))]
+#[utoipa::path(summary = "Calibration over time", tag = "calibration", params(CalibrationQuery), security(("api_key" = [])),
+    responses((status = 200, description = "calibration rows", body = CalibrationList), (status = 400, body = Problem)))]
 #[get("/v1/calibration/history")]
 pub(super) async fn calibration_history(
     state: web::Data<AppState>,
@@ -66,8 +66,8 @@ pub(super) async fn calibration_history(
     }))
 }
 
-#[utoipa::path(tag = "metrics", params(BySeriesQuery), security(("api_key" = [])),
-    responses((status = 200, body = ForecastMetricList), (status = 400, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(summary = "Backtest scores of forecasts", tag = "metrics", params(BySeriesQuery), security(("api_key" = [])),
+    responses((status = 200, description = "backtest scores", body = ForecastMetricList), (status = 400, body = Problem), (status = 404, body = Problem)))]
 #[get("/v1/forecast-metrics")]
 pub(super) async fn list_forecast_metrics(
     state: web::Data<AppState>,

@@ -33,9 +33,9 @@ fn covariate_key(target: &SeriesKey, name: &str) -> Result<SeriesKey, ApiError> 
     Ok(SeriesKey::parse(&format!("{target}:{name}"))?)
 }
 
-#[utoipa::path(tag = "covariates", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
+#[utoipa::path(summary = "Covariates of a series with their latest vintage", tag = "covariates", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
     security(("api_key" = [])),
-    responses((status = 200, body = CovariateListDto), (status = 404, body = Problem)))]
+    responses((status = 200, description = "the covariates of the series", body = CovariateListDto), (status = 404, body = Problem)))]
 #[get("/v1/series/{key}/covariates")]
 pub(super) async fn list_covariates(
     state: web::Data<AppState>,
@@ -88,12 +88,12 @@ struct CovariateValuesQuery {
 /// Most values one read returns.
 const MAX_VALUES: usize = 10_000;
 
-#[utoipa::path(tag = "covariates", params(
+#[utoipa::path(summary = "Values of a covariate: observations or the vintage in force at as_of", tag = "covariates", params(
         ("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$"),
         ("name" = String, Path, description = "covariate name", pattern = "^[A-Za-z0-9_.-]{1,64}$"),
         CovariateValuesQuery),
     security(("api_key" = [])),
-    responses((status = 200, body = CovariateValuesDto), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "the values in the window", body = CovariateValuesDto), (status = 400, body = Problem), (status = 404, body = Problem)))]
 #[get("/v1/series/{key}/covariates/{name}/values")]
 pub(super) async fn get_covariate_values(
     state: web::Data<AppState>,
@@ -161,12 +161,12 @@ pub(super) async fn get_covariate_values(
     }))
 }
 
-#[utoipa::path(tag = "covariates", params(
+#[utoipa::path(summary = "Write covariate observations or one vintage", tag = "covariates", params(
         ("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$"),
         ("name" = String, Path, description = "covariate name", pattern = "^[A-Za-z0-9_.-]{1,64}$")),
     request_body = CovariateValuesWrite, security(("api_key" = [])),
-    responses((status = 200, body = CovariateWriteDto), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, description = "how many values were written and how many were already stored", body = CovariateWriteDto), (status = 404, body = Problem),
+        (status = 409, description = "a vintage already stored with other values", body = Problem), (status = 422, body = Problem)))]
 #[put("/v1/series/{key}/covariates/{name}/values")]
 pub(super) async fn put_covariate_values(
     state: web::Data<AppState>,

@@ -14,8 +14,8 @@ struct ExecutionQuery {
     limit: Option<u64>,
 }
 
-#[utoipa::path(tag = "executions", params(ExecutionQuery), security(("api_key" = [])),
-    responses((status = 200, body = ExecutionList), (status = 400, body = Problem)))]
+#[utoipa::path(summary = "List job executions", tag = "executions", params(ExecutionQuery), security(("api_key" = [])),
+    responses((status = 200, description = "a page of executions", body = ExecutionList), (status = 400, body = Problem)))]
 #[get("/v1/executions")]
 pub(super) async fn list_executions(
     state: web::Data<AppState>,
@@ -36,9 +36,9 @@ pub(super) async fn list_executions(
     }))
 }
 
-#[utoipa::path(tag = "executions", params(("id" = Uuid, Path, description = "execution id (UUID)")),
+#[utoipa::path(summary = "One execution with its step log", tag = "executions", params(("id" = Uuid, Path, description = "execution id (UUID)")),
     security(("api_key" = [])),
-    responses((status = 200, body = ExecutionDto), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "the execution", body = ExecutionDto), (status = 400, body = Problem), (status = 404, body = Problem)))]
 #[get("/v1/executions/{id}")]
 pub(super) async fn get_execution(
     state: web::Data<AppState>,

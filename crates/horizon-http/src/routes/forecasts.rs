@@ -70,8 +70,8 @@ async fn forecast_page(
     })
 }
 
-#[utoipa::path(tag = "forecasts", params(ForecastQuery), security(("api_key" = [])),
-    responses((status = 200, body = ForecastPage), (status = 400, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(summary = "List forecasts of all series", tag = "forecasts", params(ForecastQuery), security(("api_key" = [])),
+    responses((status = 200, description = "a page of forecasts", body = ForecastPage), (status = 400, body = Problem), (status = 404, body = Problem)))]
 #[get("/v1/forecasts")]
 pub(super) async fn list_forecasts(
     state: web::Data<AppState>,
@@ -88,9 +88,9 @@ pub(super) async fn list_forecasts(
     Ok(json_ok(&forecast_page(&state, &query, series).await?))
 }
 
-#[utoipa::path(tag = "forecasts", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$"), ForecastQuery),
+#[utoipa::path(summary = "List forecasts of one series", tag = "forecasts", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$"), ForecastQuery),
     security(("api_key" = [])),
-    responses((status = 200, body = ForecastPage), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "a page of forecasts", body = ForecastPage), (status = 400, body = Problem), (status = 404, body = Problem)))]
 #[get("/v1/series/{key}/forecasts")]
 pub(super) async fn list_series_forecasts(
     state: web::Data<AppState>,
@@ -113,9 +113,9 @@ fn json_text(json: impl actix_web::body::MessageBody + 'static) -> HttpResponse 
         .body(json)
 }
 
-#[utoipa::path(tag = "forecasts", params(("id" = Uuid, Path, description = "forecast id (UUID)")),
+#[utoipa::path(summary = "One forecast by id", tag = "forecasts", params(("id" = Uuid, Path, description = "forecast id (UUID)")),
     security(("api_key" = [])),
-    responses((status = 200, body = ForecastDto), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "the forecast", body = ForecastDto), (status = 400, body = Problem), (status = 404, body = Problem)))]
 #[get("/v1/forecasts/{id}")]
 pub(super) async fn get_forecast(
     state: web::Data<AppState>,
@@ -143,9 +143,9 @@ fn kind_param(
     text.map_or(Ok(default), |t| t.parse().map_err(ApiError::invalid))
 }
 
-#[utoipa::path(tag = "forecasts", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$"), LatestQuery),
+#[utoipa::path(summary = "Latest forecast of a series", tag = "forecasts", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$"), LatestQuery),
     security(("api_key" = [])),
-    responses((status = 200, body = ForecastDto), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "the forecast", body = ForecastDto), (status = 400, body = Problem), (status = 404, body = Problem)))]
 #[get("/v1/series/{key}/forecasts/latest")]
 pub(super) async fn latest_forecast(
     state: web::Data<AppState>,

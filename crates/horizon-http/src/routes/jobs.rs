@@ -165,7 +165,7 @@ macro_rules! job_route {
         #[doc = $doc]
         #[utoipa::path(tag = "jobs", request_body = JobRequest, security(("api_key" = [])),
             params(("Idempotency-Key" = Option<String>, Header, description = "replays return the same execution")),
-            responses((status = 202, body = JobAccepted), (status = 400, body = Problem),
+            responses((status = 202, description = "accepted; poll the execution", body = JobAccepted), (status = 400, body = Problem),
                 (status = 422, body = Problem)))]
         #[post($path)]
         pub(super) async fn $name(

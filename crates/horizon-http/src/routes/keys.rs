@@ -2,7 +2,7 @@
 
 use super::*;
 
-#[utoipa::path(tag = "keys", security(("api_key" = [])),
+#[utoipa::path(summary = "List API keys (admin)", tag = "keys", security(("api_key" = [])),
     responses((status = 200, description = "needs the admin scope", body = ApiKeyList), (status = 403, body = Problem)))]
 #[get("/v1/keys")]
 pub(super) async fn list_keys(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

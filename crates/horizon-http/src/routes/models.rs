@@ -2,7 +2,7 @@
 
 use super::*;
 
-#[utoipa::path(tag = "models", security(("api_key" = [])), responses((status = 200, body = ModelFamilies)))]
+#[utoipa::path(summary = "Model families the engine offers", tag = "models", security(("api_key" = [])), responses((status = 200, description = "the model families", body = ModelFamilies)))]
 #[get("/v1/models/families")]
 pub(super) async fn model_families() -> HttpResponse {
     json_ok(&ModelFamilies {
@@ -15,8 +15,8 @@ pub(super) async fn model_families() -> HttpResponse {
     })
 }
 
-#[utoipa::path(tag = "models", params(BySeriesQuery), security(("api_key" = [])),
-    responses((status = 200, body = ModelList), (status = 400, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(summary = "Fitted models with their ensemble weights", tag = "models", params(BySeriesQuery), security(("api_key" = [])),
+    responses((status = 200, description = "a page of models", body = ModelList), (status = 400, body = Problem), (status = 404, body = Problem)))]
 #[get("/v1/models")]
 pub(super) async fn list_models(
     state: web::Data<AppState>,

@@ -124,9 +124,9 @@ async fn resample(
     Ok((dtos(&buckets), None))
 }
 
-#[utoipa::path(tag = "observations", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$"), ObservationsQuery),
+#[utoipa::path(summary = "Observations of a series, optionally resampled", tag = "observations", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$"), ObservationsQuery),
     security(("api_key" = [])),
-    responses((status = 200, body = ObservationsDto), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "the observations in the window", body = ObservationsDto), (status = 400, body = Problem), (status = 404, body = Problem)))]
 #[get("/v1/series/{key}/observations")]
 pub(super) async fn get_observations(
     state: web::Data<AppState>,
@@ -184,9 +184,9 @@ pub(super) async fn get_observations(
     }))
 }
 
-#[utoipa::path(tag = "observations", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
+#[utoipa::path(summary = "Write observations of a series", tag = "observations", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
     request_body = ObservationsWrite, security(("api_key" = [])),
-    responses((status = 200, body = WriteResult), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, description = "how many observations were written", body = WriteResult), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[post("/v1/series/{key}/observations")]
 pub(super) async fn post_observations(
     state: web::Data<AppState>,
@@ -226,9 +226,9 @@ pub(super) async fn post_observations(
     Ok(json_ok(&WriteResult { written }))
 }
 
-#[utoipa::path(tag = "series", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
+#[utoipa::path(summary = "Demand classification of a series", tag = "series", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
     security(("api_key" = [])),
-    responses((status = 200, body = ClassificationDto), (status = 404, body = Problem)))]
+    responses((status = 200, description = "the classification", body = ClassificationDto), (status = 404, body = Problem)))]
 #[get("/v1/series/{key}/classification")]
 pub(super) async fn get_classification(
     state: web::Data<AppState>,

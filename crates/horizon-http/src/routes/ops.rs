@@ -2,7 +2,7 @@
 
 use super::*;
 
-#[utoipa::path(tag = "operations", responses((status = 200, description = "alive", body = Health)))]
+#[utoipa::path(summary = "Liveness: the process answers", tag = "operations", responses((status = 200, description = "alive", body = Health)))]
 #[get("/healthz")]
 pub(super) async fn healthz() -> HttpResponse {
     json_ok(&Health {
@@ -10,7 +10,7 @@ pub(super) async fn healthz() -> HttpResponse {
     })
 }
 
-#[utoipa::path(tag = "operations", responses(
+#[utoipa::path(summary = "Readiness: the database answers and migrations are applied", tag = "operations", responses(
     (status = 200, description = "ready", body = Readiness),
     (status = 503, description = "a dependency is down", body = Readiness)))]
 #[get("/readyz")]

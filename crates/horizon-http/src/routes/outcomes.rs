@@ -2,8 +2,8 @@
 
 use super::*;
 
-#[utoipa::path(tag = "outcomes", request_body = OutcomesWrite, security(("api_key" = [])),
-    responses((status = 201, body = OutcomeList), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(summary = "Record what happened", tag = "outcomes", request_body = OutcomesWrite, security(("api_key" = [])),
+    responses((status = 201, description = "the outcomes", body = OutcomeList), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[post("/v1/outcomes")]
 pub(super) async fn post_outcomes(
     state: web::Data<AppState>,
@@ -46,8 +46,8 @@ pub(super) async fn post_outcomes(
     }))
 }
 
-#[utoipa::path(tag = "outcomes", params(BySeriesQuery), security(("api_key" = [])),
-    responses((status = 200, body = OutcomeList), (status = 400, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(summary = "List recorded outcomes", tag = "outcomes", params(BySeriesQuery), security(("api_key" = [])),
+    responses((status = 200, description = "the outcomes", body = OutcomeList), (status = 400, body = Problem), (status = 404, body = Problem)))]
 #[get("/v1/outcomes")]
 pub(super) async fn list_outcomes(
     state: web::Data<AppState>,

@@ -26,8 +26,8 @@ struct SeriesQuery {
     limit: Option<u64>,
 }
 
-#[utoipa::path(tag = "series", params(SeriesQuery), security(("api_key" = [])), responses(
-    (status = 200, body = SeriesPageDto), (status = 400, body = Problem), (status = 401, body = Problem)))]
+#[utoipa::path(summary = "List series", tag = "series", params(SeriesQuery), security(("api_key" = [])), responses(
+    (status = 200, description = "a page of series", body = SeriesPageDto), (status = 400, body = Problem), (status = 401, body = Problem)))]
 #[get("/v1/series")]
 pub(super) async fn list_series(
     state: web::Data<AppState>,
@@ -71,9 +71,9 @@ pub(super) async fn list_series(
     }))
 }
 
-#[utoipa::path(tag = "series", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
+#[utoipa::path(summary = "One series by key", tag = "series", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
     security(("api_key" = [])),
-    responses((status = 200, body = SeriesDto), (status = 404, body = Problem)))]
+    responses((status = 200, description = "the series", body = SeriesDto), (status = 404, body = Problem)))]
 #[get("/v1/series/{key}")]
 pub(super) async fn get_series(
     state: web::Data<AppState>,
@@ -110,7 +110,7 @@ fn bounds_of(lower: Option<f64>, upper: Option<f64>) -> Result<Bounds, ApiError>
     Bounds::new(lower, upper).map_err(|e| ApiError::unprocessable(e.to_string()))
 }
 
-#[utoipa::path(tag = "series", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
+#[utoipa::path(summary = "Create or replace a series", tag = "series", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
     request_body = SeriesWrite, security(("api_key" = [])),
     responses((status = 200, description = "updated", body = SeriesDto),
         (status = 201, description = "created", body = SeriesDto),
@@ -151,9 +151,9 @@ pub(super) async fn put_series(
     })
 }
 
-#[utoipa::path(tag = "series", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
+#[utoipa::path(summary = "Change some fields of a series", tag = "series", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
     request_body = SeriesPatch, security(("api_key" = [])),
-    responses((status = 200, body = SeriesDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, description = "the series", body = SeriesDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[patch("/v1/series/{key}")]
 pub(super) async fn patch_series(
     state: web::Data<AppState>,
