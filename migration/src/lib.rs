@@ -12,6 +12,7 @@ mod m20261122_000001_pipeline;
 mod m20261122_000002_observations_covering;
 mod m20261202_000001_covariates;
 mod m20261204_000001_forecast_kind;
+mod m20261204_000002_series_thresholds;
 
 /// Every migration this build knows, oldest first.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_observations_covering::Migration),
             Box::new(m20261202_000001_covariates::Migration),
             Box::new(m20261204_000001_forecast_kind::Migration),
+            Box::new(m20261204_000002_series_thresholds::Migration),
         ]
     }
 }

@@ -26,6 +26,7 @@ mod resample;
 mod scope;
 mod series;
 mod site;
+mod threshold;
 mod warning;
 
 pub use error::DomainError;
@@ -45,6 +46,7 @@ pub use resample::{Accumulator, Aggregate, Bucket};
 pub use scope::{ApiScope, ApiScopes};
 pub use series::{Bounds, SeriesKey};
 pub use site::{ATTRIBUTE_FIELDS, IntervalLabel, Location, Orientation, SeriesAttributes};
+pub use threshold::{MAX_THRESHOLDS, Threshold, ThresholdDirection};
 pub use warning::{ForecastWarning, WarningKind};
 
 /// Timestamps are always UTC instants; offsets are resolved at the edges.

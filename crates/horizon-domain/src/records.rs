@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use crate::{
     Bounds, ExecutionKind, ExecutionStatus, ForecastKind, ForecastMatrix, ForecastWarning,
-    Frequency, QuantileLevels, SeriesAttributes, SeriesClass, SeriesKey, StepStatus, Timestamp,
+    Frequency, QuantileLevels, SeriesAttributes, SeriesClass, SeriesKey, StepStatus, Threshold,
+    ThresholdDirection, Timestamp,
 };
 
 /// Descriptive metadata of a series, as created or updated.
@@ -28,6 +29,8 @@ pub struct SeriesMeta {
     pub tags: std::collections::BTreeMap<String, String>,
     /// Where and how it is measured (location, capacity, orientation, time zone, country).
     pub attributes: SeriesAttributes,
+    /// Thresholds every forecast of the series reports crossing probabilities for.
+    pub thresholds: Vec<Threshold>,
 }
 
 impl SeriesMeta {
@@ -43,6 +46,7 @@ impl SeriesMeta {
             bounds: Bounds::UNBOUNDED,
             tags: Default::default(),
             attributes: SeriesAttributes::default(),
+            thresholds: Vec::new(),
         }
     }
 }
@@ -130,12 +134,25 @@ pub struct EnsembleMember {
 /// The probability that a threshold is exceeded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThresholdProbability {
-    /// The threshold.
+    /// The threshold's value.
     pub threshold: f64,
-    /// P(value > threshold) at each step.
+    /// Which side counts as crossing (stored before directions existed: above).
+    #[serde(default)]
+    pub direction: ThresholdDirection,
+    /// P(crossed) at each step: P(value > threshold) above, P(value < threshold) below.
     pub per_step: Vec<f64>,
-    /// P(value > threshold at least once within the horizon).
+    /// P(crossed at least once within the horizon).
     pub any_step: f64,
+}
+
+impl ThresholdProbability {
+    /// The threshold these probabilities are of.
+    pub fn of(&self) -> Threshold {
+        Threshold {
+            value: self.threshold,
+            direction: self.direction,
+        }
+    }
 }
 
 /// A probabilistic forecast of one series, as stored.

@@ -31,6 +31,8 @@ pub struct SeriesDto {
     pub tags: BTreeMap<String, String>,
     /// Where and how it is measured.
     pub attributes: SeriesAttributesDto,
+    /// Thresholds every forecast reports crossing probabilities for.
+    pub thresholds: Vec<SeriesThresholdDto>,
     /// When this series is a covariate of another (its key is `<target>:<name>`), its name
     /// there.
     pub covariate_name: Option<String>,
@@ -52,6 +54,12 @@ impl From<&Series> for SeriesDto {
             upper_bound: s.meta.bounds.upper(),
             tags: s.meta.tags.clone(),
             attributes: SeriesAttributesDto::from(&s.meta.attributes),
+            thresholds: s
+                .meta
+                .thresholds
+                .iter()
+                .map(SeriesThresholdDto::from)
+                .collect(),
             covariate_name: s.covariate_of.as_ref().map(|c| c.name.clone()),
             created_at: s.created_at,
             updated_at: s.updated_at,
@@ -103,15 +111,83 @@ pub struct MemberDto {
     pub reason: String,
 }
 
-/// Exceedance probabilities of a threshold.
+/// Crossing probabilities of a threshold.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct ThresholdDto {
-    /// The threshold.
+    /// The threshold's value.
     pub threshold: f64,
-    /// P(value > threshold) per step.
+    /// Which side counts as crossing.
+    #[serde(default)]
+    pub direction: ThresholdDirectionDto,
+    /// P(crossed) per step: P(value > threshold) above, P(value < threshold) below.
     pub per_step: Vec<f64>,
-    /// P(value > threshold at least once in the horizon).
+    /// P(crossed at least once in the horizon).
     pub any_step: f64,
+}
+
+/// Which side of a threshold counts as crossing it.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdDirectionDto {
+    /// The value is strictly greater than the threshold.
+    #[default]
+    Above,
+    /// The value is strictly less than the threshold.
+    Below,
+}
+
+impl From<horizon_domain::ThresholdDirection> for ThresholdDirectionDto {
+    fn from(d: horizon_domain::ThresholdDirection) -> Self {
+        match d {
+            horizon_domain::ThresholdDirection::Above => Self::Above,
+            horizon_domain::ThresholdDirection::Below => Self::Below,
+        }
+    }
+}
+
+impl From<ThresholdDirectionDto> for horizon_domain::ThresholdDirection {
+    fn from(d: ThresholdDirectionDto) -> Self {
+        match d {
+            ThresholdDirectionDto::Above => Self::Above,
+            ThresholdDirectionDto::Below => Self::Below,
+        }
+    }
+}
+
+/// A threshold a series is watched against: every forecast of the series reports the
+/// probability of crossing it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesThresholdDto {
+    /// The value, in the series' unit.
+    pub value: f64,
+    /// Which side counts as crossing (default `above`).
+    #[serde(default)]
+    pub direction: ThresholdDirectionDto,
+}
+
+impl From<&horizon_domain::Threshold> for SeriesThresholdDto {
+    fn from(t: &horizon_domain::Threshold) -> Self {
+        Self {
+            value: t.value,
+            direction: t.direction.into(),
+        }
+    }
+}
+
+impl SeriesThresholdDto {
+    /// The domain's checked list of `list`: finite values, at most
+    /// [`horizon_domain::MAX_THRESHOLDS`], none twice.
+    pub fn to_domain(
+        list: &[SeriesThresholdDto],
+    ) -> Result<Vec<horizon_domain::Threshold>, DomainError> {
+        let list: Vec<horizon_domain::Threshold> = list
+            .iter()
+            .map(|t| horizon_domain::Threshold::new(t.value, t.direction.into()))
+            .collect::<Result<_, _>>()?;
+        horizon_domain::Threshold::check_list(&list)?;
+        Ok(list)
+    }
 }
 
 /// Why a forecast was made.
@@ -519,6 +595,7 @@ impl ForecastDto {
                 .iter()
                 .map(|t| ThresholdDto {
                     threshold: t.threshold,
+                    direction: t.direction.into(),
                     per_step: t.per_step.clone(),
                     any_step: t.any_step,
                 })

@@ -172,7 +172,7 @@ fn a_plant_forecast_is_zero_at_night_bounded_non_crossing_and_deterministic() {
     let h = 48;
     let p = plant(40, h, 1);
     let mut r = solar_request(&p, h);
-    r.thresholds = vec![500.0];
+    r.thresholds = vec![horizon_domain::Threshold::above(500.0)];
     let f = forecast(&r).unwrap();
     let again = forecast(&r).unwrap();
     assert_eq!(f, again, "same request, same forecast");

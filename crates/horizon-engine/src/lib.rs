@@ -17,7 +17,7 @@
 //! let mut request = ForecastRequest::new(&history, 12);
 //! request.season_lengths = vec![12];
 //! request.bounds = Bounds::NON_NEGATIVE;
-//! request.thresholds = vec![150.0];
+//! request.thresholds = vec![horizon_engine::Threshold::above(150.0)];
 //! let f = forecast(&request).unwrap();
 //! assert_eq!(f.mean.len(), 12);
 //! assert_eq!(f.intervals.len(), 2); // 80% and 95%
@@ -69,5 +69,5 @@ pub use ensemble::{
     history_length,
 };
 pub use error::EngineError;
-pub use horizon_domain::{ForecastWarning, WarningKind};
+pub use horizon_domain::{ForecastWarning, Threshold, ThresholdDirection, WarningKind};
 pub use model::{FittedModel, ModelKind};

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use horizon_domain::{Bounds, QuantileLevels};
+use horizon_domain::{Bounds, QuantileLevels, Threshold};
 use proptest::prelude::*;
 
 use crate::{ForecastRequest, ModelKind, forecast, forecast_many};
@@ -66,7 +66,7 @@ proptest! {
     fn forecasts_are_proper(y in series(), h in 1usize..10, bounded in any::<bool>(), seed in any::<u64>()) {
         let mut req = ForecastRequest::new(&y, h);
         req.season_lengths = vec![4];
-        req.thresholds = vec![5.0];
+        req.thresholds = vec![Threshold::above(5.0)];
         req.seed = seed;
         if bounded {
             req.bounds = Bounds::new(Some(0.0), Some(50.0)).map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -77,7 +77,7 @@ proptest! {
     #[test]
     fn deterministic(y in series(), seed in any::<u64>()) {
         let mut req = ForecastRequest::new(&y, 5);
-        req.thresholds = vec![1.0];
+        req.thresholds = vec![Threshold::above(1.0)];
         req.seed = seed;
         let a = forecast(&req);
         let b = forecast(&req);
@@ -107,7 +107,7 @@ fn degenerate_inputs_never_panic() {
         ] {
             let mut req = ForecastRequest::new(y, 7);
             req.season_lengths = vec![2, 4];
-            req.thresholds = vec![0.0, 1e300];
+            req.thresholds = vec![Threshold::above(0.0), Threshold::above(1e300)];
             req.bounds = Bounds::NON_NEGATIVE;
             req.models = models;
             check_forecast(&req);
@@ -127,7 +127,7 @@ fn intermittent_series_route_to_intermittent_models() {
         .collect();
     let mut req = ForecastRequest::new(&y, 6);
     req.bounds = Bounds::NON_NEGATIVE;
-    req.thresholds = vec![0.0];
+    req.thresholds = vec![Threshold::above(0.0)];
     let f = forecast(&req).map_err(|e| e.to_string());
     let f = f.as_ref().map_err(String::clone);
     assert!(f.is_ok());
@@ -315,4 +315,36 @@ fn intervals_cover_simulated_local_level_series() {
         (0.89..=0.999).contains(&c95),
         "95% coverage {c95} (80%: {c80})"
     );
+}
+
+/// Both sides of one value split each step's probability between them, and a threshold far
+/// on one side is crossed always or never — per step and at least once.
+#[test]
+fn thresholds_below_are_the_complement_of_above() {
+    let y: Vec<f64> = (0..80)
+        .map(|t| 10.0 + 3.0 * ((t * 37 % 11) as f64 / 11.0 - 0.5))
+        .collect();
+    let mut req = ForecastRequest::new(&y, 8);
+    req.thresholds = vec![
+        Threshold::above(10.0),
+        Threshold::below(10.0),
+        Threshold::below(-1e6),
+        Threshold::above(-1e6),
+    ];
+    let f = forecast(&req).unwrap();
+    let [above, below, never, always] = &f.threshold_probabilities[..] else {
+        panic!("{:?}", f.threshold_probabilities)
+    };
+    assert_eq!(below.direction, horizon_domain::ThresholdDirection::Below);
+    for s in 0..8 {
+        let sum = above.per_step[s] + below.per_step[s];
+        assert!((sum - 1.0).abs() < 1e-9, "step {s}: {sum}");
+        assert!(
+            above.per_step[s] > 0.1 && below.per_step[s] > 0.1,
+            "step {s}"
+        );
+    }
+    assert!(above.any_step > 0.5 && below.any_step > 0.5);
+    assert!(never.per_step.iter().all(|p| *p == 0.0) && never.any_step == 0.0);
+    assert!(always.per_step.iter().all(|p| *p == 1.0) && always.any_step == 1.0);
 }

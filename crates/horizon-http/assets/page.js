@@ -279,9 +279,11 @@ async function seriesView(key) {
   series.push({label: 'mean', stroke: '#6baed6', width: 1, dash: [4, 4]});
   const x0 = history.length ? history[0][0] : ts[0];
   const x1 = ts[ts.length - 1];
+  // "> 16" or "< 5": which side of the threshold counts as crossing it.
+  const side = (t) => (t.direction === 'below' ? '< ' : '> ') + fmtNum(t.threshold);
   f.thresholds.forEach((t, i) => {
     cols.push([[x0, t.threshold], [x1, t.threshold]]);
-    series.push({label: 'threshold ' + fmtNum(t.threshold) + ' (P exceeded within horizon ' + pct(t.any_step) + ')',
+    series.push({label: 'threshold ' + side(t) + ' (P crossed within horizon ' + pct(t.any_step) + ')',
       stroke: COLORS[(i + 4) % COLORS.length], width: 1.5, dash: [8, 4], spanGaps: true});
   });
   const fan = el('div', {class: 'chart', id: 'fan'});
@@ -292,12 +294,12 @@ async function seriesView(key) {
   // Thresholds: probability per step and within the horizon.
   let probs = null;
   if (f.thresholds.length) {
-    parts.push(el('h3', {text: 'Threshold exceedance'}));
-    parts.push(table(['threshold', 'P(exceeded at least once within the horizon)', 'highest P at one step', 'first step with P ≥ 50%'],
+    parts.push(el('h3', {text: 'Threshold crossing'}));
+    parts.push(table(['threshold', 'P(crossed at least once within the horizon)', 'highest P at one step', 'first step with P ≥ 50%'],
       f.thresholds.map((t) => {
         const top = Math.max(...t.per_step);
         const firstHalf = t.per_step.findIndex((p) => p >= 0.5);
-        return [fmtNum(t.threshold) + (unit ? ' ' + unit : ''), pct(t.any_step), pct(top),
+        return [side(t) + (unit ? ' ' + unit : ''), pct(t.any_step), pct(top),
           firstHalf < 0 ? 'none' : timeFormat(zone.tz, daily)(ts[firstHalf])];
       }), 'thresholds'));
     probs = el('div', {class: 'chart', id: 'exceedance'});

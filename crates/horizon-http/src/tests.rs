@@ -149,6 +149,7 @@ async fn seed(store: &Store) -> (Series, Uuid) {
             bounds: Bounds::NON_NEGATIVE,
             tags: Default::default(),
             attributes: Default::default(),
+            thresholds: vec![horizon_domain::Threshold::above(3.5)],
         })
         .await
         .unwrap();
@@ -176,6 +177,7 @@ async fn seed(store: &Store) -> (Series, Uuid) {
             calibration: json!({"source": "test"}),
             thresholds: vec![ThresholdProbability {
                 threshold: 3.5,
+                direction: Default::default(),
                 per_step: vec![0.3; 3],
                 any_step: 0.6,
             }],
@@ -325,6 +327,50 @@ async fn resources(db: TestDb) {
         .unwrap();
     assert_eq!(patched.upper_bound, Some(60.0));
     assert_eq!(patched.tags["owner"], "ops");
+    assert!(patched.thresholds.is_empty());
+    // Thresholds: a typed list, replaced whole by a patch, each checked; the old tag refused.
+    let patched: SeriesDto = app
+        .call(
+            Method::PATCH,
+            "/v1/series/plant-7",
+            Some(k),
+            Some(json!({"thresholds": [{"value": 45.0}, {"value": 2, "direction": "below"}]})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&patched.thresholds).unwrap(),
+        json!([{"value": 45.0, "direction": "above"}, {"value": 2.0, "direction": "below"}])
+    );
+    for (body, needle) in [
+        (json!({"thresholds": [{"value": 1}, {"value": 1}]}), "twice"),
+        (
+            json!({"thresholds": [{"value": 1, "direction": "sideways"}]}),
+            "sideways",
+        ),
+        (json!({"thresholds": [{"value": "high"}]}), "expected f64"),
+        (
+            json!({"tags": {"thresholds": "16;18"}}),
+            "field `thresholds`",
+        ),
+    ] {
+        let resp = app
+            .call(
+                Method::PATCH,
+                "/v1/series/plant-7",
+                Some(k),
+                Some(body.clone()),
+            )
+            .await;
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        assert!(
+            status.is_client_error() && text.contains(needle),
+            "{body}: {status} {text}"
+        );
+    }
     let got: SeriesDto = app.ok("/v1/series/plant-7", k).await;
     assert_eq!(got, patched);
     let page: SeriesPageDto = app.ok("/v1/series?limit=1", k).await;
@@ -449,6 +495,7 @@ async fn resources(db: TestDb) {
     assert_eq!(f.intervals.len(), 2);
     assert_eq!(f.members[0].model, "ets");
     assert_eq!(f.thresholds[0].any_step, 0.6);
+    assert_eq!(f.thresholds[0].direction, ThresholdDirectionDto::Above);
     assert_eq!(f.calibration["source"], "test");
     assert_eq!(
         serde_json::to_value(&f.warnings).unwrap(),
@@ -1116,7 +1163,10 @@ fn every_operation_has_a_summary_and_every_response_a_description() {
                 missing.push(format!("{method} {path}: summary"));
             }
             for (status, response) in op["responses"].as_object().unwrap() {
-                if response["description"].as_str().is_none_or(|s| s.trim().is_empty()) {
+                if response["description"]
+                    .as_str()
+                    .is_none_or(|s| s.trim().is_empty())
+                {
                     missing.push(format!("{method} {path} {status}: description"));
                 }
             }

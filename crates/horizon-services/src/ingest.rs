@@ -17,7 +17,7 @@ use std::{
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use horizon_domain::{
     Bounds, DomainError, Frequency, IngestRejection, IngestRun, IngestStatus, SeriesAttributes,
-    SeriesKey, SeriesMeta, Timestamp, VintageValue,
+    SeriesKey, SeriesMeta, Threshold, Timestamp, VintageValue,
 };
 use horizon_settings::{IngestFormat, Settings};
 use horizon_store::{ObservationRow, Store, StoreError, event_store::EventStore};
@@ -398,7 +398,7 @@ async fn roll_up_vintages(
 /// `key,entity,metric,frequency,unit,lower,upper,thresholds` and the attribute columns
 /// `latitude,longitude,altitude,capacity,tilt,azimuth,timezone,country` (the first column may
 /// be called `unique_id`; every column but the key may be absent or empty; `thresholds` is a
-/// `;`-separated list; a capacity without an upper bound is the upper bound). Creates or
+/// `;`-separated list of numbers crossed above, `>number` or `<number`; a capacity without an upper bound is the upper bound). Creates or
 /// updates each series; returns how many.
 pub async fn load_series_csv(
     store: &Store,
@@ -476,12 +476,10 @@ fn parse_series_csv(
         meta.bounds = Bounds::new(number("lower")?, number("upper")?)
             .map_err(|e| bad(line, "lower/upper", e.to_string()))?;
         if let Some(t) = field("thresholds") {
-            for part in t.split(';') {
-                part.trim()
-                    .parse::<f64>()
-                    .map_err(|_| bad(line, "thresholds", format!("{part:?} is not a number")))?;
-            }
-            meta.tags.insert("thresholds".into(), t.to_owned());
+            meta.thresholds = Threshold::parse_list(t).map_err(|e| {
+                let DomainError::Invalid { reason, .. } = e;
+                bad(line, "thresholds", reason)
+            })?;
         }
         meta.attributes = SeriesAttributes::from_fields(field).map_err(|e| {
             let DomainError::Invalid { what, reason } = e;

@@ -36,6 +36,7 @@ fn meta(key: &str) -> SeriesMeta {
         bounds: Bounds::new(Some(0.0), Some(50.0)).unwrap(),
         tags,
         attributes: Default::default(),
+        thresholds: vec![Threshold::above(45.0), Threshold::below(0.5)],
     }
 }
 
@@ -273,6 +274,7 @@ fn new_prediction(series: &Series, execution_id: Option<Uuid>, level: f64) -> Ne
         calibration: serde_json::json!({"weights": "uniform"}),
         thresholds: vec![ThresholdProbability {
             threshold: 40.0,
+            direction: horizon_domain::ThresholdDirection::Below,
             per_step: vec![0.1, 0.2],
             any_step: 0.25,
         }],
@@ -664,6 +666,7 @@ async fn schema_checks(db: TestDb) {
     // migrating again is a no-op
     store.migrate().await.unwrap();
     // a database one migration behind is reported as such, and `migrate` brings it up
+    let old = store.upsert_series(&meta("old-tags")).await.unwrap();
     {
         use sea_orm_migration::MigratorTrait;
         horizon_migration::Migrator::down(store.connection(), Some(1))
@@ -672,14 +675,60 @@ async fn schema_checks(db: TestDb) {
     }
     let err = store.check_schema().await.unwrap_err();
     assert!(matches!(err, StoreError::SchemaBehind { .. }), "{err}");
+    // ... and a series an earlier release wrote, thresholds as a tag, gets them typed
+    use sea_orm::sea_query::ExprTrait;
+    let set_tags = |tags: serde_json::Value| {
+        sea_orm::sea_query::Query::update()
+            .table(sea_orm::sea_query::Alias::new("series"))
+            .value(sea_orm::sea_query::Alias::new("tags"), tags)
+            .and_where(
+                sea_orm::sea_query::Expr::col(sea_orm::sea_query::Alias::new("id")).eq(old.id),
+            )
+            .to_owned()
+    };
+    use sea_orm::ConnectionTrait;
+    let backend = store.connection().get_database_backend();
+    store
+        .connection()
+        .execute(&set_tags(
+            serde_json::json!({"region": "north", "thresholds": "16; 18.5;x"}),
+        ))
+        .await
+        .unwrap();
     store.migrate().await.unwrap();
     assert_eq!(
         store.applied_migrations().await.unwrap(),
         horizon_migration::known_migrations()
     );
+    let migrated = store.series_by_key(&old.meta.key).await.unwrap();
+    assert_eq!(
+        migrated.meta.thresholds,
+        vec![Threshold::above(16.0), Threshold::above(18.5)]
+    );
+    assert_eq!(migrated.meta.tags.keys().collect::<Vec<_>>(), ["region"]);
+    // a row an earlier binary writes after the migration (column empty) is read from its tag
+    store
+        .connection()
+        .execute(
+            &sea_orm::sea_query::Query::update()
+                .table(sea_orm::sea_query::Alias::new("series"))
+                .value(
+                    sea_orm::sea_query::Alias::new("thresholds"),
+                    Option::<serde_json::Value>::None,
+                )
+                .to_owned(),
+        )
+        .await
+        .unwrap();
+    store
+        .connection()
+        .execute(&set_tags(serde_json::json!({"thresholds": "7"})))
+        .await
+        .unwrap();
+    let fallback = store.series_by_key(&old.meta.key).await.unwrap();
+    assert_eq!(fallback.meta.thresholds, vec![Threshold::above(7.0)]);
+    assert!(fallback.meta.tags.is_empty());
     // a migration from a newer build makes this build refuse the database
-    let backend = store.connection().get_database_backend();
-    use sea_orm::ConnectionTrait;
     store
         .connection()
         .execute_raw(sea_orm::Statement::from_string(

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ObservationDto;
-use crate::{Patch, SeriesAttributesDto, SeriesAttributesPatch};
+use crate::{Patch, SeriesAttributesDto, SeriesAttributesPatch, SeriesThresholdDto};
 
 /// Full metadata of a series, to create it or replace its metadata.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
@@ -36,6 +36,9 @@ pub struct SeriesWrite {
     /// Where and how it is measured (none when absent).
     #[serde(default)]
     pub attributes: SeriesAttributesDto,
+    /// Thresholds every forecast reports crossing probabilities for (none when absent).
+    #[serde(default)]
+    pub thresholds: Vec<SeriesThresholdDto>,
 }
 
 /// A partial update of a series' metadata, as a JSON merge patch (RFC 7396): fields present
@@ -71,6 +74,9 @@ pub struct SeriesPatch {
     /// Attributes to change: each field present replaces the stored one, `null` clears it.
     #[serde(default)]
     pub attributes: Option<SeriesAttributesPatch>,
+    /// The new list of thresholds, replacing the stored one (`[]` clears).
+    #[serde(default)]
+    pub thresholds: Option<Vec<SeriesThresholdDto>>,
 }
 
 /// A covariate of a series: another series keyed `<target>:<name>`, with observations (what

@@ -48,7 +48,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use horizon_domain::{
     Bounds, DomainError, ForecastMatrix, ForecastWarning, QuantileLevels, SeriesAttributes,
-    SeriesClass, SeriesProfile, WarningKind, interval_quantiles,
+    SeriesClass, SeriesProfile, Threshold, ThresholdDirection, WarningKind, interval_quantiles,
 };
 use rand::{SeedableRng, rngs::SmallRng};
 use rand_distr::{Distribution, StandardNormal};
@@ -117,8 +117,8 @@ pub struct ForecastRequest<'a> {
     pub interval_levels: Vec<f64>,
     /// Physical bounds; the whole distribution is clipped to them.
     pub bounds: Bounds,
-    /// Thresholds whose exceedance probabilities are wanted.
-    pub thresholds: Vec<f64>,
+    /// Thresholds whose crossing probabilities are wanted.
+    pub thresholds: Vec<Threshold>,
     /// Calibration weights per model from the caller; they replace validation weights. Models
     /// without an entry get weight 0.
     pub model_weights: Option<&'a HashMap<ModelKind, f64>>,

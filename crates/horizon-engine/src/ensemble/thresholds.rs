@@ -23,7 +23,7 @@ pub(super) fn cdf(levels: &[f64], values: &[f64], t: f64) -> f64 {
 
 #[allow(clippy::needless_range_loop)] // `s` indexes every level's path at once
 pub(crate) fn threshold_probabilities(
-    thresholds: &[f64],
+    thresholds: &[Threshold],
     grid: &[f64],
     q: &[Vec<f64>],
     rho: f64,
@@ -40,7 +40,14 @@ pub(crate) fn threshold_probabilities(
             *c = path[s];
         }
         for (t, out) in thresholds.iter().zip(per_step.iter_mut()) {
-            out.push((1.0 - cdf(grid, &column, *t)).clamp(0.0, 1.0));
+            // The quantile function's distribution puts no mass on single values, so
+            // P(value < t) = F(t) and P(value > t) = 1 - F(t).
+            let below = cdf(grid, &column, t.value);
+            let crossed = match t.direction {
+                ThresholdDirection::Above => 1.0 - below,
+                ThresholdDirection::Below => below,
+            };
+            out.push(crossed.clamp(0.0, 1.0));
         }
     }
     let mut rng = SmallRng::seed_from_u64(seed);
@@ -67,7 +74,7 @@ pub(crate) fn threshold_probabilities(
                 q[j - 1][s] + (q[j][s] - q[j - 1][s]) * (u - l0) / (l1 - l0)
             };
             for (t, e) in thresholds.iter().zip(exceeded.iter_mut()) {
-                if v > *t {
+                if t.crossed_by(v) {
                     *e = true;
                 }
             }
@@ -83,7 +90,8 @@ pub(crate) fn threshold_probabilities(
         .map(|((t, p), hit)| {
             let max_step = p.iter().fold(0.0f64, |a, v| a.max(*v));
             ThresholdProbability {
-                threshold: *t,
+                threshold: t.value,
+                direction: t.direction,
                 // At least the largest per-step probability, whatever the paths say.
                 any_step: (hit as f64 / SAMPLE_PATHS as f64).max(max_step),
                 per_step: p,

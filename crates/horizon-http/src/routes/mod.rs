@@ -19,7 +19,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, http::header, patch
 use chrono::{DateTime, Duration, Utc};
 use horizon_domain::{
     Bounds, ExecutionKind, ExecutionStatus, Frequency, QuantileLevels, SeriesClass, SeriesKey,
-    SeriesMeta, Timestamp,
+    SeriesMeta, Threshold, Timestamp,
 };
 use horizon_dto::*;
 use horizon_store::{ObservationRow, PredictionFilter, SeriesFilter, StoreError};

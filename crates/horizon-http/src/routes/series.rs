@@ -110,6 +110,22 @@ fn bounds_of(lower: Option<f64>, upper: Option<f64>) -> Result<Bounds, ApiError>
     Bounds::new(lower, upper).map_err(|e| ApiError::unprocessable(e.to_string()))
 }
 
+/// `tags`, refused when one is the old `thresholds` tag: thresholds are a field of their own,
+/// and a tag of that name would be read by nothing.
+fn tags_of(tags: BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ApiError> {
+    if tags.contains_key("thresholds") {
+        return Err(ApiError::unprocessable(
+            "tags: \"thresholds\" is not a tag any more; give the field `thresholds`, e.g. \
+             [{\"value\": 16, \"direction\": \"above\"}]",
+        ));
+    }
+    Ok(tags)
+}
+
+fn thresholds_of(list: &[SeriesThresholdDto]) -> Result<Vec<Threshold>, ApiError> {
+    SeriesThresholdDto::to_domain(list).map_err(|e| ApiError::unprocessable(e.to_string()))
+}
+
 #[utoipa::path(summary = "Create or replace a series", tag = "series", params(("key" = String, Path, description = "series key", pattern = "^[A-Za-z0-9_.:-]{1,128}$")),
     request_body = SeriesWrite, security(("api_key" = [])),
     responses((status = 200, description = "updated", body = SeriesDto),
@@ -132,8 +148,9 @@ pub(super) async fn put_series(
         frequency: frequency_of(body.frequency.as_deref())?,
         unit: body.unit,
         bounds: bounds_of(body.lower_bound, body.upper_bound)?,
-        tags: body.tags,
+        tags: tags_of(body.tags)?,
         attributes: attributes_of(&body.attributes)?,
+        thresholds: thresholds_of(&body.thresholds)?,
     };
     let existed = match state.store.series_by_key(&key).await {
         Ok(_) => true,
@@ -182,7 +199,10 @@ pub(super) async fn patch_series(
         )?;
     }
     if let Some(tags) = patch.tags {
-        meta.tags.extend(tags);
+        meta.tags.extend(tags_of(tags)?);
+    }
+    if let Some(thresholds) = &patch.thresholds {
+        meta.thresholds = thresholds_of(thresholds)?;
     }
     if let Some(attributes) = &patch.attributes {
         meta.attributes =

@@ -98,7 +98,7 @@ async fn unusable_files_fail_with_a_reason_and_keep_stored_data(db: TestDb) {
 async fn series_file_sets_metadata(db: TestDb) {
     let (store, _) = setup(&db).await;
     let text = "key,entity,metric,frequency,unit,lower,upper,thresholds,timezone,latitude,longitude,tilt,azimuth,capacity,country\n\
-                solar-1,PLANT1,power_mw,15min,MW,0,20,16;18,Europe/Berlin,52.5,13.4,30,180,25,de\n";
+                solar-1,PLANT1,power_mw,15min,MW,0,20,16;<2.5,Europe/Berlin,52.5,13.4,30,180,25,de\n";
     assert_eq!(load_series_csv(&store, "s", reader(text)).await.unwrap(), 1);
     let s = store
         .series_by_key(&SeriesKey::parse("solar-1").unwrap())
@@ -106,7 +106,11 @@ async fn series_file_sets_metadata(db: TestDb) {
         .unwrap();
     assert_eq!(s.meta.bounds.upper(), Some(20.0));
     assert_eq!(s.meta.frequency, Some(Frequency::Minutes(15)));
-    assert_eq!(s.meta.tags["thresholds"], "16;18");
+    assert_eq!(
+        s.meta.thresholds,
+        vec![Threshold::above(16.0), Threshold::below(2.5)]
+    );
+    assert!(s.meta.tags.is_empty());
     let a = &s.meta.attributes;
     assert_eq!(a.timezone.as_deref(), Some("Europe/Berlin"));
     assert_eq!(
@@ -125,6 +129,8 @@ async fn series_file_sets_metadata(db: TestDb) {
         ("key,capacity\nx,-1\n", "capacity"),
         ("key,country\nx,DEU\n", "country"),
         ("unique_id,altitude\nx,high\n", "altitude"),
+        ("key,thresholds\nx,16;>high\n", "thresholds"),
+        ("key,thresholds\nx,16;16\n", "thresholds"),
     ] {
         let err = load_series_csv(&store, "s", reader(file))
             .await

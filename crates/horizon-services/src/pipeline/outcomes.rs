@@ -170,7 +170,7 @@ pub fn score_step(
             .iter()
             .filter_map(|t| {
                 let prob = *t.per_step.get(s)?;
-                Some((t.threshold, metrics::brier(prob, actual > t.threshold)))
+                Some((t.threshold, metrics::brier(prob, t.of().crossed_by(actual))))
             })
             .collect(),
         resolved_at,

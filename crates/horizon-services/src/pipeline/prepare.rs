@@ -14,7 +14,7 @@ pub(crate) struct Prepared {
     pub(super) last_ts: Timestamp,
     pub(crate) horizon: usize,
     pub(crate) bounds: Bounds,
-    pub(super) thresholds: Vec<f64>,
+    pub(super) thresholds: Vec<horizon_domain::Threshold>,
     /// Its covariates on the same grid (history then horizon), and what they came from.
     pub(crate) covariates: super::covariates::LaidCovariates,
 }
@@ -82,12 +82,7 @@ pub(crate) fn prepare(
         // Series that never went negative are taken to be non-negative (counts, sales, power).
         bounds = Bounds::new(Some(0.0), bounds.upper()).map_err(|e| e.to_string())?;
     }
-    let thresholds = series
-        .meta
-        .tags
-        .get("thresholds")
-        .map(|t| t.split(';').filter_map(|x| x.trim().parse().ok()).collect())
-        .unwrap_or_default();
+    let thresholds = series.meta.thresholds.clone();
     Ok(Prepared {
         horizon: options
             .horizon

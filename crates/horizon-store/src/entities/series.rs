@@ -50,6 +50,9 @@ pub struct Model {
     pub covariate_of: Option<Uuid>,
     /// Column `covariate_name`.
     pub covariate_name: Option<String>,
+    /// Column `thresholds`: the typed thresholds, `NULL` for a row an earlier release wrote.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub thresholds: Option<Json>,
 }
 
 /// No relations are declared: queries join explicitly where needed.

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use horizon_domain::{
     Bounds, CovariateLink, Location, Orientation, Series, SeriesAttributes, SeriesClass, SeriesKey,
-    SeriesMeta,
+    SeriesMeta, Threshold,
 };
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -64,6 +64,7 @@ fn new_row(meta: &SeriesMeta, ts: horizon_domain::Timestamp) -> e::ActiveModel {
         lower_bound: Set(meta.bounds.lower()),
         upper_bound: Set(meta.bounds.upper()),
         tags: Set(to_json(&meta.tags)),
+        thresholds: Set(Some(to_json(&meta.thresholds))),
         created_at: Set(ts),
         updated_at: Set(ts),
         latitude: Set(meta.attributes.location.map(|l| l.latitude())),
@@ -107,9 +108,29 @@ fn attributes_of(
     })
 }
 
+/// The thresholds of a row: the typed column, or for a row an earlier release wrote, its
+/// `thresholds` tag (`"16;18"`, each crossed above; items that are not numbers ignored, as
+/// those releases did). The tag is removed from `tags` either way: the typed field owns it.
+fn thresholds_of(
+    row: &e::Model,
+    tags: &mut BTreeMap<String, String>,
+) -> Result<Vec<Threshold>, StoreError> {
+    let tag = tags.remove("thresholds");
+    match &row.thresholds {
+        Some(json) if !json.is_null() => Ok(from_json("series thresholds", json.clone())?),
+        _ => Ok(tag
+            .iter()
+            .flat_map(|t| t.split(';'))
+            .filter_map(|x| x.trim().parse::<f64>().ok())
+            .filter_map(|v| Threshold::new(v, Default::default()).ok())
+            .collect()),
+    }
+}
+
 pub(crate) fn to_domain(row: e::Model) -> Result<Series, StoreError> {
-    let tags: BTreeMap<String, String> = from_json("series tags", row.tags.clone())?;
+    let mut tags: BTreeMap<String, String> = from_json("series tags", row.tags.clone())?;
     let attributes = attributes_of(&row, &tags)?;
+    let thresholds = thresholds_of(&row, &mut tags)?;
     let covariate_of = match (row.covariate_of, row.covariate_name) {
         (Some(target_id), Some(name)) => Some(CovariateLink { target_id, name }),
         _ => None,
@@ -126,6 +147,7 @@ pub(crate) fn to_domain(row: e::Model) -> Result<Series, StoreError> {
             bounds: Bounds::new(row.lower_bound, row.upper_bound)?,
             tags,
             attributes,
+            thresholds,
         },
         created_at: row.created_at,
         updated_at: row.updated_at,
@@ -146,6 +168,7 @@ impl Store {
                         e::Column::LowerBound,
                         e::Column::UpperBound,
                         e::Column::Tags,
+                        e::Column::Thresholds,
                         e::Column::UpdatedAt,
                         e::Column::Latitude,
                         e::Column::Longitude,
