@@ -102,6 +102,8 @@ pub struct ForecastArgs {
     pub quantiles: Vec<f64>,
     /// Models to use (`ensemble` or any of naive, snaive, drift, window_average,
     /// historic_average, ets, theta, otm, dotm, croston, sba, tsb, adida, imapa, mstl, damped).
+    /// With several, the plain columns are their ensemble's and each model adds its own set
+    /// named after it: `ets, ets-lo-80, ets-hi-80, ..., ets-q-0.5`.
     #[arg(long, value_delimiter = ',')]
     pub models: Vec<String>,
     /// Output CSV: `unique_id,ds,mean,lo-L,hi-L...,q-Q...` (`-`: standard output).
@@ -188,9 +190,15 @@ pub struct BacktestArgs {
     /// Models to use (see `forecast --models`).
     #[arg(long, value_delimiter = ',')]
     pub models: Vec<String>,
-    /// Output CSV of metrics per series (`-`: standard output).
+    /// Output CSV (`-`: standard output): metrics per series, or with `--output-format cv`
+    /// every scored step.
     #[arg(long)]
     pub output: PathBuf,
+    /// `metrics` (default): one row per series, `unique_id,windows,mae,...`. `cv`: one row per
+    /// series, window and scored step, `unique_id,ds,cutoff,y,mean,lo-L,hi-L...` and, with
+    /// several `--models`, each model's own columns (like `cross_validation` elsewhere).
+    #[arg(long, value_enum, default_value_t = BacktestOutput::Metrics)]
+    pub output_format: BacktestOutput,
     /// Optional CSV with the metrics averaged over series.
     #[arg(long)]
     pub summary: Option<PathBuf>,
@@ -201,6 +209,28 @@ pub struct BacktestArgs {
     /// Covariates, series attributes and the stamp label.
     #[command(flatten)]
     pub drivers: DriverArgs,
+}
+
+/// What `horizon backtest` writes to `--output`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum BacktestOutput {
+    /// One row of metrics per series.
+    #[default]
+    Metrics,
+    /// One row per series, window and scored step, with the actual and the forecast.
+    Cv,
+}
+
+/// The models that get their own columns: those of `--models` in their order, each once, when
+/// there are several; none otherwise (the columns stay the plain ones).
+fn own_columns(models: Option<&[ModelKind]>) -> Vec<ModelKind> {
+    let mut out: Vec<ModelKind> = Vec::new();
+    for m in models.unwrap_or(&[]) {
+        if !out.contains(m) {
+            out.push(*m);
+        }
+    }
+    if out.len() > 1 { out } else { Vec::new() }
 }
 
 /// What a backtest run did.
@@ -488,6 +518,7 @@ pub fn run_forecast(args: &ForecastArgs) -> Result<ForecastSummary, BatchError> 
         &ok,
         &args.levels,
         quantiles.as_ref().map(QuantileLevels::levels),
+        &own_columns(models.as_deref()),
     )?;
     Ok(summary)
 }
@@ -535,9 +566,15 @@ pub fn run_backtest(args: &BacktestArgs) -> Result<BacktestSummary, BatchError> 
     }
     let mut failed = Vec::new();
     let mut rows: Vec<(String, Vec<(String, f64)>)> = Vec::new();
+    let mut reports = Vec::new();
     for (s, r) in set.series.iter().zip(results) {
         match r {
-            Ok(rep) => rows.push((s.id.clone(), output::metric_row(&rep))),
+            Ok(rep) => {
+                rows.push((s.id.clone(), output::metric_row(&rep)));
+                if args.output_format == BacktestOutput::Cv {
+                    reports.push((s, rep));
+                }
+            }
             Err(e) => failed.push((s.id.clone(), e.to_string())),
         }
     }
@@ -554,7 +591,19 @@ pub fn run_backtest(args: &BacktestArgs) -> Result<BacktestSummary, BatchError> 
             set.series.len()
         )));
     }
-    output::write_metrics(&args.output, &rows)?;
+    match args.output_format {
+        BacktestOutput::Metrics => output::write_metrics(&args.output, &rows)?,
+        BacktestOutput::Cv => {
+            output::write_cross_validation(
+                &args.output,
+                &set,
+                &reports,
+                &args.levels,
+                &own_columns(models.as_deref()),
+                args.gap,
+            )?;
+        }
+    }
     let means = output::mean_metrics(&rows);
     if let Some(path) = &args.summary {
         let summary_rows = vec![("all".to_owned(), means.clone())];

@@ -240,6 +240,7 @@ fn a_backtest_that_scores_nothing_fails_with_the_reason() -> Result<(), BatchErr
     std::fs::write(&input, "unique_id,ds,y\na,1,3\na,2,4\nb,1,5\n")
         .map_err(|e| crate::io_error(&input, e))?;
     let args = crate::BacktestArgs {
+        output_format: Default::default(),
         input,
         horizon: 6,
         season_length: vec![],
@@ -303,6 +304,7 @@ fn backtest_metrics_are_spelled_as_the_api_spells_them() -> Result<(), BatchErro
     }
     std::fs::write(&input, text).map_err(|e| crate::io_error(&input, e))?;
     let args = crate::BacktestArgs {
+        output_format: Default::default(),
         input,
         horizon: 7,
         season_length: vec![7],
@@ -334,5 +336,171 @@ fn backtest_metrics_are_spelled_as_the_api_spells_them() -> Result<(), BatchErro
         );
     }
     assert!(!header.contains('-'), "{header}");
+    Ok(())
+}
+
+/// A weekly-cycle daily file of two series, written to a fresh directory.
+fn weekly_file(name: &str) -> Result<(std::path::PathBuf, std::path::PathBuf), BatchError> {
+    let dir = std::env::temp_dir().join(format!("horizon-batch-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| crate::io_error(&dir, e))?;
+    let input = dir.join("y.csv");
+    let mut text = String::from("unique_id,ds,y\n");
+    for id in ["a", "b"] {
+        let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        for t in 0..70u32 {
+            let ds = start + chrono::Duration::days(t.into());
+            let y = 10.0
+                + 4.0 * f64::from(t % 7)
+                + f64::from(t * 7 % 3)
+                + if id == "b" { 5.0 } else { 0.0 };
+            text.push_str(&format!("{id},{ds},{y}\n"));
+        }
+    }
+    std::fs::write(&input, text).map_err(|e| crate::io_error(&input, e))?;
+    Ok((dir, input))
+}
+
+fn rows(path: &std::path::Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect()
+}
+
+#[test]
+fn several_models_add_one_column_set_each_and_one_model_keeps_the_plain_columns()
+-> Result<(), BatchError> {
+    let (dir, input) = weekly_file("models")?;
+    let args = ForecastArgs {
+        input,
+        horizon: 4,
+        season_length: vec![],
+        levels: vec![80.0],
+        quantiles: vec![0.5],
+        models: vec!["ets".into(), "snaive".into(), "ets".into()],
+        output: dir.join("out.csv"),
+        seed: 0,
+        on_duplicate: crate::OnDuplicate::Error,
+        drivers: crate::DriverArgs::default(),
+    };
+    run_forecast(&args)?;
+    let out = rows(&args.output);
+    assert_eq!(
+        out[0].join(","),
+        "unique_id,ds,mean,lo-80,hi-80,q-0.5,ets,ets-lo-80,ets-hi-80,ets-q-0.5,\
+         snaive,snaive-lo-80,snaive-hi-80,snaive-q-0.5"
+    );
+    assert_eq!(out.len(), 1 + 2 * 4);
+    for row in &out[1..] {
+        let v: Vec<f64> = row[2..].iter().map(|x| x.parse().unwrap()).collect();
+        assert!(v.iter().all(|x| x.is_finite()), "{row:?}");
+        // Each set is ordered lo <= q-0.5 <= hi, and the models differ.
+        for set in v.chunks(4) {
+            assert!(set[1] <= set[3] && set[3] <= set[2], "{row:?}");
+        }
+        assert_ne!(v[4], v[8], "ets and snaive give the same mean: {row:?}");
+    }
+    // The seasonal naive's mean repeats the last week: step 1 of "a" is the value 7 days
+    // before the day after the end.
+    let snaive_first: f64 = out[1][10].parse().unwrap();
+    let t = 70u32 - 7;
+    let expected = 10.0 + 4.0 * f64::from(t % 7) + f64::from(t * 7 % 3);
+    assert!(
+        (snaive_first - expected).abs() < 1e-9,
+        "{snaive_first} vs {expected}"
+    );
+
+    let one = ForecastArgs {
+        models: vec!["ets".into()],
+        output: dir.join("one.csv"),
+        ..args.clone()
+    };
+    run_forecast(&one)?;
+    assert_eq!(
+        rows(&one.output)[0].join(","),
+        "unique_id,ds,mean,lo-80,hi-80,q-0.5"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_cv_backtest_writes_every_scored_step_with_its_cutoff_and_actual() -> Result<(), BatchError> {
+    let (dir, input) = weekly_file("cv")?;
+    let args = crate::BacktestArgs {
+        output_format: crate::BacktestOutput::Cv,
+        input,
+        horizon: 3,
+        season_length: vec![],
+        windows: 2,
+        step: Some(5),
+        gap: 1,
+        levels: vec![80.0],
+        models: vec!["naive".into(), "snaive".into()],
+        output: dir.join("cv.csv"),
+        summary: None,
+        on_duplicate: crate::OnDuplicate::Error,
+        drivers: crate::DriverArgs::default(),
+    };
+    crate::run_backtest(&args)?;
+    let out = rows(&args.output);
+    assert_eq!(
+        out[0].join(","),
+        "unique_id,ds,cutoff,y,mean,lo-80,hi-80,naive,naive-lo-80,naive-hi-80,\
+         snaive,snaive-lo-80,snaive-hi-80"
+    );
+    assert_eq!(out.len(), 1 + 2 * 2 * 3, "series x windows x steps");
+    let input_rows = rows(&args.input);
+    let value_at = |id: &str, ds: &str| -> f64 {
+        input_rows
+            .iter()
+            .find(|r| r[0] == id && r[1] == ds)
+            .map(|r| r[2].parse().unwrap())
+            .unwrap()
+    };
+    // Windows end 1 + 3 + 5 and 1 + 3 steps before the end (70 days from 2026-01-01): the
+    // later cutoff is 2026-03-07, the earlier five days before; the gap skips one day.
+    let cutoffs: Vec<&str> = out[1..]
+        .iter()
+        .filter(|r| r[0] == "a")
+        .map(|r| r[2].as_str())
+        .collect();
+    assert_eq!(
+        cutoffs,
+        [
+            "2026-03-02",
+            "2026-03-02",
+            "2026-03-02",
+            "2026-03-07",
+            "2026-03-07",
+            "2026-03-07"
+        ]
+    );
+    for row in &out[1..] {
+        assert_eq!(
+            row[3].parse::<f64>().unwrap(),
+            value_at(&row[0], &row[1]),
+            "{row:?}"
+        );
+        assert!(row[1] > row[2], "{row:?}");
+        // The naive forecast is the value at the cutoff.
+        let naive: f64 = row[7].parse().unwrap();
+        assert!((naive - value_at(&row[0], &row[2])).abs() < 1e-9, "{row:?}");
+    }
+    assert_eq!(
+        out[1][1], "2026-03-04",
+        "first scored day: cutoff + gap + 1"
+    );
+    // The default stays the metrics file.
+    let metrics = crate::BacktestArgs {
+        output_format: crate::BacktestOutput::Metrics,
+        output: dir.join("m.csv"),
+        ..args.clone()
+    };
+    crate::run_backtest(&metrics)?;
+    assert!(
+        rows(&metrics.output)[0]
+            .join(",")
+            .starts_with("unique_id,windows,mae")
+    );
     Ok(())
 }

@@ -158,6 +158,14 @@ pub fn backtest(
         for t in &mut f.threshold_probabilities {
             t.per_step = cut(&t.per_step, g);
         }
+        for m in &mut f.members {
+            m.mean = cut(&m.mean, g);
+            m.quantiles.iter_mut().for_each(|q| *q = cut(q, g));
+            for i in &mut m.intervals {
+                i.lo = cut(&i.lo, g);
+                i.hi = cut(&i.hi, g);
+            }
+        }
         let start = cutoff + g;
         windows.push(WindowResult {
             cutoff,

@@ -348,3 +348,35 @@ fn thresholds_below_are_the_complement_of_above() {
     assert!(never.per_step.iter().all(|p| *p == 0.0) && never.any_step == 0.0);
     assert!(always.per_step.iter().all(|p| *p == 1.0) && always.any_step == 1.0);
 }
+
+/// Every member reports its own intervals at the requested levels, nested and within the
+/// bounds, on the univariate and the covariate path alike.
+#[test]
+fn members_carry_their_own_intervals() {
+    let y: Vec<f64> = (0..120)
+        .map(|t| 20.0 + 5.0 * ((t % 7) as f64) + ((t * 13 % 5) as f64))
+        .collect();
+    let mut req = ForecastRequest::new(&y, 10);
+    req.season_lengths = vec![7];
+    req.bounds = Bounds::NON_NEGATIVE;
+    req.models = Some(vec![
+        ModelKind::AutoEts,
+        ModelKind::SeasonalNaive,
+        ModelKind::Theta,
+    ]);
+    let f = forecast(&req).unwrap();
+    assert_eq!(f.members.len(), 3);
+    for m in &f.members {
+        let [i80, i95] = &m.intervals[..] else {
+            panic!("{:?}: {:?}", m.kind, m.intervals)
+        };
+        assert_eq!((i80.level, i95.level), (80.0, 95.0));
+        for s in 0..10 {
+            assert!(i95.lo[s] <= i80.lo[s] && i80.lo[s] <= i80.hi[s] && i80.hi[s] <= i95.hi[s]);
+            assert!(i95.lo[s] >= 0.0, "{:?} step {s}", m.kind);
+            assert!(i80.lo[s] <= m.mean[s] + 1e-9 && m.mean[s] <= i80.hi[s] + 1e-9);
+        }
+    }
+    // The members differ: each is its own model's spread, not the ensemble's copied.
+    assert_ne!(f.members[0].intervals, f.members[1].intervals);
+}

@@ -26,7 +26,7 @@ use chrono::Datelike;
 use horizon_domain::{Bounds, ForecastWarning, ModelKind, QuantileLevels, WarningKind};
 
 use crate::{
-    EngineError, calendar,
+    EngineError, Interval, calendar,
     covariates::{self, CLOUD_COVER, Covariate, GHI, TEMP_AIR},
     daylight::Daylight,
     ensemble::{self, Forecast, ForecastRequest, LevelGrid, Member},
@@ -420,6 +420,29 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
             }
         })
     };
+    // A member's whole grid with the same limits, for its intervals.
+    let on_grid = |q: &[Vec<f64>], s_night: bool| -> Vec<Vec<f64>> {
+        q.iter()
+            .map(|row| {
+                row.iter()
+                    .enumerate()
+                    .map(|(s, v)| {
+                        if s_night && night(n + s) {
+                            0.0
+                        } else {
+                            bounds.clamp(*v).min(ceiling(n + s))
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let limit_row = |row: &[f64]| -> Vec<f64> {
+        row.iter()
+            .enumerate()
+            .map(|(s, v)| bounds.clamp(*v).min(ceiling(n + s)))
+            .collect()
+    };
     let mut out_members: Vec<Member> = members
         .iter()
         .zip(&weights)
@@ -442,6 +465,7 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
                 })
                 .collect(),
             quantiles: pick(&m.quantiles, true),
+            intervals: levels.intervals(&on_grid(&m.quantiles, true)),
         })
         .collect();
     let mut warnings = as_warnings(covariate_notes);
@@ -458,6 +482,15 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
                 ),
                 mean: um.mean.clone(),
                 quantiles: pick(&um.quantiles, false),
+                intervals: um
+                    .intervals
+                    .iter()
+                    .map(|iv| Interval {
+                        level: iv.level,
+                        lo: limit_row(&iv.lo),
+                        hi: limit_row(&iv.hi),
+                    })
+                    .collect(),
             });
         }
         warnings.extend(u.warnings);

@@ -193,6 +193,10 @@ pub struct Member {
     /// This member's own quantiles at [`Forecast::quantile_levels`], `quantiles[level][step]`,
     /// clipped to the bounds (what outcomes score each model by).
     pub quantiles: Vec<Vec<f64>>,
+    /// This member's own central intervals at the requested levels, in the order requested:
+    /// its spread alone, before the ensemble's calibration (the batch CLI's per-model
+    /// columns).
+    pub intervals: Vec<Interval>,
 }
 
 /// A probabilistic forecast.

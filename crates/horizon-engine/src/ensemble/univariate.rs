@@ -201,6 +201,23 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
                     p[s] = v;
                 }
             }
+            // Its intervals off its whole grid, uncrossed the same way.
+            let mut on_grid: Vec<Vec<f64>> = q
+                .iter()
+                .map(|p| {
+                    p.iter()
+                        .enumerate()
+                        .map(|(s, v)| limit(s, unscale(*v)))
+                        .collect()
+                })
+                .collect();
+            for s in 0..h {
+                let mut col: Vec<f64> = on_grid.iter().map(|p| p[s]).collect();
+                util::sort_floats(&mut col);
+                for (p, v) in on_grid.iter_mut().zip(col) {
+                    p[s] = v;
+                }
+            }
             Member {
                 kind: c.kind,
                 weight: *w,
@@ -212,6 +229,7 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
                     .map(|(s, v)| limit(s, unscale(*v)))
                     .collect(),
                 quantiles,
+                intervals: grid.intervals(&on_grid),
             }
         })
         .collect();
