@@ -15,6 +15,8 @@ pub enum HttpProblem {
     TooLarge,
     /// The path exists but not with this method (405, with `Allow`).
     MethodNotAllowed,
+    /// The body's `Content-Type` is not one the operation reads (415).
+    UnsupportedMediaType,
     /// The key's rate limit is spent; retry after this many seconds (429).
     RateLimited {
         /// Seconds until a request would be allowed.
@@ -68,6 +70,14 @@ impl ApiError {
     pub fn too_large(detail: impl Into<String>) -> Self {
         Self {
             http: Some(HttpProblem::TooLarge),
+            ..Self::new(ErrorCode::Invalid, detail)
+        }
+    }
+
+    /// A 415: the body's media type is not one the operation reads.
+    pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
+        Self {
+            http: Some(HttpProblem::UnsupportedMediaType),
             ..Self::new(ErrorCode::Invalid, detail)
         }
     }
@@ -148,6 +158,13 @@ fn describe(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too-large",
                 "Request body too large",
+            );
+        }
+        Some(HttpProblem::UnsupportedMediaType) => {
+            return (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
             );
         }
         Some(HttpProblem::MethodNotAllowed) => {

@@ -1113,8 +1113,142 @@ mod faults;
 mod security;
 use security::*;
 
+/// A CSV file over HTTP lands like an ingested file: counted, deduplicated, unknown series
+/// created and listed, bad lines set aside by line; the wrong media type, a too-large body and
+/// a read key are refused without storing anything.
+async fn imports(db: TestDb) {
+    let spool = tempfile::tempdir().unwrap();
+    let app = start_with(
+        &db,
+        &[
+            (
+                "event_store_path",
+                json!(spool.path().join("events.sqlite").display().to_string()),
+            ),
+            ("api_max_import_bytes", json!(4096)),
+        ],
+    )
+    .await;
+    let (_, write) = app.key("write", None).await;
+    let (_, read) = app.key("read", None).await;
+    let post = |key: String, content_type: &'static str, body: String| {
+        let req = app
+            .http
+            .post(format!("{}/v1/observations:import", app.base))
+            .header("X-API-Key", key)
+            .header("Content-Type", content_type)
+            .body(body);
+        async move { req.send().await.unwrap() }
+    };
+    let csv = "unique_id,ds,y\nimp-a,2026-01-01,1\nimp-a,2026-01-02,oops\nimp-b,2026-01-01T06:00:00Z,2.5\nimp-a,2026-01-03,3\n";
+    let resp = post(write.clone(), "text/csv; charset=utf-8", csv.into()).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let r: ImportResult = resp.json().await.unwrap();
+    assert_eq!(
+        (
+            r.rows_read,
+            r.rows_landed,
+            r.rows_rolled_up,
+            r.rows_rejected
+        ),
+        (4, 3, 3, 1)
+    );
+    assert_eq!(r.bytes, csv.len() as u64);
+    assert_eq!(r.series_created, ["imp-a", "imp-b"]);
+    assert_eq!(r.series_created_count, 2);
+    assert_eq!(r.rejections.len(), 1);
+    assert_eq!(r.rejections[0].line, Some(3));
+    assert!(
+        r.rejections[0].reason.contains("oops"),
+        "{:?}",
+        r.rejections
+    );
+    let obs: ObservationsDto = app.ok("/v1/series/imp-a/observations", &write).await;
+    assert_eq!(obs.items.len(), 2);
+    // The same file again: nothing new, nothing created.
+    let again: ImportResult = post(write.clone(), "text/csv", csv.into())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((again.rows_landed, again.series_created_count), (0, 0));
+    let stored = app.store.count_observations(None).await.unwrap();
+
+    let p = problem(
+        post(write.clone(), "application/json", csv.into()).await,
+        415,
+    )
+    .await;
+    assert!(p.detail.contains("text/csv"), "{}", p.detail);
+    let p = problem(
+        app.http
+            .post(format!("{}/v1/observations:import", app.base))
+            .header("X-API-Key", write.clone())
+            .body(csv)
+            .send()
+            .await
+            .unwrap(),
+        415,
+    )
+    .await;
+    assert!(p.detail.contains("missing"), "{}", p.detail);
+    problem(post(read.clone(), "text/csv", csv.into()).await, 403).await;
+    let big = format!(
+        "unique_id,ds,y\n{}",
+        "imp-c,2026-01-01,1\n".repeat(4096 / 19 + 1)
+    );
+    let p = problem(post(write.clone(), "text/csv", big.clone()).await, 413).await;
+    assert!(
+        p.detail.contains("HORIZON_API_MAX_IMPORT_BYTES"),
+        "{}",
+        p.detail
+    );
+    // Streamed without a length: counted as it arrives.
+    let chunks: Vec<Result<String, std::io::Error>> = big
+        .as_bytes()
+        .chunks(500)
+        .map(|c| Ok(String::from_utf8(c.to_vec()).unwrap()))
+        .collect();
+    let resp = app
+        .http
+        .post(format!("{}/v1/observations:import", app.base))
+        .header("X-API-Key", write.clone())
+        .header("Content-Type", "text/csv")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await;
+    // The server answers 413 and may close the connection before the client finished sending.
+    if let Ok(resp) = resp {
+        assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    let p = problem(post(write.clone(), "text/csv", String::new()).await, 400).await;
+    assert!(
+        p.detail.contains("header") || p.detail.contains("empty"),
+        "{}",
+        p.detail
+    );
+    assert_eq!(app.store.count_observations(None).await.unwrap(), stored);
+    assert!(
+        app.store
+            .series_by_key(&SeriesKey::parse("imp-c").unwrap())
+            .await
+            .is_err(),
+        "nothing of a refused file is stored"
+    );
+    // No spool file is left behind.
+    let left: Vec<_> = std::fs::read_dir(spool.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".import-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
 both_backends!(
     path_normalisation_matrix,
+    imports,
     metrics_labels_are_bounded,
     failed_authentications_are_cheap_and_limited,
     pages_are_self_contained,

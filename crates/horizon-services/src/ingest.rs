@@ -46,6 +46,30 @@ pub struct IngestReport {
     pub run: IngestRun,
     /// The records set aside (also stored in `ingest_rejections`).
     pub rejections: Vec<IngestRejection>,
+    /// The series the roll-up created (first sight: default metadata).
+    pub created: CreatedSeries,
+}
+
+/// At most this many created series are listed by key; more are counted.
+pub const CREATED_LISTED: usize = 1_000;
+
+/// The series a roll-up created: the first [`CREATED_LISTED`] keys, in order of creation, and
+/// how many in all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreatedSeries {
+    /// Their keys (at most [`CREATED_LISTED`]).
+    pub keys: Vec<SeriesKey>,
+    /// How many were created.
+    pub count: u64,
+}
+
+impl CreatedSeries {
+    fn note(&mut self, key: SeriesKey) {
+        self.count += 1;
+        if self.keys.len() < CREATED_LISTED {
+            self.keys.push(key);
+        }
+    }
 }
 
 /// Ingests the long-format CSV file at `path`.
@@ -148,6 +172,7 @@ pub async fn ingest_reader(
         .await
         .map_err(|e| ServiceError::Internal(format!("landing task: {e}")))?
     };
+    let mut created = CreatedSeries::default();
     let (outcome, rejections, rejected) = match landing {
         Ok(landed) => (Ok(landed.counts), landed.rejections, landed.rejected),
         Err(e) => (Err(e), Vec::new(), 0),
@@ -159,7 +184,7 @@ pub async fn ingest_reader(
             run.rows_landed = counts.landed;
             run.rows_rejected = rejected;
             run.checkpoint = Some(format!("line:{}", counts.last_line));
-            match roll_up(store, &events).await {
+            match roll_up_noting(store, &events, &mut created).await {
                 Ok(rolled) => {
                     run.rows_rolled_up = rolled;
                     run.status = IngestStatus::Succeeded;
@@ -192,7 +217,11 @@ pub async fn ingest_reader(
             reason: err.clone(),
         });
     }
-    Ok(IngestReport { run, rejections })
+    Ok(IngestReport {
+        run,
+        rejections,
+        created,
+    })
 }
 
 /// Opens the event store at `path` off the async threads.
@@ -264,6 +293,15 @@ pub fn parse_timestamp(text: &str) -> Option<Timestamp> {
 /// The watermark moves only after the rows are committed there, so a crash re-rolls them —
 /// harmlessly, as the writes are upserts.
 pub async fn roll_up(store: &Store, events: &Arc<Mutex<EventStore>>) -> Result<i64, ServiceError> {
+    roll_up_noting(store, events, &mut CreatedSeries::default()).await
+}
+
+/// [`roll_up`], noting in `created` the series it created.
+async fn roll_up_noting(
+    store: &Store,
+    events: &Arc<Mutex<EventStore>>,
+    created: &mut CreatedSeries,
+) -> Result<i64, ServiceError> {
     let mut ids: HashMap<String, Uuid> = HashMap::new();
     let mut total = 0;
     loop {
@@ -274,7 +312,13 @@ pub async fn roll_up(store: &Store, events: &Arc<Mutex<EventStore>>) -> Result<i
         let Some(last_seq) = batch.last().map(|o| o.seq) else {
             break;
         };
-        ensure_ids(store, &mut ids, batch.iter().map(|o| o.series_key.as_str())).await?;
+        ensure_ids(
+            store,
+            &mut ids,
+            created,
+            batch.iter().map(|o| o.series_key.as_str()),
+        )
+        .await?;
         let rows: Vec<ObservationRow> = batch
             .iter()
             .filter_map(|o| {
@@ -295,7 +339,7 @@ pub async fn roll_up(store: &Store, events: &Arc<Mutex<EventStore>>) -> Result<i
         })
         .await?;
     }
-    total += roll_up_vintages(store, events, &mut ids).await?;
+    total += roll_up_vintages(store, events, &mut ids, created).await?;
     Ok(total)
 }
 
@@ -316,21 +360,38 @@ async fn with_events<T: Send + 'static>(
 }
 
 /// Adds to `ids` the series of `keys` not in it yet, creating those not stored (first-sight
-/// metadata).
+/// metadata) and noting them in `created`.
 async fn ensure_ids<'a>(
     store: &Store,
     ids: &mut HashMap<String, Uuid>,
+    created: &mut CreatedSeries,
     keys: impl Iterator<Item = &'a str>,
 ) -> Result<(), ServiceError> {
-    let new_keys: Vec<SeriesMeta> = keys
+    let new_keys: Vec<SeriesKey> = keys
         .filter(|k| !ids.contains_key(*k))
         .filter_map(|k| SeriesKey::parse(k).ok())
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
+        .collect();
+    if new_keys.is_empty() {
+        return Ok(());
+    }
+    let refs: Vec<&SeriesKey> = new_keys.iter().collect();
+    let known = store.series_ids_by_keys(&refs).await?;
+    let missing: Vec<SeriesMeta> = new_keys
+        .iter()
+        .filter(|k| !known.contains_key(*k))
+        .cloned()
         .map(SeriesMeta::first_sight)
         .collect();
-    if !new_keys.is_empty() {
-        for (key, id) in store.ensure_series(&new_keys).await? {
+    for (key, id) in known {
+        ids.insert(key.to_string(), id);
+    }
+    if !missing.is_empty() {
+        for m in &missing {
+            created.note(m.key.clone());
+        }
+        for (key, id) in store.ensure_series(&missing).await? {
             ids.insert(key.to_string(), id);
         }
     }
@@ -345,6 +406,7 @@ async fn roll_up_vintages(
     store: &Store,
     events: &Arc<Mutex<EventStore>>,
     ids: &mut HashMap<String, Uuid>,
+    created: &mut CreatedSeries,
 ) -> Result<i64, ServiceError> {
     let mut total = 0;
     loop {
@@ -355,7 +417,13 @@ async fn roll_up_vintages(
         let Some(last_seq) = batch.last().map(|v| v.seq) else {
             break;
         };
-        ensure_ids(store, ids, batch.iter().map(|v| v.series_key.as_str())).await?;
+        ensure_ids(
+            store,
+            ids,
+            created,
+            batch.iter().map(|v| v.series_key.as_str()),
+        )
+        .await?;
         let parse = |t: &str| {
             DateTime::parse_from_rfc3339(t)
                 .ok()

@@ -92,6 +92,9 @@ pub struct Settings {
     pub api_cors_origins: String,
     /// Largest request body in bytes.
     pub api_max_body_bytes: usize,
+    /// Largest file `POST /v1/observations:import` takes, in bytes (spooled to disk beside the
+    /// event store, never held in memory).
+    pub api_max_import_bytes: u64,
     /// Seconds an API key lookup is cached; revocation and expiry take effect within this.
     pub api_key_cache_secs: u64,
     /// Sustained requests per second allowed per API key.
@@ -194,6 +197,7 @@ impl Default for Settings {
             api_key_header: "X-API-Key".into(),
             api_cors_origins: String::new(),
             api_max_body_bytes: 4 * 1024 * 1024,
+            api_max_import_bytes: 256 * 1024 * 1024,
             api_key_cache_secs: 5,
             api_rate_limit_per_sec: 50.0,
             api_rate_limit_burst: 100,
@@ -361,6 +365,13 @@ impl Settings {
             return invalid(
                 "HORIZON_API_MAX_BODY_BYTES",
                 self.api_max_body_bytes.to_string(),
+                "must be at least 1024",
+            );
+        }
+        if self.api_max_import_bytes < 1024 {
+            return invalid(
+                "HORIZON_API_MAX_IMPORT_BYTES",
+                self.api_max_import_bytes.to_string(),
                 "must be at least 1024",
             );
         }

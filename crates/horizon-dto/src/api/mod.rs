@@ -60,6 +60,39 @@ pub struct WriteResult {
     pub written: u64,
 }
 
+/// What `POST /v1/observations:import` did: the ingest run it recorded, its counts, the
+/// series it created and the first rejections.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct ImportResult {
+    /// The ingest run (also listed with the other runs, source `api:<key id>`).
+    pub run_id: Uuid,
+    /// Bytes received.
+    pub bytes: u64,
+    /// Records read.
+    pub rows_read: i64,
+    /// Records new to the store (identical records sent again count nothing).
+    pub rows_landed: i64,
+    /// Observations written to the shared database.
+    pub rows_rolled_up: i64,
+    /// Records set aside, each with its line and reason.
+    pub rows_rejected: i64,
+    /// Series that did not exist and were created with default metadata (the first 1,000).
+    pub series_created: Vec<String>,
+    /// How many series were created in all.
+    pub series_created_count: u64,
+    /// The first rejections (at most 100; all are stored with the run).
+    pub rejections: Vec<ImportRejection>,
+}
+
+/// A record an import set aside.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct ImportRejection {
+    /// Its line in the file (the header is line 1).
+    pub line: Option<i64>,
+    /// Why it was set aside.
+    pub reason: String,
+}
+
 /// The latest classification of a series.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct ClassificationDto {

@@ -5,6 +5,7 @@ mod calibration;
 mod covariates;
 mod executions;
 mod forecasts;
+mod import;
 mod jobs;
 mod keys;
 mod models;
@@ -44,6 +45,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .service(series::patch_series)
         .service(observations::get_observations)
         .service(observations::post_observations)
+        .service(import::import_observations)
         .service(observations::get_classification)
         .service(covariates::list_covariates)
         .service(covariates::get_covariate_values)
@@ -186,7 +188,7 @@ fn key_of(keys: &BTreeMap<Uuid, String>, id: Uuid) -> &str {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Horizon API", description = "Probabilistic forecasts for many series."),
-    paths(ops::healthz, ops::readyz, series::list_series, series::get_series, series::put_series, series::patch_series, observations::get_observations, observations::post_observations, observations::get_classification, covariates::list_covariates, covariates::get_covariate_values, covariates::put_covariate_values, forecasts::list_forecasts, forecasts::get_forecast, forecasts::list_series_forecasts, forecasts::latest_forecast, executions::list_executions, executions::get_execution, jobs::train, jobs::predict, jobs::backtest, jobs::generate, models::model_families, models::list_models, outcomes::post_outcomes, outcomes::list_outcomes, calibration::current_calibration, calibration::calibration_history, calibration::list_forecast_metrics, keys::list_keys),
+    paths(ops::healthz, ops::readyz, series::list_series, series::get_series, series::put_series, series::patch_series, observations::get_observations, observations::post_observations, import::import_observations, observations::get_classification, covariates::list_covariates, covariates::get_covariate_values, covariates::put_covariate_values, forecasts::list_forecasts, forecasts::get_forecast, forecasts::list_series_forecasts, forecasts::latest_forecast, executions::list_executions, executions::get_execution, jobs::train, jobs::predict, jobs::backtest, jobs::generate, models::model_families, models::list_models, outcomes::post_outcomes, outcomes::list_outcomes, calibration::current_calibration, calibration::calibration_history, calibration::list_forecast_metrics, keys::list_keys),
     components(schemas(Problem, ForecastKindFilter, observations::Bucket, observations::Agg)),
     modifiers(&SecurityAddon)
 )]

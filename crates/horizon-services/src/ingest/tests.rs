@@ -41,6 +41,8 @@ async fn bad_rows_are_set_aside_and_good_rows_kept(db: TestDb) {
     assert_eq!(report.run.rows_landed, 3);
     assert_eq!(report.run.rows_rolled_up, 3);
     assert_eq!(report.run.rows_rejected, 5);
+    let created: Vec<&str> = report.created.keys.iter().map(|k| k.as_str()).collect();
+    assert_eq!((created, report.created.count), (vec!["a", "b"], 2));
     let reasons: Vec<(i64, String)> = store
         .rejections(report.run.id)
         .await
@@ -69,6 +71,7 @@ async fn bad_rows_are_set_aside_and_good_rows_kept(db: TestDb) {
         .unwrap();
     assert_eq!(again.run.rows_landed, 0, "identical records change nothing");
     assert_eq!(again.run.rows_rolled_up, 0);
+    assert_eq!(again.created, Default::default());
     assert_eq!(store.count_observations(None).await.unwrap(), 3);
 }
 

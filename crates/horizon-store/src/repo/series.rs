@@ -272,9 +272,22 @@ impl Store {
                 .await
                 .map_err(|e| StoreError::db("creating series", e))?;
         }
-        let mut ids = HashMap::with_capacity(metas.len());
-        for chunk in metas.chunks(500) {
-            let keys: Vec<String> = chunk.iter().map(|m| m.key.to_string()).collect();
+        let keys: Vec<&SeriesKey> = metas.iter().map(|m| &m.key).collect();
+        let ids = self.series_ids_by_keys(&keys).await?;
+        if metas.iter().any(|m| m.key.as_str().contains(':')) {
+            self.link_covariates().await?;
+        }
+        Ok(ids)
+    }
+
+    /// The ids of those of `keys` that are stored (500 keys per query).
+    pub async fn series_ids_by_keys(
+        &self,
+        keys: &[&SeriesKey],
+    ) -> Result<HashMap<SeriesKey, Uuid>, StoreError> {
+        let mut ids = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(500) {
+            let keys: Vec<&str> = chunk.iter().map(|k| k.as_str()).collect();
             let found: Vec<(Uuid, String)> = e::Entity::find()
                 .select_only()
                 .column(e::Column::Id)
@@ -287,9 +300,6 @@ impl Store {
             for (id, key) in found {
                 ids.insert(SeriesKey::parse(&key)?, id);
             }
-        }
-        if metas.iter().any(|m| m.key.as_str().contains(':')) {
-            self.link_covariates().await?;
         }
         Ok(ids)
     }
