@@ -29,7 +29,13 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("while binding HORIZON_API_BIND={}", settings.api_bind))?;
     tracing::info!(addr = %listener.local_addr()?, "horizon-api listening");
     // All-in-one with HORIZON_API_WORKER=true: this process also works the jobs it accepts.
-    let work_jobs = settings.api_worker;
+    // On SQLite nothing else can (there is no queue for workers), so it always does: a job
+    // accepted with 202 must not stay queued for ever.
+    let work_jobs =
+        settings.api_worker || store.backend() == horizon_settings::DatabaseKind::Sqlite;
+    if work_jobs && !settings.api_worker {
+        tracing::info!("embedded database: this process works the API's jobs");
+    }
     horizon_http::Application::build(Arc::new(settings), store, listener, work_jobs)
         .await
         .context("while connecting to redis")?
