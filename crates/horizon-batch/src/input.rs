@@ -157,6 +157,9 @@ pub fn read_series_with(path: &Path, on_duplicate: OnDuplicate) -> Result<Series
     if path == Path::new("-") {
         return read_with(std::io::stdin().lock(), on_duplicate);
     }
+    if crate::parquet_io::is_parquet(path) {
+        return crate::parquet_io::read(path, on_duplicate);
+    }
     let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
     read_with(file, on_duplicate)
 }
@@ -232,6 +235,17 @@ pub fn read_with(
     let Some(style) = style else {
         return Err(BatchError::Input("the file has no data rows".to_owned()));
     };
+    assemble(rows, style, on_duplicate)
+}
+
+/// The series of `rows` (`(unique_id, (ds, y, line))` in file order) with duplicate stamps
+/// resolved by `on_duplicate`, one common frequency and each series on its grid: what every
+/// input format shares once its cells are read.
+pub(crate) fn assemble(
+    rows: Vec<(String, (Ds, f64, u64))>,
+    style: DsStyle,
+    on_duplicate: OnDuplicate,
+) -> Result<SeriesSet, BatchError> {
     let mut frequency: Option<(Frequency, String)> = None;
     let mut series = Vec::new();
     let mut notes = Vec::new();

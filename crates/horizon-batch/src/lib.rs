@@ -17,6 +17,7 @@
 pub mod covariates;
 mod input;
 mod output;
+mod parquet_io;
 
 #[cfg(test)]
 mod tests;
@@ -83,7 +84,8 @@ pub enum BatchError {
 /// `horizon forecast`: forecast every series of a CSV file.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ForecastArgs {
-    /// Long-format CSV with columns `unique_id,ds,y` (`-`: standard input).
+    /// Long-format CSV with columns `unique_id,ds,y` (`-`: standard input), or Parquet when
+    /// the name ends in `.parquet` (`ds` a timestamp, a date, an integer or text).
     #[arg(long)]
     pub input: PathBuf,
     /// Number of steps to forecast.
@@ -106,7 +108,8 @@ pub struct ForecastArgs {
     /// named after it: `ets, ets-lo-80, ets-hi-80, ..., ets-q-0.5`.
     #[arg(long, value_delimiter = ',')]
     pub models: Vec<String>,
-    /// Output CSV: `unique_id,ds,mean,lo-L,hi-L...,q-Q...` (`-`: standard output).
+    /// Output CSV: `unique_id,ds,mean,lo-L,hi-L...,q-Q...` (`-`: standard output); Parquet
+    /// with the same columns when the name ends in `.parquet`.
     #[arg(long)]
     pub output: PathBuf,
     /// Seed of the sample paths.
@@ -165,7 +168,8 @@ pub struct ForecastSummary {
 /// `horizon backtest`: rolling-origin evaluation of every series of a CSV file.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BacktestArgs {
-    /// Long-format CSV with columns `unique_id,ds,y` (`-`: standard input).
+    /// Long-format CSV with columns `unique_id,ds,y` (`-`: standard input), or Parquet when
+    /// the name ends in `.parquet` (`ds` a timestamp, a date, an integer or text).
     #[arg(long)]
     pub input: PathBuf,
     /// Steps scored per window.
@@ -190,7 +194,8 @@ pub struct BacktestArgs {
     /// Models to use (see `forecast --models`).
     #[arg(long, value_delimiter = ',')]
     pub models: Vec<String>,
-    /// Output CSV (`-`: standard output): metrics per series, or with `--output-format cv`
+    /// Output CSV (`-`: standard output; Parquet for a `.parquet` name): metrics per series,
+    /// or with `--output-format cv`
     /// every scored step.
     #[arg(long)]
     pub output: PathBuf,

@@ -4,7 +4,11 @@ use std::path::Path;
 
 use horizon_engine::{BacktestReport, Forecast, Interval, ModelKind};
 
-use crate::{BatchError, Series, SeriesSet};
+use crate::{
+    BatchError, Series, SeriesSet,
+    input::{Ds, DsStyle},
+    parquet_io::{self, ParquetSink},
+};
 
 fn out_err(path: &Path, e: impl std::fmt::Display) -> BatchError {
     BatchError::Output {
@@ -62,7 +66,7 @@ fn column_names(h: &mut Vec<String>, model: &str, levels: &[f64], quantiles: Opt
 /// The values of one step for the columns of [`column_names`]: the ensemble's, or a
 /// member's; NaN for every column of a model the engine could not use for this series.
 fn push_step(
-    record: &mut Vec<String>,
+    record: &mut Vec<f64>,
     step: usize,
     mean: Option<&[f64]>,
     intervals: Option<&[Interval]>,
@@ -70,8 +74,8 @@ fn push_step(
     levels: usize,
     with_quantiles: usize,
 ) {
-    let at = |v: &[f64]| num(v.get(step).copied().unwrap_or(f64::NAN));
-    record.push(mean.map_or_else(|| num(f64::NAN), at));
+    let at = |v: &[f64]| v.get(step).copied().unwrap_or(f64::NAN);
+    record.push(mean.map_or(f64::NAN, at));
     match intervals {
         Some(ivs) => {
             for iv in ivs {
@@ -79,19 +83,19 @@ fn push_step(
                 record.push(at(&iv.hi));
             }
         }
-        None => record.extend(std::iter::repeat_n(num(f64::NAN), 2 * levels)),
+        None => record.extend(std::iter::repeat_n(f64::NAN, 2 * levels)),
     }
     if with_quantiles > 0 {
         match quantiles {
             Some(qs) => record.extend(qs.iter().map(|q| at(q))),
-            None => record.extend(std::iter::repeat_n(num(f64::NAN), with_quantiles)),
+            None => record.extend(std::iter::repeat_n(f64::NAN, with_quantiles)),
         }
     }
 }
 
 /// The ensemble's columns of `step`, then each of `models`' own.
 fn push_forecast(
-    record: &mut Vec<String>,
+    record: &mut Vec<f64>,
     f: &Forecast,
     step: usize,
     levels: usize,
@@ -121,17 +125,67 @@ fn push_forecast(
     }
 }
 
-/// A CSV writer on `path`, or on standard output when `path` is `-`.
-fn writer(path: &Path) -> Result<csv::Writer<Box<dyn std::io::Write>>, BatchError> {
-    let sink: Box<dyn std::io::Write> = if path == Path::new("-") {
-        Box::new(std::io::stdout().lock())
-    } else {
-        Box::new(std::fs::File::create(path).map_err(|e| BatchError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        })?)
-    };
-    Ok(csv::Writer::from_writer(sink))
+/// Where a table goes: CSV (a file, or standard output for `-`) or, for a `.parquet` path,
+/// Parquet with typed columns.
+enum Sink {
+    Csv(csv::Writer<Box<dyn std::io::Write>>, std::path::PathBuf),
+    Parquet(ParquetSink),
+}
+
+impl Sink {
+    /// Opens `path` for a table of `unique_id`, the `stamps` columns and the `values` columns.
+    fn open(
+        path: &Path,
+        style: DsStyle,
+        stamps: &[&str],
+        values: &[String],
+    ) -> Result<Self, BatchError> {
+        if parquet_io::is_parquet(path) {
+            return Ok(Sink::Parquet(ParquetSink::create(
+                path, style, stamps, values,
+            )?));
+        }
+        let sink: Box<dyn std::io::Write> = if path == Path::new("-") {
+            Box::new(std::io::stdout().lock())
+        } else {
+            Box::new(std::fs::File::create(path).map_err(|e| BatchError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            })?)
+        };
+        let mut w = csv::Writer::from_writer(sink);
+        let mut header = vec!["unique_id".to_owned()];
+        header.extend(stamps.iter().map(|s| (*s).to_owned()));
+        header.extend(values.iter().cloned());
+        w.write_record(&header).map_err(|e| out_err(path, e))?;
+        Ok(Sink::Csv(w, path.to_path_buf()))
+    }
+
+    fn row(
+        &mut self,
+        format: impl Fn(Ds) -> String,
+        id: &str,
+        stamps: &[Ds],
+        values: &[f64],
+    ) -> Result<(), BatchError> {
+        match self {
+            Sink::Csv(w, path) => {
+                let mut rec: Vec<String> = Vec::with_capacity(1 + stamps.len() + values.len());
+                rec.push(id.to_owned());
+                rec.extend(stamps.iter().map(|d| format(*d)));
+                rec.extend(values.iter().map(|v| num(*v)));
+                w.write_record(&rec).map_err(|e| out_err(path, e))
+            }
+            Sink::Parquet(p) => p.row(id, stamps, values),
+        }
+    }
+
+    fn finish(self) -> Result<(), BatchError> {
+        match self {
+            Sink::Csv(mut w, path) => w.flush().map_err(|e| out_err(&path, e)),
+            Sink::Parquet(p) => p.finish(),
+        }
+    }
 }
 
 /// Writes one row per series and step; returns the number of rows. `models` (several
@@ -144,23 +198,25 @@ pub(crate) fn write_forecasts(
     quantiles: Option<&[f64]>,
     models: &[ModelKind],
 ) -> Result<usize, BatchError> {
-    let mut w = writer(path)?;
-    w.write_record(forecast_header(levels, quantiles, models))
-        .map_err(|e| out_err(path, e))?;
+    let header = forecast_header(levels, quantiles, models);
+    let mut w = Sink::open(path, set.style, &["ds"], &header[2..])?;
     let n_q = quantiles.map_or(0, <[f64]>::len);
     let mut rows = 0;
-    let mut record: Vec<String> = Vec::new();
+    let mut record: Vec<f64> = Vec::new();
     for (s, f) in forecasts {
         for step in 0..f.mean.len() {
             record.clear();
-            record.push(s.id.clone());
-            record.push(set.format_ds(set.next_ds(s, step + 1)));
             push_forecast(&mut record, f, step, levels.len(), n_q, models);
-            w.write_record(&record).map_err(|e| out_err(path, e))?;
+            w.row(
+                |d| set.format_ds(d),
+                &s.id,
+                &[set.next_ds(s, step + 1)],
+                &record,
+            )?;
             rows += 1;
         }
     }
-    w.flush().map_err(|e| out_err(path, e))?;
+    w.finish()?;
     Ok(rows)
 }
 
@@ -175,12 +231,12 @@ pub(crate) fn write_cross_validation(
     models: &[ModelKind],
     gap: usize,
 ) -> Result<usize, BatchError> {
-    let mut w = writer(path)?;
-    let mut header = forecast_header(levels, None, models);
-    header.splice(2..2, ["cutoff".to_owned(), "y".to_owned()]);
-    w.write_record(&header).map_err(|e| out_err(path, e))?;
+    let header = forecast_header(levels, None, models);
+    let mut values = vec!["y".to_owned()];
+    values.extend(header[2..].iter().cloned());
+    let mut w = Sink::open(path, set.style, &["ds", "cutoff"], &values)?;
     let mut rows = 0;
-    let mut record: Vec<String> = Vec::new();
+    let mut record: Vec<f64> = Vec::new();
     for (s, rep) in reports {
         for win in &rep.windows {
             let Some(cutoff) = win.cutoff.checked_sub(1).and_then(|i| s.ds.get(i)) else {
@@ -191,17 +247,14 @@ pub(crate) fn write_cross_validation(
                     continue;
                 };
                 record.clear();
-                record.push(s.id.clone());
-                record.push(set.format_ds(*ds));
-                record.push(set.format_ds(*cutoff));
-                record.push(num(*y));
+                record.push(*y);
                 push_forecast(&mut record, &win.forecast, j, levels.len(), 0, models);
-                w.write_record(&record).map_err(|e| out_err(path, e))?;
+                w.row(|d| set.format_ds(d), &s.id, &[*ds, *cutoff], &record)?;
                 rows += 1;
             }
         }
     }
-    w.flush().map_err(|e| out_err(path, e))?;
+    w.finish()?;
     Ok(rows)
 }
 
@@ -236,17 +289,14 @@ pub(crate) fn write_metrics(
     path: &Path,
     rows: &[(String, Vec<(String, f64)>)],
 ) -> Result<(), BatchError> {
-    let mut w = writer(path)?;
-    let mut header = vec!["unique_id".to_owned()];
-    if let Some((_, first)) = rows.first() {
-        header.extend(first.iter().map(|(n, _)| n.clone()));
-    }
-    w.write_record(&header).map_err(|e| out_err(path, e))?;
+    let names: Vec<String> = rows
+        .first()
+        .map(|(_, r)| r.iter().map(|(n, _)| n.clone()).collect())
+        .unwrap_or_default();
+    let mut w = Sink::open(path, DsStyle::Int, &[], &names)?;
     for (id, r) in rows {
-        let mut rec = vec![id.clone()];
-        rec.extend(r.iter().map(|(_, v)| num(*v)));
-        w.write_record(&rec).map_err(|e| out_err(path, e))?;
+        let values: Vec<f64> = r.iter().map(|(_, v)| *v).collect();
+        w.row(|d| format!("{d:?}"), id, &[], &values)?;
     }
-    w.flush().map_err(|e| out_err(path, e))?;
-    Ok(())
+    w.finish()
 }

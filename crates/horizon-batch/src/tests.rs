@@ -504,3 +504,123 @@ fn a_cv_backtest_writes_every_scored_step_with_its_cutoff_and_actual() -> Result
     );
     Ok(())
 }
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// The columns and rows of a Parquet file, every value as text, read with the crate's own
+/// reader.
+fn parquet_rows(path: &std::path::Path) -> (Vec<String>, Vec<Vec<String>>) {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    let names = reader
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .map(|c| c.name().to_owned())
+        .collect();
+    let rows = reader
+        .get_row_iter(None)
+        .unwrap()
+        .map(|r| {
+            r.unwrap()
+                .get_column_iter()
+                .map(|(_, f)| f.to_string())
+                .collect()
+        })
+        .collect();
+    (names, rows)
+}
+
+/// Files pandas wrote (nanosecond timestamps with snappy and its index column; dates with
+/// zstd) forecast exactly as the same data in CSV, and `.parquet` output has the CSV's columns,
+/// typed.
+#[test]
+fn parquet_in_and_out_match_the_csv_path() -> Result<(), BatchError> {
+    let dir = std::env::temp_dir().join(format!("horizon-batch-parquet-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| crate::io_error(&dir, e))?;
+    let args = ForecastArgs {
+        input: fixture("daily.csv"),
+        horizon: 5,
+        season_length: vec![],
+        levels: vec![80.0],
+        quantiles: vec![0.5],
+        models: vec![],
+        output: dir.join("csv.csv"),
+        seed: 0,
+        on_duplicate: crate::OnDuplicate::Error,
+        drivers: crate::DriverArgs::default(),
+    };
+    run_forecast(&args)?;
+    let from_csv = std::fs::read_to_string(&args.output).unwrap();
+    for input in ["daily-ns-snappy.parquet", "daily-date-zstd.parquet"] {
+        let run = ForecastArgs {
+            input: fixture(input),
+            output: dir.join(format!("{input}.csv")),
+            ..args.clone()
+        };
+        run_forecast(&run)?;
+        let out = std::fs::read_to_string(&run.output).unwrap();
+        // The same numbers; stamps written as the input had them (a date, or a UTC instant).
+        let strip = |t: &str| -> Vec<String> {
+            t.lines()
+                .map(|l| l.replace("T00:00:00Z", "").replace(" 00:00:00", ""))
+                .collect()
+        };
+        assert_eq!(strip(&out), strip(&from_csv), "{input}");
+    }
+    let to_parquet = ForecastArgs {
+        output: dir.join("out.parquet"),
+        ..args.clone()
+    };
+    run_forecast(&to_parquet)?;
+    let (names, rows) = parquet_rows(&to_parquet.output);
+    assert_eq!(
+        names,
+        ["unique_id", "ds", "mean", "lo-80", "hi-80", "q-0.5"]
+    );
+    let csv_rows: Vec<Vec<String>> = from_csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect();
+    assert_eq!(rows.len(), csv_rows.len());
+    for (p, c) in rows.iter().zip(&csv_rows) {
+        assert_eq!(p[0].trim_matches('"'), c[0]);
+        assert_eq!(&p[1], &c[1], "a date column stays a date");
+        for (a, b) in p[2..].iter().zip(&c[2..]) {
+            assert_eq!(a.parse::<f64>().unwrap(), b.parse::<f64>().unwrap());
+        }
+    }
+    // A Parquet input read back from our own output needs `y`: named, with what there is.
+    let err = run_forecast(&ForecastArgs {
+        input: to_parquet.output.clone(),
+        output: dir.join("never.csv"),
+        ..args.clone()
+    })
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(
+        err.contains("no \"y\" column") && err.contains("mean"),
+        "{err}"
+    );
+    // A CSV file with a .parquet name is not taken for one.
+    let fake = dir.join("fake.parquet");
+    std::fs::copy(fixture("daily.csv"), &fake).unwrap();
+    let err = run_forecast(&ForecastArgs {
+        input: fake,
+        output: dir.join("never.csv"),
+        ..args.clone()
+    })
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(err.contains("not a readable Parquet file"), "{err}");
+    Ok(())
+}
