@@ -1,21 +1,16 @@
 //! Parquet in and out, chosen by the `.parquet` extension: the same long format as the CSV
-//! files (`unique_id` string, `ds` timestamp, date or integer, `y` a number), read and written
-//! with the `parquet` crate's own row and column APIs (no Arrow: it would triple the build).
+//! files (`unique_id` string, `ds` timestamp, date or integer, `y` a number). Rows are read by
+//! `horizon-parquet` (shared with the HTTP import); tables are written here with the `parquet`
+//! crate's column API.
 
 use std::{fs::File, path::Path, sync::Arc};
 
-use chrono::{DateTime, NaiveDate, Utc};
-use horizon_domain::Timestamp;
+use horizon_parquet::{LongRows, Stamp, StampKind, Value};
 use parquet::{
     basic::{Compression, LogicalType, Repetition, TimeUnit, Type as Physical},
     data_type::{ByteArray, ByteArrayType, DoubleType, Int32Type, Int64Type},
-    file::{
-        properties::WriterProperties,
-        reader::{FileReader, SerializedFileReader},
-        writer::SerializedFileWriter,
-    },
-    record::Field,
-    schema::types::{ColumnDescriptor, Type},
+    file::{properties::WriterProperties, writer::SerializedFileWriter},
+    schema::types::Type,
 };
 
 use crate::{
@@ -29,204 +24,68 @@ pub(crate) fn is_parquet(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
 }
 
-/// How a file's `ds` column is stored.
-#[derive(Debug, Clone, Copy)]
-enum DsColumn {
-    /// A timestamp in this many units per second.
-    Time(i64),
-    /// Days since 1970-01-01.
-    Date,
-    /// Plain integers.
-    Int,
-    /// Text, read as the CSV reader reads it.
-    Text,
-}
-
-fn ds_column(c: &ColumnDescriptor) -> Result<DsColumn, BatchError> {
-    let kind = match (c.physical_type(), c.logical_type_ref()) {
-        (Physical::INT64 | Physical::INT32, Some(LogicalType::Timestamp(t))) => {
-            DsColumn::Time(match t.unit {
-                TimeUnit::MILLIS => 1_000,
-                TimeUnit::MICROS => 1_000_000,
-                TimeUnit::NANOS => 1_000_000_000,
-            })
-        }
-        (Physical::INT96, _) => DsColumn::Time(1_000),
-        (Physical::INT32, Some(LogicalType::Date)) => DsColumn::Date,
-        (Physical::INT32 | Physical::INT64, None | Some(LogicalType::Integer(_))) => {
-            match c.converted_type() {
-                parquet::basic::ConvertedType::DATE => DsColumn::Date,
-                parquet::basic::ConvertedType::TIMESTAMP_MILLIS => DsColumn::Time(1_000),
-                parquet::basic::ConvertedType::TIMESTAMP_MICROS => DsColumn::Time(1_000_000),
-                _ => DsColumn::Int,
-            }
-        }
-        (Physical::BYTE_ARRAY, _) => DsColumn::Text,
-        (other, logical) => {
-            return Err(BatchError::Input(format!(
-                "column ds is {other}{}: expected a timestamp, a date, an integer or text",
-                logical.map(|l| format!(" ({l:?})")).unwrap_or_default()
-            )));
-        }
-    };
-    Ok(kind)
-}
-
-fn timestamp(value: i64, per_second: i64) -> Option<Timestamp> {
-    DateTime::<Utc>::from_timestamp(
-        value.div_euclid(per_second),
-        (value.rem_euclid(per_second) * (1_000_000_000 / per_second)) as u32,
-    )
-}
-
 /// Reads a Parquet file of `unique_id, ds, y` (other columns ignored); errors name the row
-/// (1-based, as a line of the CSV form would be 1 + the row) and the column.
+/// (counted as the line of the CSV form would be: the header is line 1) and the column.
 pub(crate) fn read(path: &Path, on_duplicate: OnDuplicate) -> Result<SeriesSet, BatchError> {
     let file = File::open(path).map_err(|e| crate::io_error(path, e))?;
-    let reader = SerializedFileReader::new(file).map_err(|e| {
-        BatchError::Input(format!(
-            "{}: not a readable Parquet file: {e}",
-            path.display()
-        ))
-    })?;
-    let schema = reader.metadata().file_metadata().schema_descr_ptr();
-    let names: Vec<String> = schema
-        .columns()
-        .iter()
-        .map(|c| c.name().to_owned())
-        .collect();
-    let col = |name: &str| {
-        names.iter().position(|n| n == name).ok_or_else(|| {
-            BatchError::Input(format!(
-                "{}: the file has no {name:?} column (found {})",
-                path.display(),
-                names.join(",")
-            ))
-        })
+    let rows =
+        LongRows::open(file).map_err(|e| BatchError::Input(format!("{}: {e}", path.display())))?;
+    let column = |c: &str| match c {
+        "unique_id" => 1,
+        "ds" => 2,
+        "y" => 3,
+        _ => 0,
     };
-    let (c_id, c_ds, c_y) = (col("unique_id")?, col("ds")?, col("y")?);
-    let ds_kind = ds_column(&schema.columns()[c_ds])?;
-    let style = match ds_kind {
-        DsColumn::Time(_) => Some(DsStyle::Rfc3339Z),
-        DsColumn::Date => Some(DsStyle::Date),
-        DsColumn::Int => Some(DsStyle::Int),
-        DsColumn::Text => None,
+    let mut style = match rows.stamp_kind() {
+        StampKind::Instant => Some(DsStyle::Rfc3339Z),
+        StampKind::Date => Some(DsStyle::Date),
+        StampKind::Int => Some(DsStyle::Int),
+        StampKind::Text => None,
     };
-    let mut text_style: Option<DsStyle> = None;
-    let mut rows = Vec::new();
-    let iter = reader
-        .get_row_iter(None)
-        .map_err(|e| BatchError::Input(format!("{}: {e}", path.display())))?;
-    for (i, row) in iter.enumerate() {
-        let line = i as u64 + 2;
+    let mut out = Vec::new();
+    for row in rows {
         let row = row.map_err(|e| BatchError::Parse {
-            line,
-            column: 0,
-            name: "row".to_owned(),
-            reason: e.to_string(),
+            line: e.row + 1,
+            column: column(e.column),
+            name: e.column.to_owned(),
+            reason: e.reason,
         })?;
-        let bad = |c: usize, reason: String| BatchError::Parse {
+        let line = row.row + 1;
+        let bad = |name: &str, reason: String| BatchError::Parse {
             line,
-            column: c + 1,
-            name: names[c].clone(),
+            column: column(name),
+            name: name.to_owned(),
             reason,
         };
-        let (mut id, mut ds, mut y) = (None, None, None);
-        for (name, field) in row.get_column_iter() {
-            if name == "unique_id" {
-                id = Some(field);
-            } else if name == "ds" {
-                ds = Some(field);
-            } else if name == "y" {
-                y = Some(field);
-            }
-        }
-        let id = match id {
-            Some(Field::Str(s)) if !s.trim().is_empty() => s.trim().to_owned(),
-            Some(Field::Long(v)) => v.to_string(),
-            Some(Field::Int(v)) => v.to_string(),
-            other => return Err(bad(c_id, format!("{other:?} is not a series id"))),
-        };
-        let ds = match (ds_kind, ds) {
-            (DsColumn::Time(_), Some(Field::TimestampMillis(v))) => timestamp(*v, 1_000),
-            (DsColumn::Time(_), Some(Field::TimestampMicros(v))) => timestamp(*v, 1_000_000),
-            (DsColumn::Time(unit), Some(Field::Long(v))) => timestamp(*v, unit),
-            (DsColumn::Date, Some(Field::Date(d))) | (DsColumn::Date, Some(Field::Int(d))) => {
-                NaiveDate::from_num_days_from_ce_opt(719_163 + d)
-                    .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
-            }
-            (DsColumn::Int, Some(Field::Long(v))) => {
-                rows.push((
-                    id,
-                    (
-                        Ds::Int(*v),
-                        y_of(y).ok_or_else(|| bad(c_y, y_bad(y)))?,
-                        line,
-                    ),
-                ));
-                continue;
-            }
-            (DsColumn::Int, Some(Field::Int(v))) => {
-                rows.push((
-                    id,
-                    (
-                        Ds::Int(i64::from(*v)),
-                        y_of(y).ok_or_else(|| bad(c_y, y_bad(y)))?,
-                        line,
-                    ),
-                ));
-                continue;
-            }
-            (DsColumn::Text, Some(Field::Str(s))) => {
-                let (d, st) = parse_ds(s).ok_or_else(|| bad(c_ds, crate::input::bad_ds(s)))?;
-                text_style = Some(match text_style {
+        let ds = match row.ds {
+            Stamp::Instant(t) => Ds::Time(t),
+            Stamp::Date(d) => Ds::Time(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()),
+            Stamp::Int(i) => Ds::Int(i),
+            Stamp::Text(s) => {
+                let (d, st) = parse_ds(&s).ok_or_else(|| bad("ds", crate::input::bad_ds(&s)))?;
+                style = Some(match style {
                     Some(DsStyle::Date) | None => st,
                     Some(prev) => prev,
                 });
-                rows.push((id, (d, y_of(y).ok_or_else(|| bad(c_y, y_bad(y)))?, line)));
-                continue;
+                d
             }
-            (_, other) => return Err(bad(c_ds, format!("{other:?} is not a time stamp"))),
         };
-        let ds = ds.ok_or_else(|| bad(c_ds, "out of the representable range".to_owned()))?;
-        rows.push((
-            id,
-            (
-                Ds::Time(ds),
-                y_of(y).ok_or_else(|| bad(c_y, y_bad(y)))?,
-                line,
-            ),
-        ));
+        let y = match row.y {
+            Value::Number(v) => v,
+            Value::Missing => f64::NAN,
+            Value::Text(s) => {
+                parse_y(&s).ok_or_else(|| bad("y", format!("{s:?} is not a number")))?
+            }
+        };
+        out.push((row.unique_id, (ds, y, line)));
     }
-    let Some(style) = style.or(text_style) else {
-        return Err(BatchError::Input(format!(
+    match style {
+        Some(style) if !out.is_empty() => assemble(out, style, on_duplicate),
+        _ => Err(BatchError::Input(format!(
             "{}: the file has no data rows",
             path.display()
-        )));
-    };
-    if rows.is_empty() {
-        return Err(BatchError::Input(format!(
-            "{}: the file has no data rows",
-            path.display()
-        )));
+        ))),
     }
-    assemble(rows, style, on_duplicate)
-}
-
-fn y_of(y: Option<&Field>) -> Option<f64> {
-    match y? {
-        Field::Double(v) => Some(*v),
-        Field::Float(v) => Some(f64::from(*v)),
-        Field::Long(v) => Some(*v as f64),
-        Field::Int(v) => Some(f64::from(*v)),
-        Field::Null => Some(f64::NAN),
-        Field::Str(s) => parse_y(s),
-        _ => None,
-    }
-}
-
-fn y_bad(y: Option<&Field>) -> String {
-    format!("{y:?} is not a number")
 }
 
 /// Rows buffered per row group when writing.

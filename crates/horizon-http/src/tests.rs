@@ -1172,6 +1172,45 @@ async fn imports(db: TestDb) {
         .await
         .unwrap();
     assert_eq!((again.rows_landed, again.series_created_count), (0, 0));
+    // Parquet as pandas writes it (nanosecond timestamps, snappy, its index column): the same
+    // rules, 112 rows of two new series.
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../horizon-batch/tests/fixtures/daily-ns-snappy.parquet"
+    );
+    let resp = app
+        .http
+        .post(format!("{}/v1/observations:import", app.base))
+        .header("X-API-Key", write.clone())
+        .header("Content-Type", "application/vnd.apache.parquet")
+        .body(std::fs::read(fixture).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let r: ImportResult = resp.json().await.unwrap();
+    assert_eq!((r.rows_read, r.rows_landed, r.rows_rejected), (112, 112, 0));
+    assert_eq!(r.series_created, ["p-a", "p-b"]);
+    let obs: ObservationsDto = app.ok("/v1/series/p-b/observations?limit=2", &write).await;
+    assert_eq!(obs.items[0].ts.to_rfc3339(), "2026-01-01T00:00:00+00:00");
+    assert_eq!(obs.items[1].value, 37.0);
+    let p = problem(
+        app.http
+            .post(format!("{}/v1/observations:import", app.base))
+            .header("X-API-Key", write.clone())
+            .header("Content-Type", "application/vnd.apache.parquet")
+            .body(csv)
+            .send()
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    assert!(
+        p.detail.contains("not a readable Parquet file"),
+        "{}",
+        p.detail
+    );
     let stored = app.store.count_observations(None).await.unwrap();
 
     let p = problem(

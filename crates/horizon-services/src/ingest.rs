@@ -27,6 +27,7 @@ use crate::ServiceError;
 
 pub mod daemon;
 pub mod gdelt;
+pub mod parquet;
 pub mod rollup;
 pub mod source;
 

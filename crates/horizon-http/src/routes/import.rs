@@ -7,6 +7,7 @@
 //! rejections.
 
 use futures_util::StreamExt;
+use horizon_services::ingest::parquet::CsvRows;
 use horizon_settings::IngestFormat;
 use tokio::io::AsyncWriteExt;
 
@@ -17,16 +18,19 @@ const REJECTIONS_LISTED: usize = 100;
 
 /// The media types the import reads.
 const CSV: &str = "text/csv";
+const PARQUET: &str = "application/vnd.apache.parquet";
 
 #[utoipa::path(summary = "Import a file of observations", tag = "observations",
-    description = "A long-format CSV file (`unique_id,ds,y`, the format of `horizon-ingest once`) as the body, \
-        `Content-Type: text/csv`, up to `HORIZON_API_MAX_IMPORT_BYTES` (default 256 MiB), streamed to disk. \
+    description = "A long-format file (`unique_id,ds,y`, the format of `horizon-ingest once`) as the body: \
+        CSV (`Content-Type: text/csv`) or Parquet (`application/vnd.apache.parquet`; `ds` a timestamp, a date, \
+        Unix seconds or text), up to `HORIZON_API_MAX_IMPORT_BYTES` (default 256 MiB), streamed to disk. \
         Unknown series are created with default metadata and listed; bad records are set aside with their line \
         and reason, and the rest is kept. Sending the same file again changes nothing.",
-    request_body(content = String, content_type = "text/csv", description = "unique_id,ds,y"),
+    request_body(content((String = "text/csv"), (Vec<u8> = "application/vnd.apache.parquet")),
+        description = "unique_id,ds,y"),
     security(("api_key" = [])),
     responses((status = 200, description = "what was read, written, created and set aside", body = ImportResult),
-        (status = 415, description = "not text/csv", body = Problem)))]
+        (status = 415, description = "neither CSV nor Parquet", body = Problem)))]
 #[post("/v1/observations:import")]
 pub(super) async fn import_observations(
     state: web::Data<AppState>,
@@ -44,15 +48,16 @@ pub(super) async fn import_observations(
                 .trim()
                 .to_ascii_lowercase()
         });
-    match media.as_deref() {
-        Some(CSV) => {}
+    let parquet = match media.as_deref() {
+        Some(CSV) => false,
+        Some(PARQUET) => true,
         other => {
             return Err(ApiError::unsupported_media_type(format!(
-                "Content-Type {}: the import reads text/csv (unique_id,ds,y)",
+                "Content-Type {}: the import reads {CSV} or {PARQUET} (unique_id,ds,y)",
                 other.map_or("missing".to_owned(), |m| format!("{m:?}"))
             )));
         }
-    }
+    };
     let limit = state.settings.api_max_import_bytes;
     let declared = req
         .headers()
@@ -85,12 +90,23 @@ pub(super) async fn import_observations(
         Some(p) => format!("api:{}", p.key_id),
         None => "api".to_owned(),
     };
-    let reader = spool.reopen().map_err(|e| spool_error(&dir, e))?;
+    let file = spool.reopen().map_err(|e| spool_error(&dir, e))?;
+    let reader: Box<dyn std::io::Read + Send> = if parquet {
+        // Its footer is read here; a file that is not Parquet is a 400 naming why.
+        let source = source.clone();
+        Box::new(
+            tokio::task::spawn_blocking(move || CsvRows::open(file, &source))
+                .await
+                .map_err(|e| ApiError::unavailable(format!("reading the upload: {e}")))??,
+        )
+    } else {
+        Box::new(file)
+    };
     let report = horizon_services::ingest::ingest_reader(
         &state.store,
         &state.settings,
         &source,
-        Box::new(reader),
+        reader,
         IngestFormat::Csv,
     )
     .await?;
