@@ -460,6 +460,20 @@ async fn resources(db: TestDb) {
     )
     .await;
     assert!(p.detail.contains("bounds"), "{p:?}");
+    // A year ingest would refuse is refused here too (it would stretch the grid over
+    // millennia of missing steps).
+    let p = problem(
+        app.call(
+            Method::POST,
+            "/v1/series/events-USA/observations",
+            Some(k),
+            Some(json!({"items": [{"ts": "9534-03-05T22:21:01Z", "value": 1.0}]})),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(p.detail.contains("HORIZON_INGEST_MAX_YEAR"), "{p:?}");
 
     // Classification.
     problem(

@@ -187,6 +187,12 @@ pub(super) async fn put_covariate_values(
             v.ts
         )));
     }
+    for v in &body.values {
+        check_year(&state, "ts", v.ts)?;
+    }
+    if let Some(issued_at) = body.issued_at {
+        check_year(&state, "issued_at", issued_at)?;
+    }
     let (_, own) = covariate_series(&state, &key, &name).await?;
     let max_lead = state.settings.ingest_max_vintage_lead_days;
     if let Some(issued_at) = body.issued_at {

@@ -30,7 +30,7 @@ const PARQUET: &str = "application/vnd.apache.parquet";
         description = "unique_id,ds,y"),
     security(("api_key" = [])),
     responses((status = 200, description = "what was read, written, created and set aside", body = ImportResult),
-        (status = 415, description = "neither CSV nor Parquet", body = Problem)))]
+        (status = 415, description = "neither CSV nor Parquet", body = Problem, content_type = "application/problem+json")))]
 #[post("/v1/observations:import")]
 pub(super) async fn import_observations(
     state: web::Data<AppState>,

@@ -160,6 +160,24 @@ async fn series_id_of(state: &AppState, series: Option<&str>) -> Result<Option<U
     }
 }
 
+/// Refuses a stamp outside the years ingest accepts (`HORIZON_INGEST_MIN_YEAR` to
+/// `HORIZON_INGEST_MAX_YEAR`, 1900 to 2200 by default): written through the API, a year 9534
+/// would stretch the series' grid over millennia of missing steps, as it would from a file.
+fn check_year(state: &AppState, what: &str, ts: DateTime<Utc>) -> Result<(), ApiError> {
+    use chrono::Datelike;
+    let (min, max) = (
+        state.settings.ingest_min_year,
+        state.settings.ingest_max_year,
+    );
+    if !(min..=max).contains(&ts.year()) {
+        return Err(ApiError::unprocessable(format!(
+            "{what} {ts} is outside the years {min} to {max} (HORIZON_INGEST_MIN_YEAR, \
+             HORIZON_INGEST_MAX_YEAR)"
+        )));
+    }
+    Ok(())
+}
+
 /// The keys of the series `ids`, in one read: every list that names series by id names them
 /// by key too.
 async fn series_keys(

@@ -204,6 +204,7 @@ pub(super) async fn post_observations(
     let s = state.store.series_by_key(&key).await?;
     let mut rows = Vec::with_capacity(body.items.len());
     for o in &body.items {
+        check_year(&state, "ts", o.ts)?;
         if !o.value.is_finite() {
             return Err(ApiError::unprocessable(format!(
                 "value at {} is not a finite number",

@@ -224,6 +224,24 @@ pub(super) async fn run_partition(
     let mut classifications = Vec::with_capacity(prepared.len());
     for (p, result) in prepared.into_iter().zip(results) {
         match result {
+            // Never stored: a NaN would reach clients as `null` where the contract promises a
+            // number. The engine should not return one; if it does, the series is skipped
+            // with the reason, like any series it could not forecast.
+            Ok(f)
+                if !f
+                    .mean
+                    .iter()
+                    .chain(f.quantiles.iter().flatten())
+                    .all(|v| v.is_finite()) =>
+            {
+                tracing::error!(series = %p.series.meta.key, "the engine returned non-finite values");
+                skipped.push((
+                    p.series.meta.key.to_string(),
+                    "the forecast has non-finite values (a history with a gap of many \
+                     steps?); not stored"
+                        .to_owned(),
+                ));
+            }
             Ok(f) => {
                 let (prediction, classification) =
                     to_prediction(&p, f, calibration, (execution_id, kind), issued_at, started)?;
