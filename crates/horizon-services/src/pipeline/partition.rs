@@ -224,22 +224,25 @@ pub(super) async fn run_partition(
     let mut classifications = Vec::with_capacity(prepared.len());
     for (p, result) in prepared.into_iter().zip(results) {
         match result {
-            // Never stored: a NaN would reach clients as `null` where the contract promises a
-            // number. The engine should not return one; if it does, the series is skipped
-            // with the reason, like any series it could not forecast.
+            // Never stored: forecasts are stored as `f32`, so a value beyond its range (a
+            // history of values near 1e300) or a NaN would reach clients as `null` where the
+            // contract promises a number. Such a series is skipped with the reason, like any
+            // series the engine could not forecast.
             Ok(f)
                 if !f
                     .mean
                     .iter()
                     .chain(f.quantiles.iter().flatten())
-                    .all(|v| v.is_finite()) =>
+                    .all(|v| v.is_finite() && v.abs() <= f64::from(f32::MAX)) =>
             {
-                tracing::error!(series = %p.series.meta.key, "the engine returned non-finite values");
+                tracing::warn!(series = %p.series.meta.key, "forecast beyond the stored range");
                 skipped.push((
                     p.series.meta.key.to_string(),
-                    "the forecast has non-finite values (a history with a gap of many \
-                     steps?); not stored"
-                        .to_owned(),
+                    format!(
+                        "the forecast has values that are not numbers or beyond ±{:e}, the \
+                         range forecasts are stored in; not stored",
+                        f32::MAX
+                    ),
                 ));
             }
             Ok(f) => {

@@ -486,7 +486,40 @@ async fn a_forecast_from_stale_data_says_so(db: TestDb) {
     );
 }
 
+/// Values beyond what a stored forecast can hold (`f32`) skip the series with the reason
+/// instead of storing `null`s where clients expect numbers; the other series are forecast.
+async fn a_forecast_beyond_the_stored_range_is_skipped_with_the_reason(db: TestDb) {
+    let store = Store::connect_with(&db.url, &PoolOptions::default())
+        .await
+        .unwrap();
+    let mut settings = Settings::from_figment(Settings::figment_defaults()).unwrap();
+    settings.event_store_path = db.path("events.db");
+    let mut csv = String::from("unique_id,ds,y\n");
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    for d in 0..60 {
+        let day = start + chrono::Duration::days(d);
+        csv += &format!("huge,{day},{:e}\n", 1e300 * (1.0 + (d % 7) as f64 / 10.0));
+        csv += &format!("plain,{day},{}\n", 10 + d % 7);
+    }
+    ingest_csv(
+        &store,
+        &settings,
+        "t",
+        Box::new(Cursor::new(csv.into_bytes())),
+    )
+    .await
+    .unwrap();
+    let report = run_pipeline(&store, &settings, &PipelineOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(report.forecasts_written, 1, "{:?}", report.skipped);
+    let (key, why) = &report.skipped[0];
+    assert_eq!(key, "huge");
+    assert!(why.contains("range forecasts are stored in"), "{why}");
+}
+
 both_backends!(
+    a_forecast_beyond_the_stored_range_is_skipped_with_the_reason,
     a_forecast_from_stale_data_says_so,
     the_watchdog_fails_stalled_runs_and_settles_finished_ones,
     forecasts_every_series_once_per_run,
