@@ -89,18 +89,26 @@ pub async fn ingest_file(
     path: &Path,
     format: IngestFormat,
 ) -> Result<IngestReport, ServiceError> {
-    let file = std::fs::File::open(path).map_err(|e| ServiceError::Input {
+    let input = |reason: String| ServiceError::Input {
         path: path.display().to_string(),
-        reason: format!("cannot open: {e}"),
-    })?;
-    ingest_reader(
-        store,
-        settings,
-        &format!("file:{}", path.display()),
-        Box::new(file),
-        format,
-    )
-    .await
+        reason,
+    };
+    let mut file = std::fs::File::open(path).map_err(|e| input(format!("cannot open: {e}")))?;
+    let source = format!("file:{}", path.display());
+    // A Parquet file (by its magic, whatever its name) in the long format goes in as its rows.
+    let reader: Box<dyn Read + Send> =
+        if parquet::is_parquet(&mut file).map_err(|e| input(format!("cannot read: {e}")))? {
+            if format != IngestFormat::Csv {
+                return Err(input(format!(
+                    "a Parquet file is read in the long format (unique_id,ds,y) only, not as \
+                     {format:?}"
+                )));
+            }
+            Box::new(parquet::CsvRows::open(file, &source)?)
+        } else {
+            Box::new(file)
+        };
+    ingest_reader(store, settings, &source, reader, format).await
 }
 
 /// Ingests long-format CSV read from `reader`; `source` names it in runs and rejections.

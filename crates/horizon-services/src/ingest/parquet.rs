@@ -3,11 +3,28 @@
 //! (validation, rejections by line, deduplication, crash safety) holds unchanged. Memory is one
 //! row group of the file.
 
-use std::{fs::File, io::Read};
+use std::{
+    fs::File,
+    io::{Read, Seek},
+};
 
 use horizon_parquet::{LongRows, Stamp, Value};
 
 use crate::ServiceError;
+
+/// Whether `file` starts with Parquet's magic `PAR1` (and is rewound either way).
+pub fn is_parquet(file: &mut File) -> std::io::Result<bool> {
+    let mut magic = [0u8; 4];
+    let mut n = 0;
+    while n < 4 {
+        match file.read(&mut magic[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    file.rewind()?;
+    Ok(n == 4 && &magic == b"PAR1")
+}
 
 /// The rows of a Parquet file as CSV text: a header, then one line per row, the line number
 /// of a row being its row number plus one (as in the CSV form). `ds` is written as RFC 3339 in

@@ -275,7 +275,57 @@ async fn covariate_files_keep_vintages_apart_and_refuse_what_would_falsify_them(
     assert!(err.to_string().contains("no y column"), "{err}");
 }
 
+/// Parquet files pandas wrote, named anything, go in as their rows; in a format other than
+/// the long one they are refused, saying so.
+async fn parquet_files_go_in_as_their_rows(db: TestDb) {
+    let (store, settings) = setup(&db).await;
+    let fixture = |name: &str| {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../horizon-batch/tests/fixtures")
+            .join(name)
+    };
+    let report = ingest_file(
+        &store,
+        &settings,
+        &fixture("daily-date-zstd.parquet"),
+        IngestFormat::Csv,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            report.run.rows_read,
+            report.run.rows_landed,
+            report.run.rows_rejected
+        ),
+        (112, 112, 0)
+    );
+    assert_eq!(report.created.count, 2);
+    // The other file holds the same rows (nanosecond timestamps): nothing new.
+    let again = ingest_file(
+        &store,
+        &settings,
+        &fixture("daily-ns-snappy.parquet"),
+        IngestFormat::Csv,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.run.rows_landed, 0, "{:?}", again.rejections);
+    let err = ingest_file(
+        &store,
+        &settings,
+        &fixture("daily-ns-snappy.parquet"),
+        IngestFormat::Covariates,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("long format"), "{err}");
+    assert_eq!(store.count_observations(None).await.unwrap(), 112);
+}
+
 both_backends!(
+    parquet_files_go_in_as_their_rows,
     covariate_files_keep_vintages_apart_and_refuse_what_would_falsify_them,
     bad_rows_are_set_aside_and_good_rows_kept,
     unusable_files_fail_with_a_reason_and_keep_stored_data,
@@ -696,7 +746,32 @@ mod daemon_tests {
         assert_eq!(obs_of(&store, "new").await, vec![2.0]);
     }
 
+    /// A watched directory of Parquet files: landed as their rows, moved to `processed/`.
+    async fn a_watched_directory_takes_parquet(db: TestDb) {
+        let store = Store::connect_with(&db.url, &PoolOptions::default())
+            .await
+            .unwrap();
+        let mut settings = Settings::from_figment(Settings::figment_defaults()).unwrap();
+        settings.event_store_path = db.path("events.db");
+        settings.data_dir = db.path("data");
+        let dir = db.path("pq");
+        std::fs::create_dir_all(&dir).unwrap();
+        settings.ingest_sources = vec![source("pq", &dir, "*.parquet", IngestFormat::Csv)];
+        std::fs::copy(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../horizon-batch/tests/fixtures/daily-ns-snappy.parquet"),
+            dir.join("a.parquet"),
+        )
+        .unwrap();
+        let mut ing = Ingestor::new(store.clone(), settings).await.unwrap();
+        let report = ing.cycle().await.unwrap();
+        assert_eq!(report.runs[0].rows_landed, 112, "{:?}", report.runs);
+        assert_eq!(obs_of(&store, "p-a").await.len(), 56);
+        assert!(dir.join("processed/a.parquet").exists());
+    }
+
     both_backends!(
+        a_watched_directory_takes_parquet,
         a_covariate_source_reads_the_issue_off_the_file_name,
         bad_input_is_set_aside_and_the_daemon_keeps_going,
         runs_left_running_by_a_stopped_process_are_closed,

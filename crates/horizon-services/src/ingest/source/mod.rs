@@ -312,6 +312,15 @@ pub fn land_file(ctx: &LandCtx, path: &Path, format: IngestFormat) -> Result<Lan
     }
     let mut out = if named_zip || magic == *b"PK\x03\x04" {
         land_zip(ctx, file, format)?
+    } else if magic == *b"PAR1" {
+        // Parquet in the long format: its rows as the CSV lines the landing reads.
+        if format != IngestFormat::Csv {
+            return Err(ctx.input_error(format!(
+                "a Parquet file is read in the long format (unique_id,ds,y) only, not as {format:?}"
+            )));
+        }
+        let rows = crate::ingest::parquet::CsvRows::open(file, &ctx.source)?;
+        land_reader(ctx, BufReader::with_capacity(1 << 16, rows), format)?
     } else {
         match &ctx.progress {
             Some(bar) => land_reader(
