@@ -14,3 +14,14 @@ fi
 # Warnings fail; what is ignored is ignored in the Dockerfile, with the reason beside it.
 "$venv/bin/hadolint" --failure-threshold warning "$root/docker/Dockerfile"
 echo "docker/Dockerfile: hadolint clean"
+# `cargo build --locked` in the image needs every workspace member: each top-level directory
+# of the members list must be copied into the build stage.
+missing=0
+for dir in $(sed -n '/^members = \[/,/^\]/p' "$root/Cargo.toml" | grep -o '"[^"]*"' | tr -d '"' | cut -d/ -f1 | sort -u); do
+    if ! grep -qE "^COPY $dir $dir\$" "$root/docker/Dockerfile"; then
+        echo "docker/Dockerfile does not copy the workspace member directory $dir/" >&2
+        missing=1
+    fi
+done
+[ "$missing" -eq 0 ] && echo "docker/Dockerfile: copies every workspace member"
+exit "$missing"
