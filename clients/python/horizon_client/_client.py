@@ -172,6 +172,45 @@ class Client:
             content_type="text/csv",
         )
 
+    def upload_covariates(
+        self,
+        df: pd.DataFrame,
+        issued_at: Any = None,
+        id_col: str = "unique_id",
+        time_col: str = "ds",
+    ) -> Dict[str, int]:
+        """Uploads covariates in the long format ``unique_id, ds, <one column per covariate>``
+        (``unique_id`` is the target series, e.g. the plant; each column becomes its covariate
+        ``<unique_id>:<column>``). With `issued_at` the rows are one vintage — a forecast of
+        the covariate issued then (a weather forecast); without, they are observations of it.
+        Rows with a missing value are left out. The target series must exist (upload its
+        observations first). Returns the values written per covariate key; a vintage already
+        stored with other values raises :class:`HorizonError` (409) and writes nothing of that
+        covariate."""
+        if id_col not in df.columns or time_col not in df.columns:
+            raise ValueError(f"the frame needs {id_col!r} and {time_col!r} (columns: {list(df.columns)})")
+        names = [c for c in df.columns if c not in (id_col, time_col)]
+        if not names:
+            raise ValueError("the frame has no covariate column beside the id and the time")
+        written: Dict[str, int] = {}
+        stamps = _stamps(df[time_col])
+        for uid, rows in df.assign(**{"__ts": stamps}).groupby(id_col, sort=False):
+            for name in names:
+                part = rows[["__ts", name]].dropna(subset=[name])
+                values = [{"ts": ts, "value": float(v)} for ts, v in part.itertuples(index=False)]
+                for start in range(0, len(values), 10_000):
+                    body: Dict[str, Any] = {"values": values[start:start + 10_000]}
+                    if issued_at is not None:
+                        body["issued_at"] = _stamp(issued_at)
+                    out = self.request("PUT", f"/v1/series/{uid}/covariates/{name}/values", body=body)
+                    written[out["key"]] = written.get(out["key"], 0) + int(out["written"])
+        return written
+
+    def covariates(self, key: str) -> List[Dict[str, Any]]:
+        """The covariates of series `key`: name, key, role, observations and the latest
+        vintage (``issued_at``, ``first``, ``last``, ``values``)."""
+        return self.request("GET", f"/v1/series/{key}/covariates")["items"]
+
     def wait(self, execution_id: str, timeout: float = 300.0, poll: float = 0.2) -> Dict[str, Any]:
         """Waits for an execution to finish; returns it. Raises :class:`HorizonError` (status
         0) when it failed, ``TimeoutError`` when it is still running after `timeout` s."""

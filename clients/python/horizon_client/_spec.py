@@ -19,6 +19,8 @@ OPERATIONS: List[Tuple[str, str]] = [
     ("get", "/v1/executions/{id}"),
     ("get", "/v1/forecasts"),
     ("get", "/v1/series/{key}/forecasts/latest"),
+    ("put", "/v1/series/{key}/covariates/{name}/values"),
+    ("get", "/v1/series/{key}/covariates"),
 ]
 
 #: Schema name -> the properties the client reads from it.
@@ -42,11 +44,15 @@ FIELDS: Dict[str, List[str]] = {
     "SeriesPageDto": ["items", "next_cursor"],
     "SeriesDto": ["key"],
     "Problem": ["title", "status", "detail"],
+    "CovariateWriteDto": ["key", "written"],
+    "CovariateListDto": ["items"],
+    "CovariateDto": ["name", "key", "role", "observations", "latest_vintage"],
 }
 
 #: Request properties the client sends, per schema.
 REQUEST_FIELDS: Dict[str, List[str]] = {
     "JobRequest": ["series", "horizon", "quantiles", "as_of"],
+    "CovariateValuesWrite": ["issued_at", "values"],
 }
 
 

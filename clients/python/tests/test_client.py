@@ -84,3 +84,28 @@ def test_errors_carry_the_status_and_the_problem(url):
         bad.series()
     assert e.value.status == 401
     assert "401" in str(e.value) and e.value.problem.get("title")
+
+
+def test_covariates_go_in_as_observations_or_one_vintage(client):
+    client.upload(weekly(["py-plant"], days=10))
+    ds = pd.date_range("2026-01-08", periods=6, freq="D")
+    weather = pd.DataFrame({"unique_id": "py-plant", "ds": ds,
+                            "ghi": [100.0, 200, np.nan, 400, 500, 600], "temp_air": 10.0})
+    written = client.upload_covariates(weather, issued_at="2026-01-07T06:00:00Z")
+    assert written == {"py-plant:ghi": 5, "py-plant:temp_air": 6}
+    # The same vintage again changes nothing; other values for it are refused.
+    assert client.upload_covariates(weather, issued_at="2026-01-07T06:00:00Z") == {
+        "py-plant:ghi": 0, "py-plant:temp_air": 0}
+    changed = weather.assign(ghi=weather["ghi"] + 1)
+    with pytest.raises(HorizonError) as e:
+        client.upload_covariates(changed[["unique_id", "ds", "ghi"]], issued_at="2026-01-07T06:00:00Z")
+    assert e.value.status == 409
+    observed = client.upload_covariates(weather[["unique_id", "ds", "temp_air"]].iloc[:2])
+    assert observed == {"py-plant:temp_air": 2}
+    covs = {c["name"]: c for c in client.covariates("py-plant")}
+    assert set(covs) == {"ghi", "temp_air"}
+    assert covs["ghi"]["latest_vintage"]["issued_at"] == "2026-01-07T06:00:00Z"
+    assert covs["ghi"]["latest_vintage"]["values"] == 5
+    assert covs["temp_air"]["observations"] == 2
+    with pytest.raises(ValueError, match="no covariate column"):
+        client.upload_covariates(weather[["unique_id", "ds"]])
