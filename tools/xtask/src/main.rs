@@ -20,7 +20,7 @@ struct Task {
 const TASKS: &[Task] = &[
     Task {
         name: "ci",
-        about: "what CI runs: fmt, clippy, doc, the tests on both backends, compose, schemathesis",
+        about: "what CI runs: fmt, clippy, doc, the tests on both backends, compose, the Python client, schemathesis",
         program: "bash",
         args: &[".ci/run"],
     },
@@ -44,9 +44,15 @@ const TASKS: &[Task] = &[
     },
     Task {
         name: "compose",
-        about: "docker/compose.yaml against the Compose Specification schema",
+        about: "docker/compose.yaml against the Compose Specification schema, the Dockerfile through hadolint",
         program: "bash",
         args: &["tests/compose.sh"],
+    },
+    Task {
+        name: "python-client",
+        about: "the Python client (clients/python) against a real horizon-api",
+        program: "bash",
+        args: &["tests/python_client.sh"],
     },
     Task {
         name: "bench-accuracy",
@@ -89,6 +95,12 @@ const TASKS: &[Task] = &[
         about: "the full-size fault runs whose small versions CI runs (bench/faults/run.sh)",
         program: "bash",
         args: &["bench/faults/run.sh"],
+    },
+    Task {
+        name: "bench-newuser",
+        about: "a new user's first hour on a fresh clone, one PASS/FAIL per check (bench/newuser/run.sh)",
+        program: "bash",
+        args: &["bench/newuser/run.sh"],
     },
 ];
 
