@@ -8,7 +8,7 @@
 //! let file = std::fs::File::open("y.parquet").unwrap();
 //! for row in horizon_parquet::LongRows::open(file).unwrap() {
 //!     let row = row.unwrap();
-//!     println!("{} {:?} {}", row.unique_id, row.ds, row.y);
+//!     println!("{} {:?} {:?}", row.unique_id, row.ds, row.y);
 //! }
 //! ```
 
