@@ -228,53 +228,30 @@ impl LongRows {
             Some(Field::Int(v)) => v.to_string(),
             other => return Err(bad("unique_id", format!("{other:?} is not a series id"))),
         };
+        let out_of_range = || bad("ds", "out of the representable range".to_owned());
         let ds = match (self.kind, ds) {
-            (StampKind::Instant, Some(Field::TimestampMillis(v))) => instant(v, 1_000),
-            (StampKind::Instant, Some(Field::TimestampMicros(v))) => instant(v, 1_000_000),
-            (StampKind::Instant, Some(Field::Long(v))) => {
-                instant(v, self.per_second.unwrap_or(1_000_000_000))
+            (StampKind::Instant, Some(Field::TimestampMillis(v))) => {
+                Stamp::Instant(instant(v, 1_000).ok_or_else(out_of_range)?)
             }
-            (StampKind::Date, Some(Field::Date(d) | Field::Int(d))) => {
-                let date = NaiveDate::from_num_days_from_ce_opt(719_163 + d)
-                    .ok_or_else(|| bad("ds", format!("day {d} is out of range")))?;
-                return Ok(LongRow {
-                    row,
-                    unique_id,
-                    ds: Stamp::Date(date),
-                    y: value(y).map_err(|r| bad("y", r))?,
-                });
+            (StampKind::Instant, Some(Field::TimestampMicros(v))) => {
+                Stamp::Instant(instant(v, 1_000_000).ok_or_else(out_of_range)?)
             }
-            (StampKind::Int, Some(Field::Long(v))) => {
-                return Ok(LongRow {
-                    row,
-                    unique_id,
-                    ds: Stamp::Int(v),
-                    y: value(y).map_err(|r| bad("y", r))?,
-                });
-            }
-            (StampKind::Int, Some(Field::Int(v))) => {
-                return Ok(LongRow {
-                    row,
-                    unique_id,
-                    ds: Stamp::Int(i64::from(v)),
-                    y: value(y).map_err(|r| bad("y", r))?,
-                });
-            }
-            (StampKind::Text, Some(Field::Str(s))) => {
-                return Ok(LongRow {
-                    row,
-                    unique_id,
-                    ds: Stamp::Text(s),
-                    y: value(y).map_err(|r| bad("y", r))?,
-                });
-            }
+            (StampKind::Instant, Some(Field::Long(v))) => Stamp::Instant(
+                instant(v, self.per_second.unwrap_or(1_000_000_000)).ok_or_else(out_of_range)?,
+            ),
+            (StampKind::Date, Some(Field::Date(d) | Field::Int(d))) => Stamp::Date(
+                NaiveDate::from_num_days_from_ce_opt(719_163 + d)
+                    .ok_or_else(|| bad("ds", format!("day {d} is out of range")))?,
+            ),
+            (StampKind::Int, Some(Field::Long(v))) => Stamp::Int(v),
+            (StampKind::Int, Some(Field::Int(v))) => Stamp::Int(i64::from(v)),
+            (StampKind::Text, Some(Field::Str(s))) => Stamp::Text(s),
             (_, other) => return Err(bad("ds", format!("{other:?} is not a time stamp"))),
         };
-        let ds = ds.ok_or_else(|| bad("ds", "out of the representable range".to_owned()))?;
         Ok(LongRow {
             row,
             unique_id,
-            ds: Stamp::Instant(ds),
+            ds,
             y: value(y).map_err(|r| bad("y", r))?,
         })
     }
