@@ -15,6 +15,11 @@ Per series (y = test values, f = point forecasts, L/U = interval bounds, h = hor
   coverage = share of test points with L <= y <= U.
 Per dataset, each metric is the mean over all series of all its subsets (as the
 competitions aggregate) and OWA = 0.5 * (sMAPE / sMAPE_Naive2 + MASE / MASE_Naive2).
+"pooled OWA" is the same ratio with sMAPE and MASE each averaged over every (series,
+horizon step) of the dataset, so a subset with a longer horizon weighs more (Tourism's
+monthly series count 24 steps each, its yearly 4).
+"R comb." is R's simple combination: the mean of forecast::ets, auto.arima and thetaf,
+point forecasts and interval bounds alike (written as ref/r_comb.csv beside the three).
 A method that failed on any subset of a dataset gets a "failed" row for it.
 """
 
@@ -32,18 +37,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-SUBSETS = ["yearly", "quarterly", "monthly"]
-DATASET_NAMES = {"m1": "M1", "tourism": "Tourism"}
-REF_ORDER = ["naive2", "r_ets", "r_arima", "r_theta", "sf_autoets", "sf_autotheta", "sf_autoarima"]
+DEFAULT_SUBSETS = ["yearly", "quarterly", "monthly"]
+DATASET_NAMES = {"m1": "M1", "tourism": "Tourism", "hf": "High-frequency development set"}
+
+
+def dataset_subsets(ddir: Path) -> list[str]:
+    """The subsets prepare.py wrote for a dataset (subsets.txt), in its order."""
+    f = ddir / "subsets.txt"
+    return f.read_text().split() if f.exists() else list(DEFAULT_SUBSETS)
+REF_ORDER = ["naive2", "r_ets", "r_arima", "r_theta", "r_comb", "sf_autoets", "sf_autotheta", "sf_autoarima",
+             "sf_mstl"]
 REF_NAMES = {
     "naive2": "Naive2",
     "r_ets": "R forecast::ets",
     "r_arima": "R forecast::auto.arima",
     "r_theta": "R forecast::thetaf",
+    "r_comb": "R comb. (ets+auto.arima+thetaf)",
     "sf_autoets": "statsforecast AutoETS",
     "sf_autotheta": "statsforecast AutoTheta",
     "sf_autoarima": "statsforecast AutoARIMA",
+    "sf_mstl": "statsforecast MSTL",
 }
+R_COMB_PARTS = ["r_ets", "r_arima", "r_theta"]
 INTERVAL_COLS = ["lo-80", "hi-80", "lo-95", "hi-95"]
 ALPHA = 0.05
 
@@ -67,6 +82,9 @@ class Scores:
     cov80: np.ndarray | None = None
     cov95: np.ndarray | None = None
     msis: np.ndarray | None = None
+    # Per (series, step) terms for the pooled figures: sMAPE terms (0..200) and |y - f| / scale.
+    smape_steps: np.ndarray | None = None
+    mase_steps: np.ndarray | None = None
     seconds: float | None = None
     error: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -117,6 +135,8 @@ def score(sd: SubsetData, csv: Path) -> Scores:
     n = len(sd.ids)
     smape, mase, c80, c95, msis = (np.full(n, np.nan) for _ in range(5))
     int_nan = 0
+    smape_steps: list[np.ndarray] = []
+    mase_steps: list[np.ndarray] = []
     for i, uid in enumerate(sd.ids):
         g = groups.get(uid)
         if g is None:
@@ -134,8 +154,11 @@ def score(sd: SubsetData, csv: Path) -> Scores:
         with np.errstate(divide="ignore", invalid="ignore"):
             terms = np.where(den > 0, np.abs(y - f) / den, 0.0)
         smape[i] = 200.0 * terms.mean()
+        smape_steps.append(200.0 * terms)
         sc = sd.scale[uid]
         mase[i] = np.mean(np.abs(y - f)) / sc if np.isfinite(sc) else np.nan
+        if np.isfinite(sc):
+            mase_steps.append(np.abs(y - f) / sc)
         if has_int:
             lo80, hi80, lo95, hi95 = (g[c].to_numpy(float) for c in INTERVAL_COLS)
             if not (np.all(np.isfinite(lo80)) and np.all(np.isfinite(hi80))
@@ -151,7 +174,31 @@ def score(sd: SubsetData, csv: Path) -> Scores:
     if has_int and int_nan == n:
         s.notes.append("no intervals")
     s.smape, s.mase, s.cov80, s.cov95, s.msis = smape, mase, c80, c95, msis
+    s.smape_steps = np.concatenate(smape_steps) if smape_steps else np.array([])
+    s.mase_steps = np.concatenate(mase_steps) if mase_steps else np.array([])
     return s
+
+
+def write_r_comb(sdir: Path) -> None:
+    """ref/r_comb.{csv,json}: the mean of the three R references, when all three ran."""
+    ref = sdir / "ref"
+    infos = []
+    for k in R_COMB_PARTS:
+        j = ref / f"{k}.json"
+        if not j.exists():
+            return
+        info = json.loads(j.read_text())
+        if info.get("status", "ok") != "ok" or not (ref / f"{k}.csv").exists():
+            (ref / "r_comb.json").write_text(json.dumps({"status": "failed", "error": f"{k} failed"}) + "\n")
+            return
+        infos.append(info)
+    frames = [pd.read_csv(ref / f"{k}.csv", dtype={"unique_id": str}).set_index(["unique_id", "ds"])
+              for k in R_COMB_PARTS]
+    cols = ["mean"] + [c for c in INTERVAL_COLS if all(c in f.columns for f in frames)]
+    comb = sum(f[cols] for f in frames) / len(frames)
+    comb.reset_index().to_csv(ref / "r_comb.csv", index=False, float_format="%.17g")
+    secs = sum(float(i.get("seconds") or 0.0) for i in infos)
+    (ref / "r_comb.json").write_text(json.dumps({"method": "r_comb", "seconds": round(secs, 3)}) + "\n")
 
 
 def mean_or_nan(parts: list[np.ndarray]) -> float:
@@ -216,7 +263,11 @@ def main() -> int:
 
     for ds in datasets:
         ddir = args.work / ds
+        SUBSETS = dataset_subsets(ddir)
         subsets = {s: load_subset(ddir / s) for s in SUBSETS}
+        if args.skip_r != "1":
+            for s in SUBSETS:
+                write_r_comb(ddir / s)
         # Discover methods: references first (fixed order), then Horizon configurations.
         methods: list[tuple[str, str]] = []  # (key, display name)
         skipped = set()
@@ -277,13 +328,23 @@ def main() -> int:
             b_m = mean_or_nan([n2[p].mase for p in parts])
             return 0.5 * (sm / b_s + ms / b_m)
 
+        def pooled_owa(r: dict[str, Scores]) -> float:
+            # Every (series, step) of the dataset counts once, for the method and for Naive2.
+            if n2 is None or any(n2[p].error for p in SUBSETS):
+                return float("nan")
+            sm = mean_or_nan([r[p].smape_steps for p in SUBSETS])
+            ms = mean_or_nan([r[p].mase_steps for p in SUBSETS])
+            b_s = mean_or_nan([n2[p].smape_steps for p in SUBSETS])
+            b_m = mean_or_nan([n2[p].mase_steps for p in SUBSETS])
+            return 0.5 * (sm / b_s + ms / b_m)
+
         n_series = sum(len(sd.ids) for sd in subsets.values())
         no_scale = sum(1 for sd in subsets.values() for u in sd.ids if not np.isfinite(sd.scale[u]))
         title = f"{DATASET_NAMES.get(ds, ds)} ({n_series} series: " + ", ".join(
             f"{s} {len(subsets[s].ids)} h={subsets[s].h} m={subsets[s].m}" for s in SUBSETS) + ")"
         table = [f"## {title}", "",
-                 "| method | sMAPE | MASE | OWA | cov80 | cov95 | MSIS | seconds |",
-                 "|---|---:|---:|---:|---:|---:|---:|---:|"]
+                 "| method | sMAPE | MASE | OWA | pooled OWA | cov80 | cov95 | MSIS | seconds |",
+                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         notes: list[str] = []
         sub_rows: list[str] = []
         cov_rows: list[str] = []
@@ -296,14 +357,14 @@ def main() -> int:
                     why = f"all subsets: {errs.pop()}"
                 else:
                     why = "; ".join(f"{s}: {r[s].error}" for s in failed)
-                table.append(f"| {name} | failed | | | | | | |")
+                table.append(f"| {name} | failed | | | | | | | |")
                 notes.append(f"- {name}: failed — {why[:400]}")
             else:
                 sm = mean_or_nan([r[s].smape for s in SUBSETS])
                 ms = mean_or_nan([r[s].mase for s in SUBSETS])
                 secs = sum(r[s].seconds or 0.0 for s in SUBSETS)
                 table.append(
-                    f"| {name} | {fmt(sm, 2)} | {fmt(ms)} | {fmt(owa(sm, ms, None))} | "
+                    f"| {name} | {fmt(sm, 2)} | {fmt(ms)} | {fmt(owa(sm, ms, None))} | {fmt(pooled_owa(r))} | "
                     f"{fmt(mean_or_nan([r[s].cov80 for s in SUBSETS]))} | {fmt(mean_or_nan([r[s].cov95 for s in SUBSETS]))} | "
                     f"{fmt(mean_or_nan([r[s].msis for s in SUBSETS]), 2)} | {fmt(secs, 1)} |")
                 for s in SUBSETS:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""statsforecast reference forecasts: AutoETS, AutoTheta, AutoARIMA (level=[80, 95]).
+"""statsforecast reference forecasts: AutoETS, AutoTheta, AutoARIMA, MSTL (level=[80, 95]).
 
 Usage: refs_sf.py SUBSET_DIR OUT_DIR [--methods sf_autoets,sf_autotheta,sf_autoarima] [--n-jobs 2]
 
@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 
 LEVELS = [80, 95]
-METHODS = ["sf_autoets", "sf_autotheta", "sf_autoarima"]
+METHODS = ["sf_autoets", "sf_autotheta", "sf_autoarima", "sf_mstl"]
 
 
-def make_model(method: str, m: int):
-    from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
+def make_model(method: str, m: int, cycles: list[int] | None = None):
+    from statsforecast.models import MSTL, AutoARIMA, AutoETS, AutoTheta
 
     if method == "sf_autoets":
         return AutoETS(season_length=m)
@@ -39,6 +39,12 @@ def make_model(method: str, m: int):
         return AutoTheta(season_length=m)
     if method == "sf_autoarima":
         return AutoARIMA(season_length=m)
+    if method == "sf_mstl":
+        # Every cycle of the subset (meta.json's season_lengths); AutoETS (no season) on the
+        # adjusted series, statsforecast's default trend model. A subset without a cycle
+        # (yearly) has nothing to decompose.
+        cycles = [c for c in (cycles or [m]) if c > 1]
+        return MSTL(season_length=cycles) if cycles else None
     raise SystemExit(f"refs_sf.py: unknown method {method!r} (known: {', '.join(METHODS)})")
 
 
@@ -70,12 +76,18 @@ def main() -> int:
 
     meta = json.loads((args.subset_dir / "meta.json").read_text())
     h, m = int(meta["horizon"]), int(meta["season_length"])
+    cycles = [int(c) for c in meta.get("season_lengths", [m])]
     df = pd.read_csv(args.subset_dir / "train.csv", dtype={"unique_id": str, "ds": np.int64, "y": np.float64})
     order = list(dict.fromkeys(df["unique_id"]))
     args.out_dir.mkdir(parents=True, exist_ok=True)
 
     for method in [x.strip() for x in args.methods.split(",") if x.strip()]:
-        model = make_model(method, m)
+        model = make_model(method, m, cycles)
+        if model is None:
+            info = {"method": method, "status": "failed", "error": "not applicable: the subset has no cycle"}
+            (args.out_dir / f"{method}.json").write_text(json.dumps(info, indent=1) + "\n")
+            print(f"    {method:13s} not applicable (season length {m})")
+            continue
         warm_up(method, m)
         fallback_used = None
         t0 = time.perf_counter()
@@ -89,7 +101,7 @@ def main() -> int:
                 fallback_used = f"{type(e).__name__}: {e}"[:500]
                 print(f"    {method}: failed on the subset ({fallback_used}); re-running with fallback_model=SeasonalNaive",
                       file=sys.stderr)
-                fc = run(df, make_model(method, m), h, args.n_jobs, fallback=SeasonalNaive(season_length=m))
+                fc = run(df, make_model(method, m, cycles), h, args.n_jobs, fallback=SeasonalNaive(season_length=m))
         secs = time.perf_counter() - t0
 
         fc = fc.reset_index() if "unique_id" not in fc.columns else fc

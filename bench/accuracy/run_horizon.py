@@ -57,10 +57,12 @@ def main() -> int:
         missing = f"binary not found or not executable: {exe}"
         print(f"  {args.label}: {missing} -- every Horizon row is reported as failed", file=sys.stderr)
 
-    for subset in SUBSETS:
+    listed = args.dataset_dir / "subsets.txt"
+    for subset in listed.read_text().split() if listed.exists() else SUBSETS:
         sdir = args.dataset_dir / subset
         meta = json.loads((sdir / "meta.json").read_text())
-        h, m = int(meta["horizon"]), int(meta["season_length"])
+        h = int(meta["horizon"])
+        m = ",".join(str(int(c)) for c in meta.get("season_lengths", [meta["season_length"]]))
         hdir = sdir / "horizon"
         hdir.mkdir(parents=True, exist_ok=True)
         for order, models in enumerate(configs):
@@ -68,7 +70,7 @@ def main() -> int:
             out_csv = hdir / f"{slug(models)}.csv"
             out_csv.unlink(missing_ok=True)
             cmd = prefix + ["forecast", "--input", str(sdir / "train.csv"), "--horizon", str(h),
-                            "--season-length", str(m), "--levels", "80,95", "--output", str(out_csv)]
+                            "--season-length", m, "--levels", "80,95", "--output", str(out_csv)]
             if models:
                 cmd += ["--models", models]
             info = {"label": name, "models": models, "order": order, "status": "failed", "error": None, "seconds": None,

@@ -339,8 +339,18 @@ fn a_plant_without_weather_or_location_is_zero_where_its_history_is_dark() {
         f.warnings
     );
 
-    // Without stamps the engine cannot tell the time of day: the forecast is left alone.
+    // Without stamps a long history's daily cycle stands for the day: the same steps are dark.
+    assert!(p.values.len() >= crate::ensemble::LONG_HISTORY);
     r.timeline = None;
+    let blind = forecast(&r).unwrap();
+    for s in &dark {
+        assert!(blind.quantiles.iter().all(|q| q[*s] == 0.0), "step {s}");
+    }
+    // A short one is left alone: a week of zeros at a phase could be anything.
+    let short = &p.values[n - 400..];
+    let mut r = ForecastRequest::new(short, 48);
+    r.season_lengths = vec![24, 168];
+    r.bounds = Bounds::new(Some(0.0), Some(p.capacity)).unwrap();
     let blind = forecast(&r).unwrap();
     assert!(
         dark.iter()

@@ -96,7 +96,9 @@ impl Daylight {
         }
         let total = n + horizon;
         let earlier = |i: usize, days: usize| same_time_earlier(y, n, per_day, i, days);
-        let is_off = |v: f64| v <= 0.01 * peak;
+        // Off is near zero, not below it: PV output dips a little under 0 at night (the
+        // inverter's own draw), while a temperature of -3 °C is a value, not a dark step.
+        let is_off = |v: f64| v.abs() <= 0.01 * peak;
 
         // Whether the history reads as PV output: a share of the times of day off on
         // (nearly) every day, the rest lit on most.

@@ -59,6 +59,8 @@ mod util;
 #[cfg(test)]
 mod covariate_tests;
 #[cfg(test)]
+mod high_frequency_tests;
+#[cfg(test)]
 mod tests;
 
 pub use backtest::{BacktestConfig, BacktestReport, Metrics, backtest};

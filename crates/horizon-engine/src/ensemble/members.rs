@@ -23,7 +23,9 @@ pub(super) fn fit_kind(
     let m = ctx.season;
     Ok(match kind {
         ModelKind::Naive => Box::new(baseline::naive(y)?),
-        ModelKind::SeasonalNaive => match m {
+        // The longest detected cycle: last week's same hour carries the daily and the weekly
+        // pattern, yesterday's only the daily one.
+        ModelKind::SeasonalNaive => match ctx.periods.last().copied().or(m) {
             Some(m) if y.len() >= m => Box::new(baseline::seasonal_naive(y, m)?),
             _ => Box::new(baseline::naive(y)?),
         },
@@ -65,10 +67,15 @@ pub(super) struct Candidate {
 }
 
 /// The rolling origins for validation: training lengths, and the steps validated.
+/// `longest_cycle` is the longest seasonal period the members model: on a long history
+/// ([`LONG_HISTORY`]) the origins are spread until they cover one such cycle (at most
+/// [`LONG_VALIDATION_WINDOWS`] of them), so that a member blind to it (a daily-only model of
+/// demand with a weekly cycle) is judged on the weekend as well as on weekdays.
 pub(super) fn validation_origins(
     n: usize,
     horizon: usize,
     season: Option<usize>,
+    longest_cycle: usize,
 ) -> (Vec<usize>, usize) {
     let min_train = (2 * season.unwrap_or(1) + 2).max(8);
     if n < min_train + 1 {
@@ -76,8 +83,15 @@ pub(super) fn validation_origins(
     }
     let h = horizon.min(n - min_train).max(1);
     let step = (h / VALIDATION_WINDOWS).max(1);
-    let mut origins = Vec::with_capacity(VALIDATION_WINDOWS);
-    for k in 0..VALIDATION_WINDOWS {
+    let windows = if n >= LONG_HISTORY {
+        longest_cycle
+            .div_ceil(step)
+            .clamp(VALIDATION_WINDOWS, LONG_VALIDATION_WINDOWS)
+    } else {
+        VALIDATION_WINDOWS
+    };
+    let mut origins = Vec::with_capacity(windows);
+    for k in 0..windows {
         // The most recent window ends at the last observation.
         let Some(o) = (n - h).checked_sub(k * step) else {
             break;
@@ -91,11 +105,13 @@ pub(super) fn validation_origins(
 }
 
 /// The default members for a series of this profile and detected `periods`;
-/// `seasonless_frequency` when the caller's season lengths are all 1 (or none are given).
+/// `seasonless_frequency` when the caller's season lengths are all 1 (or none are given),
+/// `long_history` from [`LONG_HISTORY`] values on.
 pub(super) fn default_models(
     profile: &SeriesProfile,
     periods: &[usize],
     seasonless_frequency: bool,
+    long_history: bool,
 ) -> Vec<ModelKind> {
     if profile.class.is_sporadic() {
         vec![
@@ -136,7 +152,14 @@ pub(super) fn default_models(
         if periods.len() >= 2 || long_cycle {
             m.push(ModelKind::Mstl);
         }
-        if long_cycle {
+        // A long history with a strong cycle validates the members on enough origins to tell
+        // when the seasonal naive beats them (hourly temperature and PV output of the
+        // development set, see `LONG_HISTORY_TRIM`); short ones weigh every member and keep
+        // it out. A weak cycle (a random walk passes the ACF test at lag 7: the development
+        // set's daily share price) only adds last week's noise.
+        let strong_cycle =
+            !periods.is_empty() && profile.seasonal_strength >= seasonality::LONGER_CYCLE_STRENGTH;
+        if long_cycle || (long_history && strong_cycle) {
             m.push(ModelKind::SeasonalNaive);
         }
         m

@@ -34,7 +34,13 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
         &mut warnings,
     )?;
 
-    let (weights, weight_notes) = member_weights(request, &profile, &candidates, &mut warnings);
+    let (weights, weight_notes) = member_weights(
+        request,
+        &profile,
+        &candidates,
+        y.len() >= LONG_HISTORY,
+        &mut warnings,
+    );
 
     // Member quantile sources.
     enum Source {
@@ -126,9 +132,15 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
 
     // A sub-daily history dark at the same times every day (PV output, a shop's till): those
     // steps are exactly zero, the others at most what the time of day gave over the last month.
+    // Without timestamps, a long history whose cycle divides a day is read the same way with
+    // its cycle as the day: the rule asks only that a phase was 0 on each of the last week of
+    // cycles, which is structure whatever the clock (hourly PV output given as positions with
+    // `--season-length 24`: without it, every night step of the development set's hourly PV
+    // series got a small positive forecast).
     let daylight = request
         .timeline
         .filter(Timeline::is_sub_daily)
+        .or_else(|| cycle_as_day(request, &profile))
         .and_then(|t| Daylight::estimate(request.values, &t, &[], h).ok());
     let history_end = request.values.len();
     let limit = |s: usize, v: f64| match &daylight {
@@ -245,6 +257,22 @@ pub(crate) fn univariate(request: &ForecastRequest<'_>) -> Result<Forecast, Engi
     })
 }
 
+/// A timeline whose day is the series' detected cycle, for a history given without
+/// timestamps: at least [`LONG_HISTORY`] values and a cycle of at least 8 steps that divides a
+/// day's seconds (24 for hourly positions, 48, 96).
+fn cycle_as_day(request: &ForecastRequest<'_>, profile: &SeriesProfile) -> Option<Timeline> {
+    let p = profile.season_length?;
+    let usable = request.timeline.is_none()
+        && request.values.len() >= LONG_HISTORY
+        && p >= 8
+        && 86_400 % p == 0;
+    usable.then(|| Timeline {
+        start: chrono::DateTime::UNIX_EPOCH,
+        step_seconds: (86_400 / p) as i64,
+        label: horizon_domain::IntervalLabel::End,
+    })
+}
+
 /// Share of zeros from which a history is said to have many: the point where a series' zero
 /// steps outnumber its others, so a reader should expect intermittent-demand methods and
 /// bands that start at 0. A reading aid, not a routing rule (routing uses ADI and CV²).
@@ -259,7 +287,7 @@ fn short_history(
     season_lengths: &[usize],
     profile: &SeriesProfile,
 ) -> Option<ForecastWarning> {
-    let (origins, _) = validation_origins(n, h, profile.season_length);
+    let (origins, _) = validation_origins(n, h, profile.season_length, 1);
     if origins.is_empty() {
         return Some(warn(
             WarningKind::ShortHistory,
@@ -335,6 +363,7 @@ fn route(
             profile,
             &periods,
             request.season_lengths.iter().all(|&m| m <= 1),
+            y.len() >= LONG_HISTORY,
         ),
     };
     kinds.sort();
@@ -378,7 +407,8 @@ fn fit_candidates(
             .all(|v| v.is_finite() && *v >= guard_lo && *v <= guard_hi)
     };
 
-    let (origins, hv) = validation_origins(n, h, ctx.season);
+    let longest_cycle = ctx.periods.iter().copied().max().unwrap_or(1);
+    let (origins, hv) = validation_origins(n, h, ctx.season, longest_cycle);
     let mut candidates: Vec<Candidate> = Vec::with_capacity(kinds.len());
     for kind in kinds {
         let mut ctx_k = ctx.clone();
@@ -482,11 +512,12 @@ fn fit_candidates(
 }
 
 /// Stage 4: each member's weight and why: the caller's table (per model, or per class), else
-/// inverse validation MAE, else equal.
+/// inverse validation MAE (trimmed on long histories, [`LONG_HISTORY_TRIM`]), else equal.
 fn member_weights(
     request: &ForecastRequest<'_>,
     profile: &SeriesProfile,
     candidates: &[Candidate],
+    long_history: bool,
     warnings: &mut Vec<ForecastWarning>,
 ) -> (Vec<f64>, Vec<String>) {
     let mut weights = vec![1.0 / candidates.len() as f64; candidates.len()];
@@ -533,14 +564,27 @@ fn member_weights(
             })
             .collect();
         if maes.iter().all(|m| m.is_some()) && candidates.len() > 1 {
+            let best = maes.iter().flatten().copied().fold(f64::INFINITY, f64::min);
             let inv: Vec<f64> = maes
                 .iter()
-                .map(|m| 1.0 / m.unwrap_or(1.0).max(1e-9))
+                .map(|m| {
+                    let m = m.unwrap_or(1.0).max(1e-9);
+                    if long_history && m > LONG_HISTORY_TRIM * best {
+                        0.0
+                    } else {
+                        1.0 / m
+                    }
+                })
                 .collect();
             let total: f64 = inv.iter().sum();
             weights = inv.iter().map(|v| v / total).collect();
-            for (note, m) in weight_notes.iter_mut().zip(&maes) {
+            for ((note, m), w) in weight_notes.iter_mut().zip(&maes).zip(&inv) {
                 *note = format!("validation scaled MAE {:.4}", m.unwrap_or(f64::NAN));
+                if *w == 0.0 {
+                    note.push_str(&format!(
+                        ", over {LONG_HISTORY_TRIM} times the best member's: no weight"
+                    ));
+                }
             }
         } else {
             weight_notes
