@@ -135,3 +135,20 @@ fn positions_with_a_daily_cycle_keep_their_structural_zeros() {
     }
     assert!(f.mean[12] > 30.0, "noon {}", f.mean[12]);
 }
+
+#[test]
+fn a_noiseless_long_history_keeps_finite_weights() {
+    // Members exact on the validation windows (MAE 0) must not all be trimmed away.
+    let y: Vec<f64> = (0..2_000).map(|d| 50.0 + (d % 7) as f64).collect();
+    let mut req = ForecastRequest::new(&y, 14);
+    req.season_lengths = vec![7];
+    let f = forecast(&req).unwrap();
+    assert!(
+        f.members.iter().all(|m| m.weight.is_finite()),
+        "{:?}",
+        f.members
+    );
+    let total: f64 = f.members.iter().map(|m| m.weight).sum();
+    assert!((total - 1.0).abs() < 1e-9);
+    assert!(f.mean.iter().all(|v| v.is_finite()));
+}

@@ -564,11 +564,13 @@ fn member_weights(
             })
             .collect();
         if maes.iter().all(|m| m.is_some()) && candidates.len() > 1 {
-            let best = maes.iter().flatten().copied().fold(f64::INFINITY, f64::min);
+            // Floored alike, so that members all exact on a noiseless history keep weight.
+            let floor = |m: &Option<f64>| m.unwrap_or(1.0).max(1e-9);
+            let best = maes.iter().map(floor).fold(f64::INFINITY, f64::min);
             let inv: Vec<f64> = maes
                 .iter()
                 .map(|m| {
-                    let m = m.unwrap_or(1.0).max(1e-9);
+                    let m = floor(m);
                     if long_history && m > LONG_HISTORY_TRIM * best {
                         0.0
                     } else {
