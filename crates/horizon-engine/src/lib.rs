@@ -46,6 +46,7 @@ pub mod ensemble;
 pub mod error;
 pub mod ets;
 pub mod intermittent;
+pub mod laying;
 pub mod metrics;
 pub mod model;
 pub mod mstl;

@@ -65,7 +65,56 @@ fn rows_before(text: &str, end: DateTime<Utc>) -> String {
     out
 }
 
+/// `text` (`unique_id,ds[,issued_at],ghi,temp_air`) averaged to hours, each hour stamped at
+/// its start (the convention of stored stamps), as a coarser weather feed would send it.
+fn hourly(text: &str) -> String {
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let vintage = header.contains("issued_at");
+    // (series, hour, issue) -> (sum of ghi, sum of temp_air, count)
+    type Hour = (String, DateTime<Utc>, String);
+    let mut groups: std::collections::BTreeMap<Hour, (f64, f64, u32)> = Default::default();
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        let ts = t(f[1]);
+        let hour = ts - Duration::minutes(ts.timestamp() % 3_600 / 60);
+        let (issued, rest) = if vintage {
+            (f[2].to_owned(), &f[3..])
+        } else {
+            (String::new(), &f[2..])
+        };
+        let e = groups
+            .entry((f[0].to_owned(), hour, issued))
+            .or_insert((0.0, 0.0, 0));
+        e.0 += rest[0].parse::<f64>().unwrap();
+        e.1 += rest[1].parse::<f64>().unwrap();
+        e.2 += 1;
+    }
+    let mut out = format!("{header}\n");
+    for ((id, hour, issued), (g, a, k)) in groups {
+        let issued = if vintage {
+            format!("{issued},")
+        } else {
+            String::new()
+        };
+        out += &format!(
+            "{id},{},{issued}{:.1},{:.2}\n",
+            hour.to_rfc3339(),
+            g / k as f64,
+            a / k as f64
+        );
+    }
+    out
+}
+
 async fn plant_with_weather(db: &TestDb) -> (Store, Settings, Uuid) {
+    plant_with_weather_as(db, |text| text).await
+}
+
+async fn plant_with_weather_as(
+    db: &TestDb,
+    feed: impl Fn(String) -> String,
+) -> (Store, Settings, Uuid) {
     let store = Store::connect_with(&db.url, &PoolOptions::default())
         .await
         .unwrap();
@@ -89,8 +138,8 @@ async fn plant_with_weather(db: &TestDb) -> (Store, Settings, Uuid) {
     .unwrap();
     // Measured weather up to as-of (observations), forecasts for days 1 to 13 (vintages).
     for (name, text) in [
-        ("measured", rows_before(WEATHER, history_end)),
-        ("forecasts", vintages(1..14)),
+        ("measured", feed(rows_before(WEATHER, history_end))),
+        ("forecasts", feed(vintages(1..14))),
     ] {
         let report = ingest_reader(
             &store,
@@ -214,4 +263,44 @@ async fn day_ahead_weather_without_look_ahead(db: TestDb) {
     );
 }
 
-both_backends!(day_ahead_weather_without_look_ahead);
+/// Weather stored hourly for a 15-minute plant is laid on the plant's steps (irradiance
+/// through the clear-sky index, temperature interpolated): the forecast uses it, its nights
+/// are exactly zero and its days follow what the plant then produced.
+async fn hourly_weather_is_laid_on_a_quarter_hourly_plant(db: TestDb) {
+    let (store, settings, plant) = plant_with_weather_as(&db, |text| hourly(&text)).await;
+    let as_of = day_start(13);
+    let f = forecast_at(&store, &settings, plant, as_of).await;
+    assert_eq!(
+        f.covariates.len(),
+        2,
+        "{:?} / {:?}",
+        f.covariates,
+        f.warnings
+    );
+    for c in &f.covariates {
+        assert_eq!(c.issued_at, Some(as_of - Duration::hours(25)), "{c:?}");
+        assert!(c.members.iter().any(|m| m == "solar_qr"), "{:?}", f.members);
+    }
+    let night = (0..96)
+        .filter(|&s| (0..f.matrix.quantile_count()).all(|q| f.matrix.quantile(s, q) == 0.0))
+        .count();
+    assert!(night >= 30, "{night}");
+    // What the plant produced that day, against the forecast's mean.
+    let mut errors = Vec::new();
+    for line in POWER.lines().skip(1) {
+        let v: Vec<&str> = line.split(',').collect();
+        let step = (t(v[1]) - as_of).num_minutes() / 15;
+        if (0..96).contains(&step) {
+            let y: f64 = v[2].parse().unwrap();
+            errors.push((f.matrix.mean(step as usize) - y).abs());
+        }
+    }
+    assert!(errors.len() >= 90, "{}", errors.len());
+    let mae = errors.iter().sum::<f64>() / errors.len() as f64;
+    assert!(mae < 0.06 * 5426.4, "MAE {mae:.0} W over the day");
+}
+
+both_backends!(
+    day_ahead_weather_without_look_ahead,
+    hourly_weather_is_laid_on_a_quarter_hourly_plant
+);

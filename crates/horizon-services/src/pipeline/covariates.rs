@@ -15,10 +15,16 @@
 //! A covariate without vintages (a price list, a promotion calendar) is known in advance:
 //! its observations are read for the history and the horizon alike.
 //!
-//! Covariates are read at the target's own stamps: a file of another resolution must be laid
-//! on the target's grid before it is ingested.
+//! A covariate stored at another resolution than its target (hourly weather for a 15-minute
+//! plant, a daily price for an hourly series) is laid on the target's steps by
+//! [`horizon_engine::laying`], as the batch CLI does: finer values averaged over the step,
+//! coarser ones interpolated between interval centres (flags held, irradiance through the
+//! clear-sky index). Stored stamps name the start of their interval. An interpolated history
+//! step may read a coarse vintage value of the interval after it, issued up to one covariate
+//! step later than the step's own lead: never after as-of.
 
-use horizon_domain::{CovariateUse, ForecastWarning, WarningKind};
+use horizon_domain::{CovariateUse, ForecastWarning, IntervalLabel, WarningKind};
+use horizon_engine::laying;
 use horizon_store::{InForce, VintageWindow};
 
 use super::*;
@@ -106,7 +112,7 @@ pub(crate) async fn lay_covariates(
             let obs = observations.get(&c.id).map_or(&[][..], Vec::as_slice);
             let none = InForce::default();
             let vin = vintages.get(&c.id).unwrap_or(&none);
-            match lay_one(p, obs, vin, as_of, max_age) {
+            match lay_one(p, &name, obs, vin, as_of, max_age) {
                 Ok((values, issued_at, fallback)) => {
                     if fallback > 0 {
                         laid.warnings.push(ForecastWarning::new(
@@ -141,6 +147,7 @@ pub(crate) async fn lay_covariates(
 /// horizon (`None`: observations), and how many history steps fell back to observations.
 fn lay_one(
     p: &Prepared,
+    name: &str,
     observations: &[Observation],
     in_force: &InForce,
     as_of: Timestamp,
@@ -148,20 +155,13 @@ fn lay_one(
 ) -> Result<(Vec<f64>, Option<Timestamp>, usize), String> {
     let n = p.values.len();
     let total = n + p.horizon;
-    let observed: HashMap<i64, f64> = observations
-        .iter()
-        .map(|o| (o.ts.timestamp(), o.value))
-        .collect();
+    let stamps: Vec<i64> = (0..total).map(|i| p.stamp(i).timestamp()).collect();
+    let points = |values: &mut dyn Iterator<Item = &Observation>| -> Vec<(i64, f64)> {
+        values.map(|o| (o.ts.timestamp(), o.value)).collect()
+    };
     let Some(latest) = in_force.latest else {
         // Known in advance: observations throughout.
-        let values: Vec<f64> = (0..total)
-            .map(|i| {
-                observed
-                    .get(&p.stamp(i).timestamp())
-                    .copied()
-                    .unwrap_or(f64::NAN)
-            })
-            .collect();
+        let values = regrid(p, name, &points(&mut observations.iter()), &stamps);
         if let Some(k) = values[n..].iter().position(|v| !v.is_finite()) {
             return Err(format!(
                 "it has no forecast (vintage) and no value for horizon step {} ({})",
@@ -180,38 +180,57 @@ fn lay_one(
             as_of.to_rfc3339()
         ));
     }
-    let forecast: HashMap<i64, f64> = in_force
-        .values
-        .iter()
-        .map(|o| (o.ts.timestamp(), o.value))
-        .collect();
-    let mut values = vec![f64::NAN; total];
-    for (i, slot) in values.iter_mut().enumerate().skip(n) {
-        let ts = p.stamp(i);
-        *slot = *forecast.get(&ts.timestamp()).ok_or_else(|| {
-            format!(
-                "the forecast issued at {} does not cover horizon step {} ({})",
-                latest.to_rfc3339(),
-                i - n + 1,
-                ts.to_rfc3339()
-            )
-        })?;
+    let mut values = regrid(p, name, &points(&mut in_force.values.iter()), &stamps);
+    if let Some(k) = values[n..].iter().position(|v| !v.is_finite()) {
+        return Err(format!(
+            "the forecast issued at {} does not cover horizon step {} ({})",
+            latest.to_rfc3339(),
+            k + 1,
+            p.stamp(n + k).to_rfc3339()
+        ));
     }
+    // Measured values stand in for the history steps no vintage reaches, never one measured
+    // after as-of.
+    let measured = points(&mut observations.iter().filter(|o| o.ts <= as_of));
+    let observed = regrid(p, name, &measured, &stamps[..n]);
     let mut fallback = 0;
     for (i, slot) in values.iter_mut().enumerate().take(n) {
-        let ts = p.stamp(i);
-        *slot = match forecast.get(&ts.timestamp()) {
-            Some(v) => *v,
-            None => {
-                let obs = (ts <= as_of)
-                    .then(|| observed.get(&ts.timestamp()).copied())
-                    .flatten();
-                if obs.is_some() && p.values[i].is_finite() {
-                    fallback += 1;
-                }
-                obs.unwrap_or(f64::NAN)
+        if !slot.is_finite() {
+            let obs = observed[i];
+            if obs.is_finite() && p.values[i].is_finite() {
+                fallback += 1;
             }
-        };
+            *slot = obs;
+        }
     }
     Ok((values, Some(latest), fallback))
+}
+
+/// A covariate's `(stamp, value)` points on the target's `stamps`: by stamp when it has the
+/// target's step (or the target's steps vary in length, as months do), else laid by
+/// [`laying`]; NaN where nothing reaches.
+fn regrid(p: &Prepared, name: &str, points: &[(i64, f64)], stamps: &[i64]) -> Vec<f64> {
+    let fixed = matches!(
+        p.frequency,
+        Frequency::Minutes(_) | Frequency::Hours(_) | Frequency::Days(_) | Frequency::Week
+    );
+    let step = p.frequency.nominal_seconds();
+    match laying::median_step(points) {
+        Some(own) if fixed && own != step => {
+            let label = IntervalLabel::Start;
+            if name == horizon_engine::covariates::GHI {
+                laying::align_irradiance(points, stamps, step, label, &p.series.meta.attributes)
+            } else {
+                let held = laying::is_flag(points) && !horizon_engine::covariates::is_weather(name);
+                laying::align(points, stamps, step, label, held)
+            }
+        }
+        _ => {
+            let by_stamp: HashMap<i64, f64> = points.iter().copied().collect();
+            stamps
+                .iter()
+                .map(|t| by_stamp.get(t).copied().unwrap_or(f64::NAN))
+                .collect()
+        }
+    }
 }
