@@ -300,7 +300,98 @@ async fn hourly_weather_is_laid_on_a_quarter_hourly_plant(db: TestDb) {
     assert!(mae < 0.06 * 5426.4, "MAE {mae:.0} W over the day");
 }
 
+/// A backtest job (the API's) reads the covariates a run would: the PV regression arm of a
+/// plant with its weather scores better than the same arm on a copy of the plant (same
+/// output, same location) without any weather.
+async fn a_backtest_job_reads_the_covariates(db: TestDb) {
+    use horizon_domain::{ExecutionKind, ExecutionStatus};
+    const COPY: &str = "pvdaq50_without_weather";
+    let (store, settings, plant) = plant_with_weather(&db).await;
+    let series = format!(
+        "unique_id,frequency,latitude,longitude,capacity,tilt,azimuth,timezone\n\
+         {COPY},15min,39.742,-105.1727,5426.4,45,158,America/Denver\n"
+    );
+    load_series_csv(&store, "copy", Box::new(Cursor::new(series.into_bytes())))
+        .await
+        .unwrap();
+    let power = rows_before(POWER, day_start(13)).replace(PLANT, COPY);
+    ingest_csv(
+        &store,
+        &settings,
+        "copy-power",
+        Box::new(Cursor::new(power.into_bytes())),
+    )
+    .await
+    .unwrap();
+    let copy = store
+        .series_by_key(&SeriesKey::parse(COPY).unwrap())
+        .await
+        .unwrap();
+    crate::queue::install(&store).await.unwrap();
+    let request = serde_json::json!({
+        "kind": "backtest",
+        "params": {
+            "series": [PLANT, COPY],
+            "folds": 4,
+            "models": ["solar_qr"],
+            "horizon": 96,
+            "as_of": day_start(13).to_rfc3339(),
+        }
+    });
+    let id = crate::jobs::submit(
+        &store,
+        &settings,
+        ExecutionKind::Backtest,
+        request,
+        None,
+        None,
+        None,
+    )
+    .await
+    .unwrap()
+    .id;
+    if crate::queue::available(&store) {
+        let s = store.clone();
+        let until = async move {
+            while !s.execution(id).await.unwrap().status.is_terminal() {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        };
+        tokio::time::timeout(
+            std::time::Duration::from_secs(120),
+            crate::queue::run_worker(&store, &settings, "backtest-worker", until),
+        )
+        .await
+        .expect("the job ends within two minutes")
+        .unwrap();
+    } else {
+        crate::jobs::work_queued(&store, &settings, "test")
+            .await
+            .unwrap();
+    }
+    let execution = store.execution(id).await.unwrap();
+    assert_eq!(
+        execution.status,
+        ExecutionStatus::Succeeded,
+        "{execution:?}"
+    );
+    let metrics = store.list_forecast_metrics(None, 100).await.unwrap();
+    let mae = |series: Uuid| {
+        metrics
+            .iter()
+            .find(|m| m.series_id == series && m.model == "solar_qr")
+            .unwrap_or_else(|| panic!("no metrics for {series} in {metrics:?}"))
+            .metrics["mae"]
+    };
+    let (with, without) = (mae(plant), mae(copy.id));
+    assert!(
+        with < 0.9 * without,
+        "with weather {with:.1} W, without {without:.1} W"
+    );
+}
+
 both_backends!(
     day_ahead_weather_without_look_ahead,
-    hourly_weather_is_laid_on_a_quarter_hourly_plant
+    hourly_weather_is_laid_on_a_quarter_hourly_plant,
+    a_backtest_job_reads_the_covariates
 );
