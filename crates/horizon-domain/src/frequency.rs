@@ -43,6 +43,17 @@ impl Frequency {
         }
     }
 
+    /// The length of one step in seconds when every step has it (minutes, hours, days,
+    /// weeks); `None` for calendar steps of varying length (months, quarters, years).
+    pub fn fixed_seconds(&self) -> Option<i64> {
+        match *self {
+            Frequency::Minutes(_) | Frequency::Hours(_) | Frequency::Days(_) | Frequency::Week => {
+                Some(self.nominal_seconds())
+            }
+            Frequency::Month | Frequency::Quarter | Frequency::Year => None,
+        }
+    }
+
     /// `ts` moved `steps` steps forward (or backward when negative).
     pub fn advance(&self, ts: Timestamp, steps: i64) -> Timestamp {
         match *self {

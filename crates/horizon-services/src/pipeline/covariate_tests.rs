@@ -107,6 +107,27 @@ fn hourly(text: &str) -> String {
     out
 }
 
+/// The fixture's plant (location, orientation, capacity) under `key`, with its output before
+/// day 13.
+async fn add_plant(store: &Store, settings: &Settings, key: &str) {
+    let series = format!(
+        "unique_id,frequency,latitude,longitude,capacity,tilt,azimuth,timezone\n\
+         {key},15min,39.742,-105.1727,5426.4,45,158,America/Denver\n"
+    );
+    load_series_csv(store, key, Box::new(Cursor::new(series.into_bytes())))
+        .await
+        .unwrap();
+    let power = rows_before(POWER, day_start(13)).replace(PLANT, key);
+    ingest_csv(
+        store,
+        settings,
+        key,
+        Box::new(Cursor::new(power.into_bytes())),
+    )
+    .await
+    .unwrap();
+}
+
 async fn plant_with_weather(db: &TestDb) -> (Store, Settings, Uuid) {
     plant_with_weather_as(db, |text| text).await
 }
@@ -120,22 +141,8 @@ async fn plant_with_weather_as(
         .unwrap();
     let mut settings = Settings::from_figment(Settings::figment_defaults()).unwrap();
     settings.event_store_path = db.path("events.db");
-    let series = format!(
-        "unique_id,frequency,latitude,longitude,capacity,tilt,azimuth,timezone\n\
-         {PLANT},15min,39.742,-105.1727,5426.4,45,158,America/Denver\n"
-    );
-    load_series_csv(&store, "plants", Box::new(Cursor::new(series.into_bytes())))
-        .await
-        .unwrap();
     let history_end = day_start(13);
-    ingest_csv(
-        &store,
-        &settings,
-        "power",
-        Box::new(Cursor::new(rows_before(POWER, history_end).into_bytes())),
-    )
-    .await
-    .unwrap();
+    add_plant(&store, &settings, PLANT).await;
     // Measured weather up to as-of (observations), forecasts for days 1 to 13 (vintages).
     for (name, text) in [
         ("measured", feed(rows_before(WEATHER, history_end))),
@@ -307,22 +314,7 @@ async fn a_backtest_job_reads_the_covariates(db: TestDb) {
     use horizon_domain::{ExecutionKind, ExecutionStatus};
     const COPY: &str = "pvdaq50_without_weather";
     let (store, settings, plant) = plant_with_weather(&db).await;
-    let series = format!(
-        "unique_id,frequency,latitude,longitude,capacity,tilt,azimuth,timezone\n\
-         {COPY},15min,39.742,-105.1727,5426.4,45,158,America/Denver\n"
-    );
-    load_series_csv(&store, "copy", Box::new(Cursor::new(series.into_bytes())))
-        .await
-        .unwrap();
-    let power = rows_before(POWER, day_start(13)).replace(PLANT, COPY);
-    ingest_csv(
-        &store,
-        &settings,
-        "copy-power",
-        Box::new(Cursor::new(power.into_bytes())),
-    )
-    .await
-    .unwrap();
+    add_plant(&store, &settings, COPY).await;
     let copy = store
         .series_by_key(&SeriesKey::parse(COPY).unwrap())
         .await

@@ -210,13 +210,8 @@ fn lay_one(
 /// target's step (or the target's steps vary in length, as months do), else laid by
 /// [`laying`]; NaN where nothing reaches.
 fn regrid(p: &Prepared, name: &str, points: &[(i64, f64)], stamps: &[i64]) -> Vec<f64> {
-    let fixed = matches!(
-        p.frequency,
-        Frequency::Minutes(_) | Frequency::Hours(_) | Frequency::Days(_) | Frequency::Week
-    );
-    let step = p.frequency.nominal_seconds();
-    match laying::median_step(points) {
-        Some(own) if fixed && own != step => {
+    match (laying::median_step(points), p.frequency.fixed_seconds()) {
+        (Some(own), Some(step)) if own != step => {
             let label = IntervalLabel::Start;
             if name == horizon_engine::covariates::GHI {
                 laying::align_irradiance(points, stamps, step, label, &p.series.meta.attributes)

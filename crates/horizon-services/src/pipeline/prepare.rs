@@ -35,15 +35,13 @@ impl Prepared {
             .collect();
         r.season_lengths = self.frequency.season_lengths();
         r.bounds = self.bounds;
-        let fixed = matches!(
-            self.frequency,
-            Frequency::Minutes(_) | Frequency::Hours(_) | Frequency::Days(_) | Frequency::Week
-        );
-        if fixed && !self.values.is_empty() {
+        if let Some(step_seconds) = self.frequency.fixed_seconds()
+            && !self.values.is_empty()
+        {
             let back = self.values.len() as i64 - 1;
             r.timeline = Some(Timeline {
                 start: self.frequency.advance(self.last_ts, -back),
-                step_seconds: self.frequency.nominal_seconds(),
+                step_seconds,
                 // Stored stamps name the start of their interval (as ingest's files do).
                 label: IntervalLabel::Start,
             });
