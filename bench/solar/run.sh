@@ -4,8 +4,8 @@
 # Installs what it needs (a venv with numpy, pandas, pvlib, lightgbm, scikit-learn), builds
 # the release binary when missing, prepares rolling-origin day-ahead inputs from the PVDAQ
 # system 50 and Kaggle plant development sets (../shared/data/solar, or SOLAR_DATA), runs
-# Horizon (covariate ensemble, the solar regression alone, the same without the location, the
-# univariate ensemble) and the
+# Horizon (covariate ensemble, the solar regression alone, the gradient-boosted member alone and
+# beside it, the same without the location, the univariate ensemble) and the
 # peers (climatology, smart persistence, LightGBM quantile regression on the same
 # features) side by side, and prints the table and the time ratios of one run.
 #
@@ -61,6 +61,9 @@ run_horizon() { # name, extra args...
 command -v bc >/dev/null || { log "bc missing: apt-get install bc"; exit 1; }
 run_horizon horizon --covariates "$OUT/x.csv" --series "$OUT/attrs.csv"
 run_horizon horizon_solar_qr --covariates "$OUT/x.csv" --series "$OUT/attrs.csv" --models solar_qr
+# The gradient-boosted member alone, and beside the solar regression (no univariate members).
+run_horizon horizon_solar_gbt --covariates "$OUT/x.csv" --series "$OUT/attrs.csv" --models solar_gbt
+run_horizon horizon_qr_gbt --covariates "$OUT/x.csv" --series "$OUT/attrs.csv" --models solar_qr,solar_gbt
 run_horizon horizon_univariate --series "$OUT/attrs_capacity.csv"
 # The same weather without the location and orientation: day and night from the history.
 run_horizon horizon_no_location --covariates "$OUT/x.csv" --series "$OUT/attrs_capacity.csv"
@@ -69,12 +72,13 @@ log "peers (climatology, smart persistence, LightGBM)"
 "$PY" "$HERE/solar.py" score "$OUT"
 echo
 echo "wall seconds, $(nproc) cores, $(python3 -c "import json;print(len(json.load(open('$OUT/meta.json'))))") origins (fit and predict of every origin; Horizon uses every core, the peer one process):"
-"$PY" - "$OUT" "${SECONDS_OF[horizon]}" "${SECONDS_OF[horizon_solar_qr]}" <<'PYEOF'
+"$PY" - "$OUT" "${SECONDS_OF[horizon]}" "${SECONDS_OF[horizon_solar_qr]}" "${SECONDS_OF[horizon_solar_gbt]}" <<'PYEOF'
 import json, sys
-out, h, q = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+out, h, q, g = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 peer = json.load(open(f"{out}/peer_seconds.json"))
 print(f"  horizon (ensemble)   {h:8.1f} s")
 print(f"  horizon (solar_qr)   {q:8.1f} s")
+print(f"  horizon (solar_gbt)  {g:8.1f} s   solar_gbt/lightgbm = {g / peer['lightgbm']:.3f}")
 print(f"  lightgbm peer        {peer['lightgbm']:8.1f} s   horizon/lightgbm = {h / peer['lightgbm']:.3f}")
 PYEOF
 }

@@ -376,7 +376,7 @@ if __name__ == "__main__":
     ap.add_argument("--exact", action="store_true")
     ap.add_argument("--scale", action="store_true", help="prepare: scale.sh's 100 plants")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--models", default="horizon,horizon_solar_qr,horizon_no_location,horizon_univariate,climatology,smart_persistence,lightgbm")
+    ap.add_argument("--models", default="horizon,horizon_solar_qr,horizon_solar_gbt,horizon_qr_gbt,horizon_no_location,horizon_univariate,climatology,smart_persistence,lightgbm")
     a = ap.parse_args()
     if a.cmd == "prepare":
         prepare(a.out, a.exact, a.seed, a.scale)

@@ -103,7 +103,8 @@ pub struct ForecastArgs {
     #[arg(long, value_delimiter = ',')]
     pub quantiles: Vec<f64>,
     /// Models to use (`ensemble` or any of naive, snaive, drift, window_average,
-    /// historic_average, ets, theta, otm, dotm, croston, sba, tsb, adida, imapa, mstl, damped).
+    /// historic_average, ets, theta, otm, dotm, croston, sba, tsb, adida, imapa, mstl, damped;
+    /// with covariates also solar_qr, solar_gbt and regression).
     /// With several, the plain columns are their ensemble's and each model adds its own set
     /// named after it: `ets, ets-lo-80, ets-hi-80, ..., ets-q-0.5`.
     #[arg(long, value_delimiter = ',')]

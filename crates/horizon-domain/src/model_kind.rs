@@ -47,6 +47,9 @@ pub enum ModelKind {
     /// Linear quantile regression of a PV plant's output on solar geometry, clear-sky and
     /// weather-forecast features (needs a location and a sub-daily time line).
     SolarRegression,
+    /// Gradient-boosted trees on the solar regression's features, as a location–scale model
+    /// whose spread is calibrated on the most recent days out of sample (same needs).
+    SolarBoosted,
     /// Linear regression on known-future covariates, its residual forecast by the univariate
     /// ensemble (regression with ETS/Theta errors).
     DriverRegression,
@@ -54,7 +57,7 @@ pub enum ModelKind {
 
 impl ModelKind {
     /// Every family, in a stable order.
-    pub const ALL: [ModelKind; 18] = [
+    pub const ALL: [ModelKind; 19] = [
         ModelKind::Naive,
         ModelKind::SeasonalNaive,
         ModelKind::Drift,
@@ -72,6 +75,7 @@ impl ModelKind {
         ModelKind::Mstl,
         ModelKind::DampedTrend,
         ModelKind::SolarRegression,
+        ModelKind::SolarBoosted,
         ModelKind::DriverRegression,
     ];
 
@@ -95,6 +99,7 @@ impl ModelKind {
             ModelKind::Mstl => "mstl",
             ModelKind::DampedTrend => "damped",
             ModelKind::SolarRegression => "solar_qr",
+            ModelKind::SolarBoosted => "solar_gbt",
             ModelKind::DriverRegression => "regression",
         }
     }
@@ -105,7 +110,7 @@ impl ModelKind {
     pub fn needs_covariates(&self) -> bool {
         matches!(
             self,
-            ModelKind::SolarRegression | ModelKind::DriverRegression
+            ModelKind::SolarRegression | ModelKind::SolarBoosted | ModelKind::DriverRegression
         )
     }
 }

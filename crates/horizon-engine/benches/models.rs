@@ -176,6 +176,10 @@ fn main() -> Result<(), EngineError> {
             r.attributes.orientation = None;
             median_time(reps, || forecast(&r))?
         }),
+        ("solar_gbt, located (three tree fits per call)", {
+            let r = plant_request(&pv, horizon, Some(vec![ModelKind::SolarBoosted]));
+            median_time(reps, || forecast(&r))?
+        }),
         ("covariate ensemble (solar_qr + univariate, hold-out)", {
             let r = plant_request(&pv, horizon, None);
             median_time(reps, || forecast(&r))?

@@ -47,7 +47,7 @@ pub(super) fn fit_kind(
             ctx.mstl_trend.as_deref(),
         )?),
         ModelKind::DampedTrend => Box::new(damped::damped_trend(y, m)?),
-        ModelKind::SolarRegression | ModelKind::DriverRegression => {
+        ModelKind::SolarRegression | ModelKind::SolarBoosted | ModelKind::DriverRegression => {
             return Err(EngineError::CannotFit {
                 model: kind.as_str(),
                 reason: "needs covariates; it is fitted beside the univariate members".to_owned(),
