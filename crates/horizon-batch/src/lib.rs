@@ -16,6 +16,7 @@
 
 pub mod covariates;
 mod input;
+mod ordered;
 mod output;
 mod parquet_io;
 
@@ -458,6 +459,11 @@ impl Drivers {
     }
 }
 
+/// Forecasts made or waiting to be written, per thread: a series slower than this many others
+/// holds the threads back (they wait for it to be written), and each costs memory (bench/solar,
+/// 112 PV plants with 99 quantiles, 2 cores: holding every forecast took 118.7 MB peak).
+const FORECASTS_IN_FLIGHT_PER_THREAD: usize = 4;
+
 /// Reads the input, forecasts every series and writes the output CSV.
 pub fn run_forecast(args: &ForecastArgs) -> Result<ForecastSummary, BatchError> {
     check_horizon(args.horizon)?;
@@ -491,41 +497,52 @@ pub fn run_forecast(args: &ForecastArgs) -> Result<ForecastSummary, BatchError> 
             r
         })
         .collect();
-    let bar = progress_bar(requests.len());
-    let results = horizon_engine::forecast_many(&requests, |done| {
-        if let Some(b) = &bar {
-            b.set_position(done as u64);
-        }
-    });
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
     let mut summary = ForecastSummary {
         series: set.series.len(),
         rows: 0,
         failed: Vec::new(),
         warnings: set.notes.iter().chain(&drivers.notes).cloned().collect(),
     };
-    let mut ok = Vec::with_capacity(results.len());
-    for (s, r) in set.series.iter().zip(results) {
-        match r {
-            Ok(f) => {
-                summary
-                    .warnings
-                    .extend(f.warnings.iter().map(|w| (s.id.clone(), w.clone())));
-                ok.push((s, f));
-            }
-            Err(e) => summary.failed.push((s.id.clone(), e.to_string())),
-        }
-    }
-    summary.rows = output::write_forecasts(
+    let own = own_columns(models.as_deref());
+    let mut out = output::ForecastWriter::open(
         &args.output,
         &set,
-        &ok,
         &args.levels,
         quantiles.as_ref().map(QuantileLevels::levels),
-        &own_columns(models.as_deref()),
+        &own,
     )?;
+    let bar = progress_bar(requests.len());
+    // Series are forecast in parallel and written in input order as they come: memory holds
+    // FORECASTS_IN_FLIGHT_PER_THREAD forecasts a thread, not the whole file's.
+    let threads = rayon::current_num_threads().max(1);
+    let failed = &mut summary.failed;
+    let warnings = &mut summary.warnings;
+    ordered::in_order(
+        requests.len(),
+        threads,
+        threads * FORECASTS_IN_FLIGHT_PER_THREAD,
+        |i| horizon_engine::forecast(&requests[i]),
+        |i, r| {
+            let s = &set.series[i];
+            if let Some(b) = &bar {
+                b.set_position(i as u64 + 1);
+            }
+            match r {
+                Ok(f) => {
+                    warnings.extend(f.warnings.iter().map(|w| (s.id.clone(), w.clone())));
+                    out.write(s, &f)
+                }
+                Err(e) => {
+                    failed.push((s.id.clone(), e.to_string()));
+                    Ok(())
+                }
+            }
+        },
+    )?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    summary.rows = out.finish()?;
     Ok(summary)
 }
 
@@ -628,22 +645,4 @@ fn io_error(path: &Path, source: std::io::Error) -> BatchError {
         path: path.to_path_buf(),
         source,
     }
-}
-
-/// Groups values by key preserving first-appearance order.
-fn group<K: std::hash::Hash + Eq + Clone, V>(
-    items: impl Iterator<Item = (K, V)>,
-) -> Vec<(K, Vec<V>)> {
-    let mut index: HashMap<K, usize> = HashMap::new();
-    let mut out: Vec<(K, Vec<V>)> = Vec::new();
-    for (k, v) in items {
-        match index.get(&k) {
-            Some(i) => out[*i].1.push(v),
-            None => {
-                index.insert(k.clone(), out.len());
-                out.push((k, vec![v]));
-            }
-        }
-    }
-    out
 }

@@ -128,7 +128,10 @@ fn push_forecast(
 /// Where a table goes: CSV (a file, or standard output for `-`) or, for a `.parquet` path,
 /// Parquet with typed columns.
 enum Sink {
-    Csv(csv::Writer<Box<dyn std::io::Write>>, std::path::PathBuf),
+    Csv(
+        csv::Writer<Box<dyn std::io::Write + Send>>,
+        std::path::PathBuf,
+    ),
     Parquet(ParquetSink),
 }
 
@@ -145,8 +148,8 @@ impl Sink {
                 path, style, stamps, values,
             )?));
         }
-        let sink: Box<dyn std::io::Write> = if path == Path::new("-") {
-            Box::new(std::io::stdout().lock())
+        let sink: Box<dyn std::io::Write + Send> = if path == Path::new("-") {
+            Box::new(std::io::stdout())
         } else {
             Box::new(std::fs::File::create(path).map_err(|e| BatchError::Io {
                 path: path.to_path_buf(),
@@ -188,36 +191,70 @@ impl Sink {
     }
 }
 
-/// Writes one row per series and step; returns the number of rows. `models` (several
-/// `--models`, else empty) add their own column sets.
-pub(crate) fn write_forecasts(
-    path: &Path,
-    set: &SeriesSet,
-    forecasts: &[(&Series, Forecast)],
-    levels: &[f64],
-    quantiles: Option<&[f64]>,
-    models: &[ModelKind],
-) -> Result<usize, BatchError> {
-    let header = forecast_header(levels, quantiles, models);
-    let mut w = Sink::open(path, set.style, &["ds"], &header[2..])?;
-    let n_q = quantiles.map_or(0, <[f64]>::len);
-    let mut rows = 0;
-    let mut record: Vec<f64> = Vec::new();
-    for (s, f) in forecasts {
+/// The forecast table, written series by series as forecasts arrive, so that a run holds
+/// only the forecasts in flight (every member's quantiles at every step are the batch
+/// command's largest memory). `models` (several `--models`, else empty) add their own
+/// column sets.
+pub(crate) struct ForecastWriter<'a> {
+    sink: Sink,
+    set: &'a SeriesSet,
+    levels: &'a [f64],
+    n_quantiles: usize,
+    models: &'a [ModelKind],
+    record: Vec<f64>,
+    rows: usize,
+}
+
+impl<'a> ForecastWriter<'a> {
+    /// Creates `path` and writes the header.
+    pub(crate) fn open(
+        path: &Path,
+        set: &'a SeriesSet,
+        levels: &'a [f64],
+        quantiles: Option<&[f64]>,
+        models: &'a [ModelKind],
+    ) -> Result<Self, BatchError> {
+        let header = forecast_header(levels, quantiles, models);
+        Ok(ForecastWriter {
+            sink: Sink::open(path, set.style, &["ds"], &header[2..])?,
+            set,
+            levels,
+            n_quantiles: quantiles.map_or(0, <[f64]>::len),
+            models,
+            record: Vec::new(),
+            rows: 0,
+        })
+    }
+
+    /// One row per step of `f`, the forecast of `s`.
+    pub(crate) fn write(&mut self, s: &Series, f: &Forecast) -> Result<(), BatchError> {
         for step in 0..f.mean.len() {
-            record.clear();
-            push_forecast(&mut record, f, step, levels.len(), n_q, models);
-            w.row(
+            self.record.clear();
+            push_forecast(
+                &mut self.record,
+                f,
+                step,
+                self.levels.len(),
+                self.n_quantiles,
+                self.models,
+            );
+            let set = self.set;
+            self.sink.row(
                 |d| set.format_ds(d),
                 &s.id,
                 &[set.next_ds(s, step + 1)],
-                &record,
+                &self.record,
             )?;
-            rows += 1;
+            self.rows += 1;
         }
+        Ok(())
     }
-    w.finish()?;
-    Ok(rows)
+
+    /// Flushes the table; returns the number of rows written.
+    pub(crate) fn finish(self) -> Result<usize, BatchError> {
+        self.sink.finish()?;
+        Ok(self.rows)
+    }
 }
 
 /// Writes a backtest as the ecosystem's `cross_validation` does: one row per series, window

@@ -15,7 +15,7 @@ use parquet::{
 
 use crate::{
     BatchError, OnDuplicate, SeriesSet,
-    input::{Ds, DsStyle, assemble, parse_ds, parse_y},
+    input::{Ds, DsStyle, Grouped, assemble, parse_ds, parse_y},
 };
 
 /// Whether `path` names a Parquet file.
@@ -42,7 +42,7 @@ pub(crate) fn read(path: &Path, on_duplicate: OnDuplicate) -> Result<SeriesSet, 
         StampKind::Int => Some(DsStyle::Int),
         StampKind::Text => None,
     };
-    let mut out = Vec::new();
+    let mut out = Grouped::default();
     for row in rows {
         let row = row.map_err(|e| BatchError::Parse {
             line: e.row + 1,
@@ -77,7 +77,7 @@ pub(crate) fn read(path: &Path, on_duplicate: OnDuplicate) -> Result<SeriesSet, 
                 parse_y(&s).ok_or_else(|| bad("y", format!("{s:?} is not a number")))?
             }
         };
-        out.push((row.unique_id, (ds, y, line)));
+        out.push(&row.unique_id, (ds, y, line));
     }
     match style {
         Some(style) if !out.is_empty() => assemble(out, style, on_duplicate),

@@ -624,3 +624,69 @@ fn parquet_in_and_out_match_the_csv_path() -> Result<(), BatchError> {
     assert!(err.contains("not a readable Parquet file"), "{err}");
     Ok(())
 }
+
+#[test]
+fn many_series_are_written_in_input_order_chunk_by_chunk() -> Result<(), BatchError> {
+    // More series than one chunk holds (FORECASTS_IN_FLIGHT_PER_THREAD a thread), interleaved
+    // in the file and failing in the middle: every chunk is written, in order of first
+    // appearance, each series' rows together, and a failed series costs only its own rows.
+    let dir = std::env::temp_dir().join(format!("horizon-batch-chunks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| crate::io_error(&dir, e))?;
+    let input = dir.join("in.csv");
+    let n = 4 * rayon::current_num_threads() * crate::FORECASTS_IN_FLIGHT_PER_THREAD + 3;
+    let ids: Vec<String> = (0..n)
+        .map(|k| format!("s{:03}", (k * 7919) % 1000))
+        .collect();
+    let mut text = String::from("unique_id,ds,y\n");
+    for t in 0..24 {
+        for (k, id) in ids.iter().enumerate() {
+            // Series 5 is all missing: it cannot be forecast.
+            let y = if k == 5 {
+                "NA".to_owned()
+            } else {
+                format!("{}", k as f64 + (t % 4) as f64)
+            };
+            text.push_str(&format!("{id},{t},{y}\n"));
+        }
+    }
+    std::fs::write(&input, text).map_err(|e| crate::io_error(&input, e))?;
+    let args = ForecastArgs {
+        input,
+        horizon: 2,
+        season_length: vec![4],
+        levels: vec![80.0],
+        quantiles: vec![],
+        models: vec![],
+        output: dir.join("out.csv"),
+        seed: 1,
+        on_duplicate: crate::OnDuplicate::Error,
+        drivers: crate::DriverArgs::default(),
+    };
+    let summary = run_forecast(&args)?;
+    assert_eq!(summary.failed.len(), 1, "{:?}", summary.failed);
+    assert_eq!(summary.failed[0].0, ids[5]);
+    assert_eq!(summary.rows, 2 * (n - 1));
+    let out =
+        std::fs::read_to_string(&args.output).map_err(|e| crate::io_error(&args.output, e))?;
+    let written: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap_or(""))
+        .collect();
+    let expected: Vec<&str> = ids
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| *k != 5)
+        .flat_map(|(_, id)| [id.as_str(), id.as_str()])
+        .collect();
+    assert_eq!(written, expected);
+    // Series k's mean is about its own level (k + 1.5): no row went to another series.
+    for line in out.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let k = ids.iter().position(|i| i == cells[0]).unwrap_or(usize::MAX);
+        let mean: f64 = cells[2].parse().unwrap_or(f64::NAN);
+        assert!((mean - (k as f64 + 1.5)).abs() < 2.0, "{line}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
