@@ -327,10 +327,12 @@ fn season_lengths(set: &SeriesSet, given: &[usize]) -> Vec<usize> {
     periods
 }
 
+/// The request for `series`, with `covariates` laid on its steps ([`Drivers::lay`]).
 fn base_request<'a>(
     series: &'a Series,
     seasons: &[usize],
     drivers: &'a Drivers,
+    covariates: &'a [(String, Vec<f64>)],
 ) -> ForecastRequest<'a> {
     let mut r = ForecastRequest::new(&series.values, 1);
     r.season_lengths = seasons.to_vec();
@@ -348,21 +350,22 @@ fn base_request<'a>(
         }
     }
     r.timeline = drivers.timeline(series);
-    if let Some(cols) = drivers.aligned.get(&series.id) {
-        r.covariates = cols
-            .iter()
-            .map(|(name, values)| Covariate { name, values })
-            .collect();
-    }
+    r.covariates = covariates
+        .iter()
+        .map(|(name, values)| Covariate { name, values })
+        .collect();
     r
 }
 
-/// Covariates aligned per series and the attributes file, read once per run.
+/// The covariates file and the attributes file, read once per run; covariates are laid on a
+/// series' steps when it is forecast ([`Drivers::lay`]), so that only the series in flight
+/// hold theirs.
 #[derive(Debug, Default)]
 struct Drivers {
     info: HashMap<String, covariates::SeriesInfo>,
-    /// By series: (name, values over history and horizon).
-    aligned: HashMap<String, Vec<(String, Vec<f64>)>>,
+    file: Option<covariates::CovariateFile>,
+    /// Steps after the history the covariates are laid on (0 for a backtest).
+    horizon: usize,
     step: Option<i64>,
     label: IntervalLabel,
     notes: Vec<(String, ForecastWarning)>,
@@ -381,6 +384,7 @@ impl Drivers {
                 })?;
         let mut out = Drivers {
             step: covariates::step_seconds(set.frequency),
+            horizon,
             label,
             ..Drivers::default()
         };
@@ -404,7 +408,7 @@ impl Drivers {
         if let Some(path) = &args.covariates {
             let file = covariates::read_covariates(path)?;
             for s in &set.series {
-                let Some(raw) = file.series.get(&s.id) else {
+                if !file.series.contains_key(&s.id) {
                     out.notes.push((
                         s.id.clone(),
                         ForecastWarning::new(
@@ -412,42 +416,42 @@ impl Drivers {
                             "no rows in the covariates file: forecast from the history alone",
                         ),
                     ));
-                    continue;
-                };
-                let stamps = covariates::stamps(&s.ds, |k| set.next_ds(s, k), horizon);
-                let step = match s.ds.first() {
-                    Some(input::Ds::Int(_)) => s.int_step.max(1),
-                    _ => out.step.unwrap_or(86_400),
-                };
-                let cols = raw
-                    .names
-                    .iter()
-                    .zip(&raw.points)
-                    .filter(|(_, p)| !p.is_empty())
-                    .map(|(name, p)| {
-                        let values = match out.info.get(&s.id) {
-                            Some(info) if name == horizon_engine::covariates::GHI => {
-                                covariates::align_irradiance(
-                                    p,
-                                    &stamps,
-                                    step,
-                                    label,
-                                    &info.attributes,
-                                )
-                            }
-                            _ => {
-                                let held = covariates::is_flag(p)
-                                    && !horizon_engine::covariates::is_weather(name);
-                                covariates::align(p, &stamps, step, label, held)
-                            }
-                        };
-                        (name.clone(), values)
-                    })
-                    .collect();
-                out.aligned.insert(s.id.clone(), cols);
+                }
             }
+            out.file = Some(file);
         }
         Ok(out)
+    }
+
+    /// The covariates of `s` laid on its history and the `horizon` following steps: (name,
+    /// values) per covariate with rows, none without a covariates file or rows for `s`.
+    fn lay(&self, set: &SeriesSet, s: &Series) -> Vec<(String, Vec<f64>)> {
+        let Some(raw) = self.file.as_ref().and_then(|f| f.series.get(&s.id)) else {
+            return Vec::new();
+        };
+        let stamps = covariates::stamps(&s.ds, |k| set.next_ds(s, k), self.horizon);
+        let step = match s.ds.first() {
+            Some(input::Ds::Int(_)) => s.int_step.max(1),
+            _ => self.step.unwrap_or(86_400),
+        };
+        raw.names
+            .iter()
+            .zip(&raw.points)
+            .filter(|(_, p)| !p.is_empty())
+            .map(|(name, p)| {
+                let values = match self.info.get(&s.id) {
+                    Some(info) if name == horizon_engine::covariates::GHI => {
+                        covariates::align_irradiance(p, &stamps, step, self.label, &info.attributes)
+                    }
+                    _ => {
+                        let held =
+                            covariates::is_flag(p) && !horizon_engine::covariates::is_weather(name);
+                        covariates::align(p, &stamps, step, self.label, held)
+                    }
+                };
+                (name.clone(), values)
+            })
+            .collect()
     }
 
     fn timeline(&self, series: &Series) -> Option<Timeline> {
@@ -460,8 +464,9 @@ impl Drivers {
 }
 
 /// Forecasts made or waiting to be written, per thread: a series slower than this many others
-/// holds the threads back (they wait for it to be written), and each costs memory (bench/solar,
-/// 112 PV plants with 99 quantiles, 2 cores: holding every forecast took 118.7 MB peak).
+/// holds the threads back (they wait for it to be written), and each costs memory. Chosen on
+/// bench/solar's scale.sh (100 PV plants, 99 quantiles, 2 cores): 4 a thread 6.6 s and 29.5 MB
+/// peak, 2 a thread 7.2 s and 30.1 MB (the forecasts in flight are not what the memory is).
 const FORECASTS_IN_FLIGHT_PER_THREAD: usize = 4;
 
 /// Reads the input, forecasts every series and writes the output CSV.
@@ -482,21 +487,17 @@ pub fn run_forecast(args: &ForecastArgs) -> Result<ForecastSummary, BatchError> 
     let set = read_series_with(&args.input, args.on_duplicate)?;
     let seasons = season_lengths(&set, &args.season_length);
     let drivers = Drivers::read(&args.drivers, &set, args.horizon)?;
-    let requests: Vec<ForecastRequest<'_>> = set
-        .series
-        .iter()
-        .map(|s| {
-            let mut r = base_request(s, &seasons, &drivers);
-            r.horizon = args.horizon;
-            r.interval_levels = args.levels.clone();
-            if let Some(q) = &quantiles {
-                r.quantile_levels = q.clone();
-            }
-            r.models = models.clone();
-            r.seed = args.seed;
-            r
-        })
-        .collect();
+    let request = |s: &Series, covariates: &[(String, Vec<f64>)]| {
+        let mut r = base_request(s, &seasons, &drivers, covariates);
+        r.horizon = args.horizon;
+        r.interval_levels = args.levels.clone();
+        if let Some(q) = &quantiles {
+            r.quantile_levels = q.clone();
+        }
+        r.models = models.clone();
+        r.seed = args.seed;
+        horizon_engine::forecast(&r)
+    };
     let mut summary = ForecastSummary {
         series: set.series.len(),
         rows: 0,
@@ -511,17 +512,20 @@ pub fn run_forecast(args: &ForecastArgs) -> Result<ForecastSummary, BatchError> 
         quantiles.as_ref().map(QuantileLevels::levels),
         &own,
     )?;
-    let bar = progress_bar(requests.len());
+    let bar = progress_bar(set.series.len());
     // Series are forecast in parallel and written in input order as they come: memory holds
     // FORECASTS_IN_FLIGHT_PER_THREAD forecasts a thread, not the whole file's.
     let threads = rayon::current_num_threads().max(1);
     let failed = &mut summary.failed;
     let warnings = &mut summary.warnings;
     ordered::in_order(
-        requests.len(),
+        set.series.len(),
         threads,
         threads * FORECASTS_IN_FLIGHT_PER_THREAD,
-        |i| horizon_engine::forecast(&requests[i]),
+        |i| {
+            let s = &set.series[i];
+            request(s, &drivers.lay(&set, s))
+        },
         |i, r| {
             let s = &set.series[i];
             if let Some(b) = &bar {
@@ -573,7 +577,8 @@ pub fn run_backtest(args: &BacktestArgs) -> Result<BacktestSummary, BatchError> 
         .series
         .par_iter()
         .map(|s| {
-            let mut r = base_request(s, &seasons, &drivers);
+            let covariates = drivers.lay(&set, s);
+            let mut r = base_request(s, &seasons, &drivers, &covariates);
             r.interval_levels = args.levels.clone();
             r.models = models.clone();
             let out = horizon_engine::backtest(&r, &config, m);
