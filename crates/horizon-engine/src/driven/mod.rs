@@ -333,60 +333,8 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
             scores[members.len()] = pinball(&f.quantiles, grid, actual, daytime);
         }
     }
-    let mut weights: Vec<f64> = vec![0.0; members.len() + 1];
-    let mut notes: Vec<String> = vec![String::new(); members.len() + 1];
-    let best_covariate = scores[..members.len()]
-        .iter()
-        .flatten()
-        .fold(f64::INFINITY, |a, s| a.min(*s));
-    // A PV plant's history alone joins only by clearly beating every weather member on the
-    // hold-out (see PV_HISTORY_MARGIN); dropped, it does not set the bar for the others.
-    let history_behind = pv.is_some()
-        && matches!(scores[members.len()], Some(s) if s >= PV_HISTORY_MARGIN * best_covariate);
-    let best = if history_behind {
-        best_covariate
-    } else {
-        scores
-            .iter()
-            .flatten()
-            .fold(f64::INFINITY, |a, s| a.min(*s))
-    };
-    if best.is_finite() {
-        for (k, s) in scores.iter().enumerate() {
-            if k == members.len() && uni.is_none() {
-                continue;
-            }
-            let uni_score = scores[members.len()].filter(|_| uni.is_some());
-            let no_better = k < members.len()
-                && members[k].kind == ModelKind::DriverRegression
-                && matches!((s, uni_score), (Some(s), Some(u)) if *s >= u);
-            let history_behind = k == members.len() && history_behind;
-            match s {
-                Some(s) if no_better => {
-                    notes[k] = format!("hold-out pinball {s:.4}: dropped");
-                }
-                Some(s) if history_behind => {
-                    notes[k] = format!(
-                        "hold-out pinball {s:.4}, not clearly below the weather members' \
-                         {best_covariate:.4}: dropped"
-                    );
-                }
-                Some(s) if *s <= KEEP_WITHIN * best => {
-                    weights[k] = 1.0 / s.max(1e-12);
-                    notes[k] = format!("hold-out pinball {s:.4}");
-                }
-                Some(s) => notes[k] = format!("hold-out pinball {s:.4}: dropped"),
-                None => notes[k] = "no hold-out score: dropped".to_owned(),
-            }
-        }
-    } else {
-        // No hold-out: the covariate members alone (the physics and the drivers are prior
-        // knowledge the history cannot contradict yet).
-        for (k, note) in notes.iter_mut().enumerate().take(members.len()) {
-            weights[k] = 1.0;
-            *note = "history too short for a hold-out: equal weight".to_owned();
-        }
-    }
+    let kinds: Vec<ModelKind> = members.iter().map(|m| m.kind).collect();
+    let (mut weights, notes) = hold_out_weights(&scores, &kinds, uni.is_some(), pv.is_some());
     for (k, m) in members.iter().enumerate() {
         if weights[k] == 0.0 {
             let what = if m.kind == ModelKind::DriverRegression {
@@ -558,6 +506,74 @@ pub(crate) fn forecast(request: &ForecastRequest<'_>) -> Result<Forecast, Engine
     })
 }
 
+/// How the hold-out weighs the members: `(weights, notes)` with the inverse hold-out pinball
+/// loss for those kept (not normalised) and 0 for the others, and each one's reason.
+/// `scores[k]` is member `k`'s hold-out pinball loss (`kinds[k]` its kind), the last entry the
+/// univariate ensemble's (`univariate`: whether it was fitted at all); `pv`: whether the series
+/// is forecast as a PV plant. Without any score the covariate members share the weight.
+fn hold_out_weights(
+    scores: &[Option<f64>],
+    kinds: &[ModelKind],
+    univariate: bool,
+    pv: bool,
+) -> (Vec<f64>, Vec<String>) {
+    let mut weights: Vec<f64> = vec![0.0; kinds.len() + 1];
+    let mut notes: Vec<String> = vec![String::new(); kinds.len() + 1];
+    let best_covariate = scores[..kinds.len()]
+        .iter()
+        .flatten()
+        .fold(f64::INFINITY, |a, s| a.min(*s));
+    // A PV plant's history alone joins only by clearly beating every weather member on the
+    // hold-out (see PV_HISTORY_MARGIN); dropped, it does not set the bar for the others.
+    let history_behind =
+        pv && matches!(scores[kinds.len()], Some(s) if s >= PV_HISTORY_MARGIN * best_covariate);
+    let best = if history_behind {
+        best_covariate
+    } else {
+        scores
+            .iter()
+            .flatten()
+            .fold(f64::INFINITY, |a, s| a.min(*s))
+    };
+    if best.is_finite() {
+        for (k, s) in scores.iter().enumerate() {
+            if k == kinds.len() && !univariate {
+                continue;
+            }
+            let uni_score = scores[kinds.len()].filter(|_| univariate);
+            let no_better = k < kinds.len()
+                && kinds[k] == ModelKind::DriverRegression
+                && matches!((s, uni_score), (Some(s), Some(u)) if *s >= u);
+            let history_behind = k == kinds.len() && history_behind;
+            match s {
+                Some(s) if no_better => {
+                    notes[k] = format!("hold-out pinball {s:.4}: dropped");
+                }
+                Some(s) if history_behind => {
+                    notes[k] = format!(
+                        "hold-out pinball {s:.4}, not clearly below the weather members' \
+                         {best_covariate:.4}: dropped"
+                    );
+                }
+                Some(s) if *s <= KEEP_WITHIN * best => {
+                    weights[k] = 1.0 / s.max(1e-12);
+                    notes[k] = format!("hold-out pinball {s:.4}");
+                }
+                Some(s) => notes[k] = format!("hold-out pinball {s:.4}: dropped"),
+                None => notes[k] = "no hold-out score: dropped".to_owned(),
+            }
+        }
+    } else {
+        // No hold-out: the covariate members alone (the physics and the drivers are prior
+        // knowledge the history cannot contradict yet).
+        for (k, note) in notes.iter_mut().enumerate().take(kinds.len()) {
+            weights[k] = 1.0;
+            *note = "history too short for a hold-out: equal weight".to_owned();
+        }
+    }
+    (weights, notes)
+}
+
 /// What the covariate path noted (physics skipped, covariates dropped, fell back to the
 /// history alone), as warnings of the covariates kind.
 fn as_warnings(notes: Vec<String>) -> Vec<ForecastWarning> {
@@ -565,4 +581,47 @@ fn as_warnings(notes: Vec<String>) -> Vec<ForecastWarning> {
         .into_iter()
         .map(|n| ForecastWarning::new(WarningKind::Covariates, n))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ModelKind, PV_HISTORY_MARGIN, hold_out_weights};
+
+    const SOLAR: [ModelKind; 1] = [ModelKind::SolarRegression];
+
+    #[test]
+    fn a_plants_history_must_clearly_beat_the_weather_to_get_weight() {
+        // The history alone scores 0.9 against the solar regression's 1.0 on the hold-out:
+        // within KEEP_WITHIN of the best, yet not below PV_HISTORY_MARGIN of the weather's.
+        const { assert!(0.9 >= PV_HISTORY_MARGIN) };
+        let scores = [Some(1.0), Some(0.9)];
+        let (w, notes) = hold_out_weights(&scores, &SOLAR, true, true);
+        assert_eq!(w, vec![1.0, 0.0], "{notes:?}");
+        assert!(notes[1].contains("not clearly below"), "{notes:?}");
+        // The same scores for a series that is not a plant keep both, by inverse loss.
+        let (w, _) = hold_out_weights(&scores, &SOLAR, true, false);
+        assert_eq!(w, vec![1.0, 1.0 / 0.9]);
+        // A history well ahead of the weather is kept, and then sets the bar: the solar
+        // regression, 1.0 against 0.7, is more than KEEP_WITHIN behind and dropped.
+        let (w, _) = hold_out_weights(&[Some(1.0), Some(0.7)], &SOLAR, true, true);
+        assert_eq!(w, vec![0.0, 1.0 / 0.7]);
+    }
+
+    #[test]
+    fn without_a_hold_out_the_covariate_members_share_the_weight() {
+        let kinds = [ModelKind::SolarRegression, ModelKind::SolarBoosted];
+        let (w, notes) = hold_out_weights(&[None, None, None], &kinds, true, true);
+        assert_eq!(w, vec![1.0, 1.0, 0.0]);
+        assert!(notes[0].contains("too short"), "{notes:?}");
+    }
+
+    #[test]
+    fn a_driver_regression_no_better_than_the_history_is_dropped() {
+        let kinds = [ModelKind::DriverRegression];
+        let (w, notes) = hold_out_weights(&[Some(1.0), Some(0.95)], &kinds, true, false);
+        assert_eq!(w, vec![0.0, 1.0 / 0.95]);
+        assert!(notes[0].ends_with("dropped"), "{notes:?}");
+        let (w, _) = hold_out_weights(&[Some(0.9), Some(0.95)], &kinds, true, false);
+        assert_eq!(w, vec![1.0 / 0.9, 1.0 / 0.95]);
+    }
 }
