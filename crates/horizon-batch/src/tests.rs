@@ -626,9 +626,9 @@ fn parquet_in_and_out_match_the_csv_path() -> Result<(), BatchError> {
 }
 
 #[test]
-fn many_series_are_written_in_input_order_chunk_by_chunk() -> Result<(), BatchError> {
-    // More series than one chunk holds (FORECASTS_IN_FLIGHT_PER_THREAD a thread), interleaved
-    // in the file and failing in the middle: every chunk is written, in order of first
+fn many_series_are_written_in_input_order_as_they_are_forecast() -> Result<(), BatchError> {
+    // Four times more series than may be in flight (FORECASTS_IN_FLIGHT_PER_THREAD a
+    // thread), interleaved in the file, one failing: all are written, in order of first
     // appearance, each series' rows together, and a failed series costs only its own rows.
     let dir = std::env::temp_dir().join(format!("horizon-batch-chunks-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| crate::io_error(&dir, e))?;
