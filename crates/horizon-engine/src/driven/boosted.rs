@@ -113,25 +113,11 @@ pub(super) fn boosted_member(
     horizon: usize,
     grid: &[f64],
 ) -> Result<DrivenMember, String> {
-    let day_steps = request
-        .timeline
-        .map_or(96.0, |t| 86_400.0 / t.step_seconds.max(1) as f64);
-    // Most recent first, as the solar regression collects them.
-    let (mut rows, mut target, mut case) = (Vec::new(), Vec::new(), Vec::new());
-    for i in (0..fit_end).rev() {
-        if rows.len() >= MAX_BOOSTED_ROWS {
-            break;
-        }
-        if !y[i].is_finite() {
-            continue;
-        }
-        if let Some(f) = features(i) {
-            rows.push(f);
-            target.push(y[i]);
-            let age_days = (fit_end - i) as f64 / day_steps;
-            case.push(0.5f64.powf(age_days / HALF_LIFE_DAYS));
-        }
-    }
+    let DaylightRows {
+        rows,
+        mut target,
+        case,
+    } = daylight_rows(y, features, request, fit_end, MAX_BOOSTED_ROWS);
     let p = rows.first().map_or(0, Vec::len);
     let recent = ((rows.len() as f64 * CALIBRATION_SHARE) as usize).max(MIN_CALIBRATION_ROWS);
     if p == 0 || rows.len() < recent + 10 * p.max(MIN_CALIBRATION_ROWS / 6) {
@@ -141,13 +127,7 @@ pub(super) fn boosted_member(
             recent + 10 * p.max(MIN_CALIBRATION_ROWS / 6)
         ));
     }
-    let cap = request
-        .attributes
-        .capacity
-        .or(request.bounds.upper())
-        .filter(|c| *c > 0.0)
-        .unwrap_or_else(|| target.iter().fold(0.0f64, |a, v| a.max(*v)))
-        .max(1e-12);
+    let cap = output_scale(request, &target);
     target.iter_mut().for_each(|v| *v /= cap);
 
     // (1) location and (2) scale on the older rows.

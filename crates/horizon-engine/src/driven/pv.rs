@@ -133,6 +133,63 @@ pub(super) fn solar_features(
     Some(f)
 }
 
+/// What a PV member is fitted on: the daylight steps with features before the fit's end,
+/// most recent first.
+pub(super) struct DaylightRows {
+    /// Features per step.
+    pub(super) rows: Vec<Vec<f64>>,
+    /// Output per step.
+    pub(super) target: Vec<f64>,
+    /// Weight per step, halved every [`HALF_LIFE_DAYS`] of age.
+    pub(super) case: Vec<f64>,
+}
+
+/// The steps before `fit_end` with a finite output and features, most recent first and at
+/// most `max_rows` of them.
+pub(super) fn daylight_rows(
+    y: &[f64],
+    features: &dyn Fn(usize) -> Option<Vec<f64>>,
+    request: &ForecastRequest<'_>,
+    fit_end: usize,
+    max_rows: usize,
+) -> DaylightRows {
+    let day_steps = request
+        .timeline
+        .map_or(96.0, |t| 86_400.0 / t.step_seconds.max(1) as f64);
+    let mut out = DaylightRows {
+        rows: Vec::new(),
+        target: Vec::new(),
+        case: Vec::new(),
+    };
+    for i in (0..fit_end).rev() {
+        if out.rows.len() >= max_rows {
+            break;
+        }
+        if !y[i].is_finite() {
+            continue;
+        }
+        if let Some(f) = features(i) {
+            out.rows.push(f);
+            out.target.push(y[i]);
+            let age_days = (fit_end - i) as f64 / day_steps;
+            out.case.push(0.5f64.powf(age_days / HALF_LIFE_DAYS));
+        }
+    }
+    out
+}
+
+/// What a PV member's output is divided by: the capacity, else the upper bound, else the
+/// largest output of `target`.
+pub(super) fn output_scale(request: &ForecastRequest<'_>, target: &[f64]) -> f64 {
+    request
+        .attributes
+        .capacity
+        .or(request.bounds.upper())
+        .filter(|c| *c > 0.0)
+        .unwrap_or_else(|| target.iter().fold(0.0f64, |a, v| a.max(*v)))
+        .max(1e-12)
+}
+
 /// Fits the solar regression on steps `..fit_end` and forecasts steps `fit_end..fit_end +
 /// horizon`.
 pub(super) fn solar_member(
@@ -144,26 +201,11 @@ pub(super) fn solar_member(
     horizon: usize,
     grid: &[f64],
 ) -> Result<DrivenMember, String> {
-    let mut rows = Vec::new();
-    let mut target = Vec::new();
-    let mut case = Vec::new();
-    let day_steps = request
-        .timeline
-        .map_or(96.0, |t| 86_400.0 / t.step_seconds.max(1) as f64);
-    for i in (0..fit_end).rev() {
-        if rows.len() >= MAX_SOLAR_ROWS {
-            break;
-        }
-        if !y[i].is_finite() {
-            continue;
-        }
-        if let Some(f) = features(i) {
-            rows.push(f);
-            target.push(y[i]);
-            let age_days = (fit_end - i) as f64 / day_steps;
-            case.push(0.5f64.powf(age_days / HALF_LIFE_DAYS));
-        }
-    }
+    let DaylightRows {
+        rows,
+        mut target,
+        case,
+    } = daylight_rows(y, features, request, fit_end, MAX_SOLAR_ROWS);
     let p = rows.first().map_or(0, Vec::len);
     if rows.len() < 10 * p.max(1) {
         return Err(format!(
@@ -172,13 +214,7 @@ pub(super) fn solar_member(
             10 * p.max(1)
         ));
     }
-    let cap = request
-        .attributes
-        .capacity
-        .or(request.bounds.upper())
-        .filter(|c| *c > 0.0)
-        .unwrap_or_else(|| target.iter().fold(0.0f64, |a, v| a.max(*v)))
-        .max(1e-12);
+    let cap = output_scale(request, &target);
     target.iter_mut().for_each(|v| *v /= cap);
     let betas = fit_levels(&rows, &target, &case, p)
         .ok_or_else(|| "the features do not determine the regression".to_owned())?;
