@@ -44,6 +44,8 @@ pub enum ModelKind {
     Mstl,
     /// Damped-trend exponential smoothing on the seasonally adjusted series.
     DampedTrend,
+    /// Seasonal ARIMA with orders chosen by a stepwise AICc search (Hyndman–Khandakar).
+    AutoArima,
     /// Linear quantile regression of a PV plant's output on solar geometry, clear-sky and
     /// weather-forecast features (needs a location and a sub-daily time line).
     SolarRegression,
@@ -57,7 +59,7 @@ pub enum ModelKind {
 
 impl ModelKind {
     /// Every family, in a stable order.
-    pub const ALL: [ModelKind; 19] = [
+    pub const ALL: [ModelKind; 20] = [
         ModelKind::Naive,
         ModelKind::SeasonalNaive,
         ModelKind::Drift,
@@ -74,6 +76,7 @@ impl ModelKind {
         ModelKind::Imapa,
         ModelKind::Mstl,
         ModelKind::DampedTrend,
+        ModelKind::AutoArima,
         ModelKind::SolarRegression,
         ModelKind::SolarBoosted,
         ModelKind::DriverRegression,
@@ -98,6 +101,7 @@ impl ModelKind {
             ModelKind::Imapa => "imapa",
             ModelKind::Mstl => "mstl",
             ModelKind::DampedTrend => "damped",
+            ModelKind::AutoArima => "arima",
             ModelKind::SolarRegression => "solar_qr",
             ModelKind::SolarBoosted => "solar_gbt",
             ModelKind::DriverRegression => "regression",

@@ -33,6 +33,7 @@
 //! assert!(report.metrics.mase.is_finite());
 //! ```
 
+pub mod arima;
 pub mod backtest;
 pub mod baseline;
 pub mod calendar;

@@ -13,6 +13,8 @@ pub(super) struct FitContext {
     /// Season length offered to ETS, which selects seasonal forms by AICc rather than by the
     /// seasonality test.
     pub(super) ets_season: Option<usize>,
+    /// The ARIMA orders chosen on the full history, refitted as they are on validation windows.
+    pub(super) arima_order: Option<arima::ArimaOrder>,
 }
 
 pub(super) fn fit_kind(
@@ -47,6 +49,10 @@ pub(super) fn fit_kind(
             ctx.mstl_trend.as_deref(),
         )?),
         ModelKind::DampedTrend => Box::new(damped::damped_trend(y, m)?),
+        ModelKind::AutoArima => match ctx.arima_order {
+            Some(order) => Box::new(arima::fit(y, order)?),
+            None => Box::new(arima::fit_auto(y, ctx.ets_season.or(m))?),
+        },
         ModelKind::SolarRegression | ModelKind::SolarBoosted | ModelKind::DriverRegression => {
             return Err(EngineError::CannotFit {
                 model: kind.as_str(),

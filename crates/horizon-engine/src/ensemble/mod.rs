@@ -55,7 +55,7 @@ use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
 use crate::{
-    EngineError, FittedModel, ModelKind, baseline,
+    EngineError, FittedModel, ModelKind, arima, baseline,
     classify::classify,
     covariates::{Covariate, Timeline},
     damped,

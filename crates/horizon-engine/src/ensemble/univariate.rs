@@ -380,6 +380,7 @@ fn route(
                 .filter(|m| *m >= 2)
                 .min()
         }),
+        arima_order: None,
     };
     (kinds, ctx)
 }
@@ -418,6 +419,10 @@ fn fit_candidates(
         let fitted = match kind {
             ModelKind::AutoEts => ets::fit_auto(y, ctx.ets_season).map(|f| {
                 ets_full = Some(f.clone());
+                Box::new(f) as Box<dyn FittedModel>
+            }),
+            ModelKind::AutoArima => arima::fit_auto(y, ctx.ets_season.or(ctx.season)).map(|f| {
+                ctx_k.arima_order = Some(f.order());
                 Box::new(f) as Box<dyn FittedModel>
             }),
             ModelKind::Mstl => mstl::mstl(y, &ctx.periods).map(|f| {

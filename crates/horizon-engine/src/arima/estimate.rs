@@ -1,0 +1,403 @@
+//! Conditional-sum-of-squares estimation of one order.
+
+use super::{ArimaFit, ArimaOrder, ROOT_MARGIN, difference};
+use crate::{
+    EngineError,
+    optim::{NelderMeadOptions, nelder_mead},
+    util,
+};
+
+/// Largest partial autocorrelation the optimiser may set: a root this close to the unit
+/// circle is ruled out by [`ROOT_MARGIN`] anyway, and the CSS surface is flat beyond.
+const PACF_BOUND: f64 = 0.99;
+
+/// CSS residuals of `w` for expanded coefficients: zero for the first `ncond` steps (they
+/// condition the recursion), as R's `arima(method = "CSS")` sets them.
+pub(super) fn residuals(w: &[f64], ar: &[f64], ma: &[f64], mu: f64, ncond: usize) -> Vec<f64> {
+    let n = w.len();
+    let mut e = vec![0.0; n];
+    // Only the non-zero lags: a seasonal model has a handful among dozens.
+    let ar_lags: Vec<(usize, f64)> = nonzero(ar);
+    let ma_lags: Vec<(usize, f64)> = nonzero(ma);
+    for t in ncond..n {
+        let mut v = w[t] - mu;
+        for &(lag, a) in &ar_lags {
+            v -= a * (w[t - lag] - mu);
+        }
+        for &(lag, b) in &ma_lags {
+            if t >= lag {
+                v -= b * e[t - lag];
+            }
+        }
+        e[t] = v;
+    }
+    e
+}
+
+fn nonzero(c: &[f64]) -> Vec<(usize, f64)> {
+    c.iter()
+        .enumerate()
+        .filter(|(_, v)| **v != 0.0)
+        .map(|(k, v)| (k + 1, *v))
+        .collect()
+}
+
+/// AR coefficients (`x_t = Σ a_k x_{t−k}`) of the partial autocorrelations `u` (Durbin–Levinson):
+/// stationary whenever every `|u| < 1`.
+pub(super) fn pacf_to_ar(u: &[f64]) -> Vec<f64> {
+    let mut a = vec![0.0; u.len()];
+    let mut tmp = vec![0.0; u.len()];
+    for k in 0..u.len() {
+        for j in 0..k {
+            tmp[j] = a[j] - u[k] * a[k - 1 - j];
+        }
+        a[..k].copy_from_slice(&tmp[..k]);
+        a[k] = u[k];
+    }
+    a
+}
+
+/// Whether every root of `1 − Σ a_k zᵏ` lies outside the circle of radius `radius`: the
+/// step-down (reverse Levinson) recursion on the coefficients scaled by `radius^k` keeps every
+/// reflection coefficient inside (−1, 1) exactly then.
+pub(super) fn roots_outside(a: &[f64], radius: f64) -> bool {
+    let mut c: Vec<f64> = a
+        .iter()
+        .enumerate()
+        .map(|(k, v)| v * radius.powi(k as i32 + 1))
+        .collect();
+    while let Some(&kappa) = c.last() {
+        if !kappa.is_finite() || kappa.abs() >= 1.0 {
+            return false;
+        }
+        let p = c.len();
+        let den = 1.0 - kappa * kappa;
+        let prev: Vec<f64> = (0..p - 1)
+            .map(|k| (c[k] + kappa * c[p - 2 - k]) / den)
+            .collect();
+        c = prev;
+    }
+    true
+}
+
+/// `(1 − Σ φ_i Bⁱ)(1 − Σ Φ_j Bʲᵐ)` as expanded AR coefficients.
+pub(super) fn expand_ar(phi: &[f64], sphi: &[f64], m: usize) -> Vec<f64> {
+    let len = phi.len() + sphi.len() * m;
+    let mut a = vec![0.0; len];
+    for (i, v) in phi.iter().enumerate() {
+        a[i] += v;
+    }
+    for (j, s) in sphi.iter().enumerate() {
+        let lag = (j + 1) * m;
+        a[lag - 1] += s;
+        for (i, v) in phi.iter().enumerate() {
+            a[lag + i] -= v * s;
+        }
+    }
+    a
+}
+
+/// `(1 + Σ θ_i Bⁱ)(1 + Σ Θ_j Bʲᵐ)` as expanded MA coefficients.
+pub(super) fn expand_ma(theta: &[f64], stheta: &[f64], m: usize) -> Vec<f64> {
+    let len = theta.len() + stheta.len() * m;
+    let mut b = vec![0.0; len];
+    for (i, v) in theta.iter().enumerate() {
+        b[i] += v;
+    }
+    for (j, s) in stheta.iter().enumerate() {
+        let lag = (j + 1) * m;
+        b[lag - 1] += s;
+        for (i, v) in theta.iter().enumerate() {
+            b[lag + i] += v * s;
+        }
+    }
+    b
+}
+
+/// The four factors from the optimiser's partial autocorrelations.
+fn factors(x: &[f64], o: &ArimaOrder) -> [Vec<f64>; 4] {
+    let (p, q, sp, sq) = (o.p, o.q, o.sp, o.sq);
+    let phi = pacf_to_ar(&x[..p]);
+    let theta: Vec<f64> = pacf_to_ar(&x[p..p + q]).iter().map(|v| -v).collect();
+    let sphi = pacf_to_ar(&x[p + q..p + q + sp]);
+    let stheta: Vec<f64> = pacf_to_ar(&x[p + q + sp..p + q + sp + sq])
+        .iter()
+        .map(|v| -v)
+        .collect();
+    [phi, theta, sphi, stheta]
+}
+
+/// Fits `order` by CSS and, when `exact`, refines the CSS solution by exact maximum likelihood
+/// (R's default `CSS-ML`), which is what the AICc then measures.
+pub(super) fn fit_order(
+    y: &[f64],
+    order: ArimaOrder,
+    exact: bool,
+) -> Result<ArimaFit, EngineError> {
+    let cannot = |reason: String| EngineError::CannotFit {
+        model: "auto_arima",
+        reason,
+    };
+    if y.iter().any(|v| !v.is_finite()) {
+        return Err(cannot(
+            "the history holds a missing or non-finite value".into(),
+        ));
+    }
+    let m = order.m.max(1);
+    let mut w = y.to_vec();
+    for lag in order.lags() {
+        w = difference(&w, lag);
+    }
+    let ncond = order.p + order.sp * m;
+    let n_params = order.n_params();
+    let nw = w.len();
+    if nw < ncond + n_params + 2 {
+        return Err(cannot(format!(
+            "{} needs more than {} values",
+            order.spec(),
+            y.len()
+        )));
+    }
+    // The constant is optimised in units of the differenced series' spread.
+    let scale = util::variance(&w)
+        .sqrt()
+        .max(1e-10 * util::mean(&w).abs())
+        .max(1e-300);
+    let k = order.p + order.q + order.sp + order.sq;
+    let objective = |x: &[f64]| -> f64 {
+        let [phi, theta, sphi, stheta] = factors(x, &order);
+        let ar = expand_ar(&phi, &sphi, m);
+        let ma = expand_ma(&theta, &stheta, m);
+        let mu = if order.constant { x[k] * scale } else { 0.0 };
+        let e = residuals(&w, &ar, &ma, mu, ncond);
+        let ssr: f64 = e[ncond..].iter().map(|v| v * v).sum();
+        let s2 = ssr / (nw - ncond) as f64;
+        if s2 > 0.0 && s2.is_finite() {
+            0.5 * s2.ln()
+        } else if s2 == 0.0 {
+            f64::MIN
+        } else {
+            f64::INFINITY
+        }
+    };
+    let mut x0 = vec![0.0; k];
+    let mut lower = vec![-PACF_BOUND; k];
+    let mut upper = vec![PACF_BOUND; k];
+    if order.constant {
+        x0.push(util::mean(&w) / scale);
+        lower.push(f64::NEG_INFINITY);
+        upper.push(f64::INFINITY);
+    }
+    let opts = NelderMeadOptions {
+        max_iter: 200 * x0.len(),
+        f_abs_tol: 1e-9,
+        f_rel_tol: 1e-9,
+        ..NelderMeadOptions::default()
+    };
+    let mut x = if x0.is_empty() {
+        x0
+    } else {
+        nelder_mead(objective, &x0, &lower, &upper, &opts).x
+    };
+    let exact_at = |x: &[f64]| {
+        let [phi, theta, sphi, stheta] = factors(x, &order);
+        let mu = if order.constant { x[k] * scale } else { 0.0 };
+        exact_objective(
+            &w,
+            &expand_ar(&phi, &sphi, m),
+            &expand_ma(&theta, &stheta, m),
+            mu,
+        )
+    };
+    let mut exact_fit = None;
+    if exact {
+        if !x.is_empty() {
+            let start = x.clone();
+            let refined = nelder_mead(|x| exact_at(x).0, &start, &lower, &upper, &opts);
+            if refined.f.is_finite() {
+                x = refined.x;
+            }
+        }
+        let (obj, s2) = exact_at(&x);
+        if obj.is_finite() {
+            exact_fit = Some((obj, s2));
+        }
+    }
+    let coefficients = factors(&x, &order);
+    let [phi, theta, sphi, stheta] = &coefficients;
+    let ar = expand_ar(phi, sphi, m);
+    let ma = expand_ma(theta, stheta, m);
+    let mu = if order.constant { x[k] * scale } else { 0.0 };
+    let e = residuals(&w, &ar, &ma, mu, ncond);
+    let n_used = nw - ncond;
+    let css_sigma2 = e[ncond..].iter().map(|v| v * v).sum::<f64>() / n_used as f64;
+    let ml_sigma2 = exact_fit.map_or(css_sigma2, |(_, s2)| s2);
+    if !ml_sigma2.is_finite() {
+        return Err(cannot(format!("{}: no finite fit", order.spec())));
+    }
+    let roots_ok = roots_outside(phi, ROOT_MARGIN)
+        && roots_outside(&theta.iter().map(|v| -v).collect::<Vec<_>>(), ROOT_MARGIN)
+        && roots_outside(sphi, ROOT_MARGIN.powi(m as i32))
+        && roots_outside(
+            &stheta.iter().map(|v| -v).collect::<Vec<_>>(),
+            ROOT_MARGIN.powi(m as i32),
+        );
+    // R's approximate criterion: −2 log L of the CSS fit up to a constant shared by every
+    // order of the same differencing, over the differenced length.
+    let nstar = nw as f64;
+    let npar = n_params as f64;
+    // −2 log L: exact, or R's approximation from the CSS variance.
+    let neg2_loglik = match exact_fit {
+        Some((obj, _)) => 2.0 * nstar * obj + nstar * (1.0 + (2.0 * std::f64::consts::PI).ln()),
+        None => nstar * (2.0 * std::f64::consts::PI * ml_sigma2.max(1e-300)).ln() + nstar,
+    };
+    // The variance the intervals use is corrected for the estimated coefficients, as R's
+    // `forecast::Arima` does (residual sum of squares over `n − npar + 1`).
+    let sigma2 = if nstar - npar + 1.0 > 0.0 {
+        ml_sigma2 * nstar / (nstar - npar + 1.0)
+    } else {
+        ml_sigma2
+    };
+    let aicc = if roots_ok && nstar - npar - 1.0 > 0.0 {
+        neg2_loglik + 2.0 * npar + 2.0 * npar * (npar + 1.0) / (nstar - npar - 1.0)
+    } else {
+        f64::INFINITY
+    };
+    let skip = y.len() - nw + ncond;
+    let fitted: Vec<f64> = (0..y.len())
+        .map(|t| {
+            if t < skip {
+                f64::NAN
+            } else {
+                y[t] - e[t - (y.len() - nw)]
+            }
+        })
+        .collect();
+    Ok(ArimaFit {
+        order,
+        ar,
+        ma,
+        coefficients: coefficients.clone(),
+        mu,
+        sigma2,
+        aicc,
+        y: y.to_vec(),
+        fitted,
+    })
+}
+
+/// Most terms of the MA(∞) sum that gives the state's stationary covariance.
+const P0_TERMS: usize = 2_000;
+
+/// Exact Gaussian likelihood of the ARMA `w − μ` (expanded `ar`, `ma`) by a Kalman filter on
+/// Harvey's state-space form, as R's `arima` computes it; returns the concentrated objective
+/// `½(ln σ̂² + Σ ln F_t / n)` and `σ̂²`. The initial state covariance is the stationary one,
+/// summed from the state's MA(∞) representation (`Σ Tᵏ R Rᵀ Tᵏᵀ`) until its terms vanish.
+pub(super) fn exact_objective(w: &[f64], ar: &[f64], ma: &[f64], mu: f64) -> (f64, f64) {
+    let r = ar.len().max(ma.len() + 1).max(1);
+    let a_at = |i: usize| ar.get(i).copied().unwrap_or(0.0);
+    // P0 = Σ v_k v_kᵀ with v_0 = R = (1, θ_1, …), v_{k+1} = T v_k.
+    let mut v: Vec<f64> = (0..r)
+        .map(|i| {
+            if i == 0 {
+                1.0
+            } else {
+                ma.get(i - 1).copied().unwrap_or(0.0)
+            }
+        })
+        .collect();
+    let mut p = vec![0.0; r * r];
+    for _ in 0..P0_TERMS {
+        let norm: f64 = v.iter().map(|x| x * x).sum();
+        for i in 0..r {
+            for j in 0..r {
+                p[i * r + j] += v[i] * v[j];
+            }
+        }
+        if norm < 1e-12 * p[0].max(1.0) {
+            break;
+        }
+        let v0 = v[0];
+        for i in 0..r {
+            v[i] = a_at(i) * v0 + if i + 1 < r { v[i + 1] } else { 0.0 };
+        }
+    }
+    let mut a = vec![0.0; r];
+    let mut tp = vec![0.0; r * r];
+    let (mut ssq, mut sumlog, mut nu) = (0.0, 0.0, 0usize);
+    let mut steady = false;
+    let mut gain = vec![0.0; r];
+    let mut row0 = vec![0.0; r];
+    for &x in w {
+        let f = if steady { 1.0 } else { p[0] };
+        if !(f > 0.0 && f.is_finite()) {
+            return (f64::INFINITY, f64::NAN);
+        }
+        let resid = x - mu - a[0];
+        ssq += resid * resid / f;
+        sumlog += f.ln();
+        nu += 1;
+        // Update: a += K v with K = P[:,0] / F; P −= P[:,0] P[0,:] / F.
+        if !steady {
+            for i in 0..r {
+                gain[i] = p[i * r] / f;
+            }
+        }
+        for i in 0..r {
+            a[i] += gain[i] * resid;
+        }
+        // Predict: a ← T a.
+        let a0 = a[0];
+        for i in 0..r {
+            a[i] = a_at(i) * a0 + if i + 1 < r { a[i + 1] } else { 0.0 };
+        }
+        if steady {
+            continue;
+        }
+        row0.copy_from_slice(&p[..r]);
+        for i in 0..r {
+            for j in 0..r {
+                p[i * r + j] -= gain[i] * row0[j];
+            }
+        }
+        // P ← T P Tᵀ + R Rᵀ, T the companion of `ar`.
+        for i in 0..r {
+            for j in 0..r {
+                let below = if i + 1 < r { p[(i + 1) * r + j] } else { 0.0 };
+                tp[i * r + j] = a_at(i) * p[j] + below;
+            }
+        }
+        let mut change = 0.0f64;
+        for i in 0..r {
+            let ri = if i == 0 {
+                1.0
+            } else {
+                ma.get(i - 1).copied().unwrap_or(0.0)
+            };
+            for j in 0..r {
+                let rj = if j == 0 {
+                    1.0
+                } else {
+                    ma.get(j - 1).copied().unwrap_or(0.0)
+                };
+                let right = if j + 1 < r { tp[i * r + j + 1] } else { 0.0 };
+                let next = tp[i * r] * a_at(j) + right + ri * rj;
+                change = change.max((next - p[i * r + j]).abs());
+                p[i * r + j] = next;
+            }
+        }
+        // Once the filter has converged (an invertible MA: the state is known from the past),
+        // F = 1 and the gain is fixed; the covariance recursion is skipped from there.
+        if change < 1e-10 && (p[0] - 1.0).abs() < 1e-10 {
+            for i in 0..r {
+                gain[i] = p[i * r];
+            }
+            steady = true;
+        }
+    }
+    let s2 = ssq / nu as f64;
+    if !(s2 > 0.0 && s2.is_finite()) {
+        return (f64::INFINITY, s2);
+    }
+    (0.5 * (s2.ln() + sumlog / nu as f64), s2)
+}
