@@ -13,7 +13,8 @@ use horizon_domain::{
     IntervalLabel, Location, ModelKind, Orientation, QuantileLevels, SeriesAttributes,
 };
 use horizon_engine::{
-    Covariate, EngineError, FittedModel, ForecastRequest, Timeline, ets, forecast, solar, theta,
+    Covariate, EngineError, FittedModel, ForecastRequest, Timeline, arima, ets, forecast, solar,
+    theta,
 };
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 
@@ -134,6 +135,18 @@ fn main() -> Result<(), EngineError> {
         (
             "auto ETS, non-seasonal search",
             median_time(reps, || ets::fit_auto(&y, None))?,
+        ),
+        (
+            "AutoARIMA, seasonal search (m = 12, exact likelihood)",
+            median_time(reps, || arima::fit_auto(&y, Some(12)))?,
+        ),
+        (
+            "AutoARIMA, non-seasonal search",
+            median_time(reps, || arima::fit_auto(&y, None))?,
+        ),
+        (
+            "AutoARIMA, seasonal, 240 values (CSS search, exact refit)",
+            median_time(reps, || arima::fit_auto(&monthly_series(240), Some(12)))?,
         ),
         (
             "classical Theta",

@@ -477,6 +477,64 @@ fn regression_with_ets_errors_recovers_a_known_coefficient() {
 }
 
 #[test]
+fn regression_with_arima_errors_carries_the_residuals_autocorrelation_into_the_forecast() {
+    // y = 20 + 2·promo + AR(1) errors with φ = 0.9, ending on an error of +1.8: the next steps
+    // stay above the regression line, decaying towards it; the residual's AutoARIMA sees that,
+    // an error model without memory cannot (the historic average as the error model, a
+    // mutation tried, fails at the first step).
+    let n = 400;
+    let h = 6;
+    let mut rng = SmallRng::seed_from_u64(9);
+    let promo: Vec<f64> = (0..n + h)
+        .map(|_| {
+            if rng.random_range(0.0..1.0) < 0.3 {
+                1.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let mut e = 0.0;
+    let mut errors = Vec::with_capacity(n);
+    let y: Vec<f64> = (0..n)
+        .map(|i| {
+            e = 0.9 * e + rng.random_range(-1.0..1.0);
+            errors.push(e);
+            20.0 + 2.0 * promo[i] + e
+        })
+        .collect();
+    let drivers = [Covariate {
+        name: "promo",
+        values: &promo,
+    }];
+    let mut r = ForecastRequest::new(&y, h);
+    r.covariates = drivers.to_vec();
+    r.models = Some(vec![ModelKind::DriverRegression, ModelKind::AutoArima]);
+    let f = forecast(&r).unwrap();
+    let member = f
+        .members
+        .iter()
+        .find(|m| m.kind == ModelKind::DriverRegression)
+        .expect("regression member");
+    assert!(
+        member.reason.contains("with arima errors"),
+        "{}",
+        member.reason
+    );
+    let last = errors[n - 1];
+    assert!(last > 1.5, "this seed ends on a large error: {last}");
+    for s in 0..h {
+        // The AR(1) error's own forecast: φ^(s+1) times the last error.
+        let want = 20.0 + 2.0 * promo[n + s] + 0.9f64.powi(s as i32 + 1) * last;
+        assert!(
+            (f.mean[s] - want).abs() < 0.6,
+            "step {s}: {} vs {want} (last error {last})",
+            f.mean[s]
+        );
+    }
+}
+
+#[test]
 fn a_covariate_that_does_not_help_is_dropped_with_a_warning() {
     let n = 200;
     let h = 10;

@@ -350,3 +350,175 @@ mod tests {
         assert_eq!(empty.f, 1.0);
     }
 }
+
+/// What [`least_squares`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeastSquaresResult {
+    /// The best point (inside the bounds).
+    pub x: Vec<f64>,
+    /// Sum of squared residuals at `x` (`+inf` when no finite value was seen).
+    pub ssr: f64,
+    /// Residual evaluations done.
+    pub evaluations: usize,
+}
+
+/// Minimises `Σ r_i(x)²` inside the box `[lower, upper]` by Levenberg–Marquardt with a
+/// forward-difference Jacobian: the fitting problems that are sums of squares (an ARMA's
+/// residuals) converge in a few dozen residual passes where Nelder–Mead needs hundreds.
+///
+/// `residuals(x, out)` fills `out` (its length fixed by the first call) and returns `false`
+/// when `x` is infeasible. Deterministic. Stops when an accepted step lowers the sum by less
+/// than `rel_tol` of it, after `max_iter` iterations, or when the damping grows past use.
+pub fn least_squares(
+    mut residuals: impl FnMut(&[f64], &mut Vec<f64>) -> bool,
+    x0: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+    max_iter: usize,
+    rel_tol: f64,
+) -> LeastSquaresResult {
+    let k = x0.len();
+    let clamp = |x: &mut [f64]| {
+        for (i, v) in x.iter_mut().enumerate() {
+            let lo = lower.get(i).copied().unwrap_or(f64::NEG_INFINITY);
+            let hi = upper.get(i).copied().unwrap_or(f64::INFINITY);
+            *v = v.clamp(lo, hi);
+        }
+    };
+    let mut x = x0.to_vec();
+    clamp(&mut x);
+    let mut r = Vec::new();
+    let mut evaluations = 1;
+    let ssr_of = |r: &[f64]| r.iter().map(|v| v * v).sum::<f64>();
+    if !residuals(&x, &mut r) || !ssr_of(&r).is_finite() {
+        return LeastSquaresResult {
+            x,
+            ssr: f64::INFINITY,
+            evaluations,
+        };
+    }
+    let mut ssr = ssr_of(&r);
+    if k == 0 {
+        return LeastSquaresResult {
+            x,
+            ssr,
+            evaluations,
+        };
+    }
+    let n = r.len();
+    let mut jac = vec![0.0; n * k]; // column-major: jac[j * n + i] = ∂r_i/∂x_j
+    let mut rt = Vec::with_capacity(n);
+    let mut trial = vec![0.0; k];
+    let mut lambda = 1e-3;
+    for _ in 0..max_iter {
+        // Jacobian by forward differences, stepping inward at an upper bound.
+        for j in 0..k {
+            let hi = upper.get(j).copied().unwrap_or(f64::INFINITY);
+            let mut h = 1e-6 * x[j].abs().max(1e-2);
+            if x[j] + h > hi {
+                h = -h;
+            }
+            trial.copy_from_slice(&x);
+            trial[j] += h;
+            evaluations += 1;
+            if !residuals(&trial, &mut rt) || rt.len() != n {
+                jac[j * n..(j + 1) * n].fill(0.0);
+                continue;
+            }
+            for i in 0..n {
+                jac[j * n + i] = (rt[i] - r[i]) / h;
+            }
+        }
+        // Normal equations JᵀJ δ = −Jᵀr.
+        let mut jtj = vec![0.0; k * k];
+        let mut jtr = vec![0.0; k];
+        for a in 0..k {
+            let ca = &jac[a * n..(a + 1) * n];
+            jtr[a] = ca.iter().zip(&r).map(|(p, q)| p * q).sum();
+            for b in a..k {
+                let v: f64 = ca
+                    .iter()
+                    .zip(&jac[b * n..(b + 1) * n])
+                    .map(|(p, q)| p * q)
+                    .sum();
+                jtj[a * k + b] = v;
+                jtj[b * k + a] = v;
+            }
+        }
+        let mut accepted = false;
+        while lambda < 1e10 {
+            let mut m = jtj.clone();
+            for a in 0..k {
+                m[a * k + a] += lambda * jtj[a * k + a].max(1e-12);
+            }
+            let Some(delta) = solve(&mut m, jtr.iter().map(|v| -v).collect(), k) else {
+                lambda *= 10.0;
+                continue;
+            };
+            for j in 0..k {
+                trial[j] = x[j] + delta[j];
+            }
+            clamp(&mut trial);
+            evaluations += 1;
+            if residuals(&trial, &mut rt) && rt.len() == n {
+                let s = ssr_of(&rt);
+                if s.is_finite() && s < ssr {
+                    let gain = ssr - s;
+                    x.copy_from_slice(&trial);
+                    std::mem::swap(&mut r, &mut rt);
+                    ssr = s;
+                    lambda = (lambda / 10.0).max(1e-12);
+                    accepted = true;
+                    if gain <= rel_tol * ssr {
+                        return LeastSquaresResult {
+                            x,
+                            ssr,
+                            evaluations,
+                        };
+                    }
+                    break;
+                }
+            }
+            lambda *= 10.0;
+        }
+        if !accepted {
+            break;
+        }
+    }
+    LeastSquaresResult {
+        x,
+        ssr,
+        evaluations,
+    }
+}
+
+/// Solves `m x = b` (`m` row-major `k × k`) by Gaussian elimination with partial pivoting;
+/// `None` when singular.
+fn solve(m: &mut [f64], mut b: Vec<f64>, k: usize) -> Option<Vec<f64>> {
+    for col in 0..k {
+        let piv =
+            (col..k).max_by(|&i, &j| m[i * k + col].abs().total_cmp(&m[j * k + col].abs()))?;
+        if m[piv * k + col].abs() < 1e-300 {
+            return None;
+        }
+        if piv != col {
+            for c in 0..k {
+                m.swap(piv * k + c, col * k + c);
+            }
+            b.swap(piv, col);
+        }
+        for row in col + 1..k {
+            let f = m[row * k + col] / m[col * k + col];
+            for c in col..k {
+                m[row * k + c] -= f * m[col * k + c];
+            }
+            b[row] -= f * b[col];
+        }
+    }
+    let mut x = vec![0.0; k];
+    for row in (0..k).rev() {
+        let s: f64 = (row + 1..k).map(|c| m[row * k + c] * x[c]).sum();
+        x[row] = (b[row] - s) / m[row * k + row];
+    }
+    x.iter().all(|v| v.is_finite()).then_some(x)
+}
