@@ -50,8 +50,16 @@ pub(super) fn residuals_into(
 /// AR coefficients (`x_t = Σ a_k x_{t−k}`) of the partial autocorrelations `u` (Durbin–Levinson):
 /// stationary whenever every `|u| < 1`.
 pub(super) fn pacf_to_ar(u: &[f64]) -> Vec<f64> {
-    let mut a = vec![0.0; u.len()];
-    let mut tmp = vec![0.0; u.len()];
+    let mut a = Vec::new();
+    pacf_to_ar_into(u, &mut a, &mut Vec::new());
+    a
+}
+
+fn pacf_to_ar_into(u: &[f64], a: &mut Vec<f64>, tmp: &mut Vec<f64>) {
+    a.clear();
+    a.resize(u.len(), 0.0);
+    tmp.clear();
+    tmp.resize(u.len(), 0.0);
     for k in 0..u.len() {
         for j in 0..k {
             tmp[j] = a[j] - u[k] * a[k - 1 - j];
@@ -59,7 +67,6 @@ pub(super) fn pacf_to_ar(u: &[f64]) -> Vec<f64> {
         a[..k].copy_from_slice(&tmp[..k]);
         a[k] = u[k];
     }
-    a
 }
 
 /// Whether every root of `1 − Σ a_k zᵏ` lies outside the circle of radius `radius`: the
@@ -87,8 +94,14 @@ pub(super) fn roots_outside(a: &[f64], radius: f64) -> bool {
 
 /// `(1 − Σ φ_i Bⁱ)(1 − Σ Φ_j Bʲᵐ)` as expanded AR coefficients.
 pub(super) fn expand_ar(phi: &[f64], sphi: &[f64], m: usize) -> Vec<f64> {
-    let len = phi.len() + sphi.len() * m;
-    let mut a = vec![0.0; len];
+    let mut a = Vec::new();
+    expand_ar_into(phi, sphi, m, &mut a);
+    a
+}
+
+fn expand_ar_into(phi: &[f64], sphi: &[f64], m: usize, a: &mut Vec<f64>) {
+    a.clear();
+    a.resize(phi.len() + sphi.len() * m, 0.0);
     for (i, v) in phi.iter().enumerate() {
         a[i] += v;
     }
@@ -99,13 +112,18 @@ pub(super) fn expand_ar(phi: &[f64], sphi: &[f64], m: usize) -> Vec<f64> {
             a[lag + i] -= v * s;
         }
     }
-    a
 }
 
 /// `(1 + Σ θ_i Bⁱ)(1 + Σ Θ_j Bʲᵐ)` as expanded MA coefficients.
 pub(super) fn expand_ma(theta: &[f64], stheta: &[f64], m: usize) -> Vec<f64> {
-    let len = theta.len() + stheta.len() * m;
-    let mut b = vec![0.0; len];
+    let mut b = Vec::new();
+    expand_ma_into(theta, stheta, m, &mut b);
+    b
+}
+
+fn expand_ma_into(theta: &[f64], stheta: &[f64], m: usize, b: &mut Vec<f64>) {
+    b.clear();
+    b.resize(theta.len() + stheta.len() * m, 0.0);
     for (i, v) in theta.iter().enumerate() {
         b[i] += v;
     }
@@ -116,7 +134,35 @@ pub(super) fn expand_ma(theta: &[f64], stheta: &[f64], m: usize) -> Vec<f64> {
             b[lag + i] += v * s;
         }
     }
-    b
+}
+
+/// Buffers one fit reuses across the optimiser's thousands of evaluations.
+#[derive(Default)]
+struct Work {
+    factors: [Vec<f64>; 4],
+    tmp: Vec<f64>,
+    ar: Vec<f64>,
+    ma: Vec<f64>,
+    e: Vec<f64>,
+    kalman: KalmanWork,
+}
+
+impl Work {
+    /// Expands the optimiser's point into `ar`, `ma`; returns the constant.
+    fn model_at(&mut self, x: &[f64], o: &ArimaOrder, k: usize, scale: f64) -> f64 {
+        let (p, q, sp) = (o.p, o.q, o.sp);
+        let ranges = [0..p, p..p + q, p + q..p + q + sp, p + q + sp..k];
+        for (i, r) in ranges.into_iter().enumerate() {
+            pacf_to_ar_into(&x[r], &mut self.factors[i], &mut self.tmp);
+            if i % 2 == 1 {
+                // MA factors: θ = −(the AR coefficients of the same partial autocorrelations).
+                self.factors[i].iter_mut().for_each(|v| *v = -*v);
+            }
+        }
+        expand_ar_into(&self.factors[0], &self.factors[2], o.m.max(1), &mut self.ar);
+        expand_ma_into(&self.factors[1], &self.factors[3], o.m.max(1), &mut self.ma);
+        if o.constant { x[k] * scale } else { 0.0 }
+    }
 }
 
 /// The four factors from the optimiser's partial autocorrelations.
@@ -169,21 +215,12 @@ pub(super) fn fit_order(
         .max(1e-10 * util::mean(&w).abs())
         .max(1e-300);
     let k = order.p + order.q + order.sp + order.sq;
-    let mut ar = Vec::new();
-    let mut ma = Vec::new();
-    // Expanded coefficients and constant of the optimiser's point.
-    let model_at = |x: &[f64], ar: &mut Vec<f64>, ma: &mut Vec<f64>| -> f64 {
-        let [phi, theta, sphi, stheta] = factors(x, &order);
-        *ar = expand_ar(&phi, &sphi, m);
-        *ma = expand_ma(&theta, &stheta, m);
-        if order.constant { x[k] * scale } else { 0.0 }
-    };
-    let (mut css_ar, mut css_ma, mut css_e) = (Vec::new(), Vec::new(), Vec::new());
+    let mut css_work = Work::default();
     let css_residuals = |x: &[f64], out: &mut Vec<f64>| -> bool {
-        let mu = model_at(x, &mut css_ar, &mut css_ma);
-        residuals_into(&w, &css_ar, &css_ma, mu, ncond, &mut css_e);
+        let mu = css_work.model_at(x, &order, k, scale);
+        residuals_into(&w, &css_work.ar, &css_work.ma, mu, ncond, &mut css_work.e);
         out.clear();
-        out.extend_from_slice(&css_e[ncond..]);
+        out.extend_from_slice(&css_work.e[ncond..]);
         out.iter().all(|v| v.is_finite())
     };
     let mut x0 = vec![0.0; k];
@@ -199,10 +236,13 @@ pub(super) fn fit_order(
     // the concentrated likelihood's), so Levenberg–Marquardt fits them in a few dozen passes.
     // A relative change of 1e-8 in the sum moves the AICc by about 1e-8 · n.
     let mut x = least_squares(css_residuals, &x0, &lower, &upper, LM_ITERATIONS, 1e-6).x;
-    let (mut ml_ar, mut ml_ma) = (Vec::new(), Vec::new());
+    let mut ml_work = Work::default();
     let exact_residuals = |x: &[f64], out: &mut Vec<f64>| -> bool {
-        let mu = model_at(x, &mut ml_ar, &mut ml_ma);
-        let (obj, _) = kalman(&w, &ml_ar, &ml_ma, mu, Some(out));
+        let mu = ml_work.model_at(x, &order, k, scale);
+        let Work {
+            ar, ma, kalman: kw, ..
+        } = &mut ml_work;
+        let (obj, _) = kalman(&w, ar, ma, mu, Some(out), kw);
         if !obj.is_finite() {
             return false;
         }
@@ -216,8 +256,11 @@ pub(super) fn fit_order(
                 x = refined.x;
             }
         }
-        let mu = model_at(&x, &mut ar, &mut ma);
-        let (obj, s2) = kalman(&w, &ar, &ma, mu, None);
+        let mu = ml_work.model_at(&x, &order, k, scale);
+        let Work {
+            ar, ma, kalman: kw, ..
+        } = &mut ml_work;
+        let (obj, s2) = kalman(&w, ar, ma, mu, None, kw);
         if obj.is_finite() {
             exact_fit = Some((obj, s2));
         }
@@ -292,31 +335,30 @@ const P0_DOUBLINGS: usize = 12;
 /// The stationary covariance `P = Σ_k Tᵏ R Rᵀ Tᵏᵀ` of Harvey's state (`T` the companion of `ar`,
 /// `R = (1, θ_1, …)`), row-major `r × r`, by doubling: `P ← P + A P Aᵀ`, `A ← A²` sums
 /// `2ʲ` terms after `j` steps, and stops once `A` has vanished.
-fn stationary_covariance(ar: &[f64], ma: &[f64], r: usize) -> Vec<f64> {
-    let rv: Vec<f64> = (0..r)
-        .map(|i| {
-            if i == 0 {
-                1.0
-            } else {
-                ma.get(i - 1).copied().unwrap_or(0.0)
-            }
-        })
-        .collect();
-    let mut p = vec![0.0; r * r];
+fn stationary_covariance(ar: &[f64], ma: &[f64], r: usize, work: &mut KalmanWork) {
+    let rv = |i: usize| {
+        if i == 0 {
+            1.0
+        } else {
+            ma.get(i - 1).copied().unwrap_or(0.0)
+        }
+    };
+    let KalmanWork { p, a, ap, next, .. } = work;
+    for buf in [&mut *p, &mut *a, &mut *ap, &mut *next] {
+        buf.clear();
+        buf.resize(r * r, 0.0);
+    }
     for i in 0..r {
         for j in 0..r {
-            p[i * r + j] = rv[i] * rv[j];
+            p[i * r + j] = rv(i) * rv(j);
         }
     }
-    let mut a = vec![0.0; r * r];
     for i in 0..r {
         a[i * r] = ar.get(i).copied().unwrap_or(0.0);
         if i + 1 < r {
             a[i * r + i + 1] = 1.0;
         }
     }
-    let mut ap = vec![0.0; r * r];
-    let mut next = vec![0.0; r * r];
     let matmul = |x: &[f64], y: &[f64], out: &mut [f64], transpose_y: bool| {
         for i in 0..r {
             for j in 0..r {
@@ -334,11 +376,11 @@ fn stationary_covariance(ar: &[f64], ma: &[f64], r: usize) -> Vec<f64> {
         }
     };
     for _ in 0..P0_DOUBLINGS {
-        matmul(&a, &p, &mut ap, false);
-        matmul(&ap, &a, &mut next, true);
+        matmul(a, p, ap, false);
+        matmul(ap, a, next, true);
         let mut added = 0.0f64;
         let mut size = 0.0f64;
-        for (pi, ni) in p.iter_mut().zip(&next) {
+        for (pi, ni) in p.iter_mut().zip(next.iter()) {
             *pi += ni;
             added = added.max(ni.abs());
             size = size.max(pi.abs());
@@ -347,10 +389,22 @@ fn stationary_covariance(ar: &[f64], ma: &[f64], r: usize) -> Vec<f64> {
         if added <= 1e-10 * size {
             break;
         }
-        matmul(&a, &a, &mut ap, false);
-        std::mem::swap(&mut a, &mut ap);
+        matmul(a, a, ap, false);
+        std::mem::swap(a, ap);
     }
-    p
+}
+
+/// The Kalman filter's buffers, kept across evaluations.
+#[derive(Default)]
+pub(super) struct KalmanWork {
+    p: Vec<f64>,
+    a: Vec<f64>,
+    ap: Vec<f64>,
+    next: Vec<f64>,
+    state: Vec<f64>,
+    tp: Vec<f64>,
+    gain: Vec<f64>,
+    row0: Vec<f64>,
 }
 
 /// Exact Gaussian likelihood of the ARMA `w − μ` (expanded `ar`, `ma`) by a Kalman filter on
@@ -364,19 +418,33 @@ pub(super) fn kalman(
     ma: &[f64],
     mu: f64,
     mut scaled: Option<&mut Vec<f64>>,
+    work: &mut KalmanWork,
 ) -> (f64, f64) {
     if let Some(out) = scaled.as_deref_mut() {
         out.clear();
     }
     let r = ar.len().max(ma.len() + 1).max(1);
     let a_at = |i: usize| ar.get(i).copied().unwrap_or(0.0);
-    let mut p = stationary_covariance(ar, ma, r);
-    let mut a = vec![0.0; r];
-    let mut tp = vec![0.0; r * r];
+    stationary_covariance(ar, ma, r, work);
+    let KalmanWork {
+        p,
+        state: a,
+        tp,
+        gain,
+        row0,
+        ..
+    } = work;
+    for (buf, len) in [
+        (&mut *a, r),
+        (&mut *tp, r * r),
+        (&mut *gain, r),
+        (&mut *row0, r),
+    ] {
+        buf.clear();
+        buf.resize(len, 0.0);
+    }
     let (mut ssq, mut sumlog, mut nu) = (0.0, 0.0, 0usize);
     let mut steady = false;
-    let mut gain = vec![0.0; r];
-    let mut row0 = vec![0.0; r];
     for &x in w {
         let f = if steady { 1.0 } else { p[0] };
         if !(f > 0.0 && f.is_finite()) {

@@ -21,7 +21,9 @@ mod tests;
 #[cfg(test)]
 mod tests_data;
 
-pub use search::{fit_auto, kpss_statistic, ndiffs, nsdiffs, seasonal_strength};
+pub use search::{
+    Criterion, fit_auto, fit_auto_with, kpss_statistic, ndiffs, nsdiffs, seasonal_strength,
+};
 
 use horizon_domain::QuantileLevels;
 
@@ -279,4 +281,13 @@ impl FittedModel for ArimaFit {
 /// non-finite value, or when no finite fit is found.
 pub fn fit(y: &[f64], order: ArimaOrder) -> Result<ArimaFit, EngineError> {
     estimate::fit_order(y, order, true)
+}
+
+/// Fits the given orders by conditional sum of squares alone (no exact refinement): what a
+/// validation window refits, where the order is known and only its forecast is scored.
+///
+/// # Errors
+/// As [`fit`].
+pub fn fit_conditional(y: &[f64], order: ArimaOrder) -> Result<ArimaFit, EngineError> {
+    estimate::fit_order(y, order, false)
 }

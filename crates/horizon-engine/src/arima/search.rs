@@ -119,6 +119,26 @@ pub fn nsdiffs(x: &[f64], m: usize) -> usize {
     usize::from(seasonal_strength(x, m) > SEASONAL_STRENGTH_DIFFERENCE)
 }
 
+/// How [`fit_auto_with`] compares the orders it visits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Criterion {
+    /// As R's `auto.arima`: exact likelihood for histories of up to [`APPROXIMATION_LENGTH`]
+    /// values with seasons up to 12, the CSS approximation beyond.
+    AsR,
+    /// The CSS approximation for every history, the chosen order refitted exactly: a Kalman
+    /// filter per optimiser step is what an exact search spends its time on (on M1's quarterly
+    /// series 6x the approximate one's), for orders that rarely differ.
+    Approximate,
+}
+
+/// [`fit_auto_with`] as R does it ([`Criterion::AsR`]).
+///
+/// # Errors
+/// As [`fit_auto_with`].
+pub fn fit_auto(y: &[f64], season: Option<usize>) -> Result<ArimaFit, EngineError> {
+    fit_auto_with(y, season, Criterion::AsR)
+}
+
 /// Chooses the differences, then searches the ARMA orders stepwise from R's four starting
 /// models, moving to the first neighbour with a lower AICc until none is (at most
 /// [`MAX_MODELS`] fits). `season` below 2 (or a history shorter than two seasons and one value)
@@ -127,7 +147,11 @@ pub fn nsdiffs(x: &[f64], m: usize) -> usize {
 /// # Errors
 /// [`EngineError::CannotFit`] when the history is too short (fewer than 3 values), holds a
 /// non-finite value, or no order can be fitted.
-pub fn fit_auto(y: &[f64], season: Option<usize>) -> Result<ArimaFit, EngineError> {
+pub fn fit_auto_with(
+    y: &[f64],
+    season: Option<usize>,
+    criterion: Criterion,
+) -> Result<ArimaFit, EngineError> {
     let cannot = |reason: &str| EngineError::CannotFit {
         model: "auto_arima",
         reason: reason.to_owned(),
@@ -180,7 +204,7 @@ pub fn fit_auto(y: &[f64], season: Option<usize>) -> Result<ArimaFit, EngineErro
         d,
         sd,
         tried: HashSet::new(),
-        exact: n <= APPROXIMATION_LENGTH && m <= 12,
+        exact: criterion == Criterion::AsR && n <= APPROXIMATION_LENGTH && m <= 12,
         best: None,
     };
     let allow_constant = d + sd <= 1;

@@ -50,8 +50,12 @@ pub(super) fn fit_kind(
         )?),
         ModelKind::DampedTrend => Box::new(damped::damped_trend(y, m)?),
         ModelKind::AutoArima => match ctx.arima_order {
-            Some(order) => Box::new(arima::fit(y, order)?),
-            None => Box::new(arima::fit_auto(y, ctx.ets_season.or(m))?),
+            Some(order) => Box::new(arima::fit_conditional(y, order)?),
+            None => Box::new(arima::fit_auto_with(
+                y,
+                ctx.ets_season.or(m),
+                arima::Criterion::Approximate,
+            )?),
         },
         ModelKind::SolarRegression | ModelKind::SolarBoosted | ModelKind::DriverRegression => {
             return Err(EngineError::CannotFit {

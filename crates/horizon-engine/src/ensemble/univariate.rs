@@ -421,7 +421,12 @@ fn fit_candidates(
                 ets_full = Some(f.clone());
                 Box::new(f) as Box<dyn FittedModel>
             }),
-            ModelKind::AutoArima => arima::fit_auto(y, ctx.ets_season.or(ctx.season)).map(|f| {
+            ModelKind::AutoArima => arima::fit_auto_with(
+                y,
+                ctx.ets_season.or(ctx.season),
+                arima::Criterion::Approximate,
+            )
+            .map(|f| {
                 ctx_k.arima_order = Some(f.order());
                 Box::new(f) as Box<dyn FittedModel>
             }),
