@@ -129,6 +129,11 @@ pub enum Criterion {
     /// filter per optimiser step is what an exact search spends its time on (on M1's quarterly
     /// series 6x the approximate one's), for orders that rarely differ.
     Approximate,
+    /// The CSS approximation throughout, the chosen order kept as CSS fitted it (R's
+    /// `method = "CSS"`): no Kalman filter at all. The ensemble's member: beside the default
+    /// members it scored as the exact refit did (OWA M1 yearly 0.741 vs 0.744, M1 quarterly
+    /// 0.850 vs 0.847, Tourism quarterly 0.850 vs 0.853) in two thirds of the time.
+    Conditional,
 }
 
 /// [`fit_auto_with`] as R does it ([`Criterion::AsR`]).
@@ -299,7 +304,7 @@ pub fn fit_auto_with(
     }
     match search.best {
         // As R: a search by the approximation ends with the chosen order refitted exactly.
-        Some((_, fit)) if !search.exact => {
+        Some((_, fit)) if !search.exact && criterion == Criterion::Approximate => {
             Ok(estimate::fit_order(y, fit.order, true).unwrap_or(fit))
         }
         Some((_, fit)) => Ok(fit),

@@ -424,7 +424,7 @@ fn fit_candidates(
             ModelKind::AutoArima => arima::fit_auto_with(
                 y,
                 ctx.ets_season.or(ctx.season),
-                arima::Criterion::Approximate,
+                arima::Criterion::Conditional,
             )
             .map(|f| {
                 ctx_k.arima_order = Some(f.order());
