@@ -54,7 +54,7 @@ pub(super) fn fit_kind(
             None => Box::new(arima::fit_auto_with(
                 y,
                 ctx.ets_season.or(m),
-                arima::Criterion::Conditional,
+                arima::Criterion::AsR,
             )?),
         },
         ModelKind::SolarRegression | ModelKind::SolarBoosted | ModelKind::DriverRegression => {

@@ -421,15 +421,14 @@ fn fit_candidates(
                 ets_full = Some(f.clone());
                 Box::new(f) as Box<dyn FittedModel>
             }),
-            ModelKind::AutoArima => arima::fit_auto_with(
-                y,
-                ctx.ets_season.or(ctx.season),
-                arima::Criterion::Conditional,
-            )
-            .map(|f| {
-                ctx_k.arima_order = Some(f.order());
-                Box::new(f) as Box<dyn FittedModel>
-            }),
+            ModelKind::AutoArima => {
+                arima::fit_auto_with(y, ctx.ets_season.or(ctx.season), arima::Criterion::AsR).map(
+                    |f| {
+                        ctx_k.arima_order = Some(f.order());
+                        Box::new(f) as Box<dyn FittedModel>
+                    },
+                )
+            }
             ModelKind::Mstl => mstl::mstl(y, &ctx.periods).map(|f| {
                 ctx_k.mstl_trend = f.trend_form().map(str::to_owned);
                 Box::new(f) as Box<dyn FittedModel>
