@@ -306,7 +306,7 @@ pub fn fit_auto_with(
     }
     match search.best {
         // As R: a search by the approximation ends with the chosen order refitted exactly.
-        Some((_, fit)) if !search.exact && criterion == Criterion::Approximate => {
+        Some((_, fit)) if !search.exact && criterion != Criterion::Conditional => {
             Ok(estimate::fit_order(y, fit.order, true).unwrap_or(fit))
         }
         Some((_, fit)) => Ok(fit),
