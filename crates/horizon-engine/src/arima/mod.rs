@@ -22,7 +22,9 @@ mod tests;
 mod tests_data;
 
 pub use search::{
-    Criterion, fit_auto, fit_auto_with, kpss_statistic, ndiffs, nsdiffs, seasonal_strength,
+    APPROXIMATION_LENGTH, Criterion, KPSS_CRITICAL_5PCT, MAX_D, SEASONAL_STRENGTH_DIFFERENCE,
+    SEASONAL_WINDOW_CYCLES, fit_auto, fit_auto_with, kpss_statistic, ndiffs, nsdiffs,
+    seasonal_strength,
 };
 
 use horizon_domain::QuantileLevels;

@@ -70,7 +70,7 @@ pub fn ndiffs(x: &[f64]) -> usize {
 /// Cycles on each side of a step whose same-phase values form its seasonal component in
 /// [`seasonal_strength`]: an evolving seasonal pattern like STL's (R's `mstl` smooths each phase
 /// over 11 cycles with tricube weights, about as narrow as a flat window over 7).
-const SEASONAL_WINDOW_CYCLES: usize = 3;
+pub const SEASONAL_WINDOW_CYCLES: usize = 3;
 
 /// Seasonal strength `max(0, 1 − var(R)/var(S + R))` of `x` with period `m`, the seasonal
 /// component allowed to evolve (each step's is the mean of the detrended values of its phase
