@@ -95,43 +95,31 @@ pub(super) fn roots_outside(a: &[f64], radius: f64) -> bool {
 /// `(1 − Σ φ_i Bⁱ)(1 − Σ Φ_j Bʲᵐ)` as expanded AR coefficients.
 pub(super) fn expand_ar(phi: &[f64], sphi: &[f64], m: usize) -> Vec<f64> {
     let mut a = Vec::new();
-    expand_ar_into(phi, sphi, m, &mut a);
+    expand_into(phi, sphi, m, -1.0, &mut a);
     a
-}
-
-fn expand_ar_into(phi: &[f64], sphi: &[f64], m: usize, a: &mut Vec<f64>) {
-    a.clear();
-    a.resize(phi.len() + sphi.len() * m, 0.0);
-    for (i, v) in phi.iter().enumerate() {
-        a[i] += v;
-    }
-    for (j, s) in sphi.iter().enumerate() {
-        let lag = (j + 1) * m;
-        a[lag - 1] += s;
-        for (i, v) in phi.iter().enumerate() {
-            a[lag + i] -= v * s;
-        }
-    }
 }
 
 /// `(1 + Σ θ_i Bⁱ)(1 + Σ Θ_j Bʲᵐ)` as expanded MA coefficients.
 pub(super) fn expand_ma(theta: &[f64], stheta: &[f64], m: usize) -> Vec<f64> {
     let mut b = Vec::new();
-    expand_ma_into(theta, stheta, m, &mut b);
+    expand_into(theta, stheta, m, 1.0, &mut b);
     b
 }
 
-fn expand_ma_into(theta: &[f64], stheta: &[f64], m: usize, b: &mut Vec<f64>) {
-    b.clear();
-    b.resize(theta.len() + stheta.len() * m, 0.0);
-    for (i, v) in theta.iter().enumerate() {
-        b[i] += v;
+/// The coefficients by lag of `(1 + σ Σ c_i Bⁱ)(1 + σ Σ s_j Bʲᵐ)` read back with the sign `σ`
+/// (−1 for the AR side, written `1 − Σ a_k Bᵏ`; +1 for the MA side): each factor's own
+/// coefficients, and the cross terms `σ c_i s_j` at lags `i + jm`.
+fn expand_into(c: &[f64], s: &[f64], m: usize, sign: f64, out: &mut Vec<f64>) {
+    out.clear();
+    out.resize(c.len() + s.len() * m, 0.0);
+    for (i, v) in c.iter().enumerate() {
+        out[i] += v;
     }
-    for (j, s) in stheta.iter().enumerate() {
+    for (j, sv) in s.iter().enumerate() {
         let lag = (j + 1) * m;
-        b[lag - 1] += s;
-        for (i, v) in theta.iter().enumerate() {
-            b[lag + i] += v * s;
+        out[lag - 1] += sv;
+        for (i, v) in c.iter().enumerate() {
+            out[lag + i] += sign * v * sv;
         }
     }
 }
@@ -159,8 +147,20 @@ impl Work {
                 self.factors[i].iter_mut().for_each(|v| *v = -*v);
             }
         }
-        expand_ar_into(&self.factors[0], &self.factors[2], o.m.max(1), &mut self.ar);
-        expand_ma_into(&self.factors[1], &self.factors[3], o.m.max(1), &mut self.ma);
+        expand_into(
+            &self.factors[0],
+            &self.factors[2],
+            o.m.max(1),
+            -1.0,
+            &mut self.ar,
+        );
+        expand_into(
+            &self.factors[1],
+            &self.factors[3],
+            o.m.max(1),
+            1.0,
+            &mut self.ma,
+        );
         if o.constant { x[k] * scale } else { 0.0 }
     }
 }
