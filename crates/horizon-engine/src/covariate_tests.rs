@@ -10,6 +10,14 @@ use crate::{
     solar::{self, SunStep},
 };
 
+/// The member of `kind` in `f`; a panic naming `what` and the members there are otherwise.
+fn member<'a>(f: &'a crate::Forecast, kind: ModelKind, what: &str) -> &'a crate::ensemble::Member {
+    f.members
+        .iter()
+        .find(|m| m.kind == kind)
+        .unwrap_or_else(|| panic!("{what}: {:?}", f.members))
+}
+
 fn ts(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
@@ -200,11 +208,7 @@ fn a_plant_forecast_is_zero_at_night_bounded_non_crossing_and_deterministic() {
         }
     }
     assert!(nights >= 10, "48 hours have nights");
-    let solar = f
-        .members
-        .iter()
-        .find(|m| m.kind == ModelKind::SolarRegression)
-        .expect("solar regression member");
+    let solar = member(&f, ModelKind::SolarRegression, "solar regression member");
     assert!(solar.weight > 0.5, "{:?}", f.members);
     // The weather-driven forecast follows the generated truth: daytime mean absolute error
     // well under a tenth of capacity (the clouds are known, only the 5% noise is not).
@@ -241,11 +245,11 @@ fn without_a_location_the_history_gives_day_and_night_and_the_result_says_so() {
         "{:?}",
         f.warnings
     );
-    let solar = f
-        .members
-        .iter()
-        .find(|m| m.kind == ModelKind::SolarRegression)
-        .expect("the solar regression is fitted from the history's own day and night");
+    let solar = member(
+        &f,
+        ModelKind::SolarRegression,
+        "the solar regression is fitted from the history's own day and night",
+    );
     assert!(solar.reason.contains("no location"), "{}", solar.reason);
     // Steps dark on each of the last days (every hour the sun is down for the whole hour,
     // away from sunrise and sunset) are exactly zero; nothing exceeds capacity.
@@ -286,11 +290,11 @@ fn without_a_location_an_irradiance_column_under_another_name_is_found() {
         },
     ];
     let f = forecast(&r).unwrap();
-    let solar = f
-        .members
-        .iter()
-        .find(|m| m.kind == ModelKind::SolarRegression)
-        .expect("irradiation is read as irradiance");
+    let solar = member(
+        &f,
+        ModelKind::SolarRegression,
+        "irradiation is read as irradiance",
+    );
     assert!(solar.reason.contains("irradiation"), "{}", solar.reason);
 }
 
@@ -454,11 +458,7 @@ fn regression_with_ets_errors_recovers_a_known_coefficient() {
     let mut r = ForecastRequest::new(&y, h);
     r.covariates = drivers.to_vec();
     let f = forecast(&r).unwrap();
-    let member = f
-        .members
-        .iter()
-        .find(|m| m.kind == ModelKind::DriverRegression)
-        .expect("regression member");
+    let member = member(&f, ModelKind::DriverRegression, "regression member");
     assert!(member.weight > 0.5, "{:?}", f.members);
     assert!(
         f.warnings.iter().any(|w| w.message.contains("junk")),
@@ -511,11 +511,7 @@ fn regression_with_arima_errors_carries_the_residuals_autocorrelation_into_the_f
     r.covariates = drivers.to_vec();
     r.models = Some(vec![ModelKind::DriverRegression, ModelKind::AutoArima]);
     let f = forecast(&r).unwrap();
-    let member = f
-        .members
-        .iter()
-        .find(|m| m.kind == ModelKind::DriverRegression)
-        .expect("regression member");
+    let member = member(&f, ModelKind::DriverRegression, "regression member");
     assert!(
         member.reason.contains("with arima errors"),
         "{}",
