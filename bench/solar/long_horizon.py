@@ -7,7 +7,11 @@ Subcommands (long_horizon.sh calls them):
 
 With the weather known exactly, a model driven by it has no reason to be worse on day 14
 than on day 1; a model that leans on the recent past (or on a trend) would be. Origins are
-local midnight every 6 days over 2011-07 .. 2013-11 (so every season is seen).
+local midnight every day over 2011-07 .. 2013-11 (so every season is seen), and each lead day
+is scored on the same target days (those that every lead day reaches): with origins every 6
+days, as before 2026-12-07, day 1 and day 14 were scored on different days (day 14 of one
+origin is day 2 of the next but one), so their ratio held the weather of different days
+(1.112 that way) as well as any decay with the step. EVERY_DAYS=6 repeats that design.
 """
 import json
 import os
@@ -22,6 +26,7 @@ from solar import LEVELS, load_pvdaq  # noqa: E402
 STEP = pd.Timedelta(hours=1)
 HISTORY_DAYS = 60
 DAYS = 14
+EVERY_DAYS = int(os.environ.get("EVERY_DAYS", "1"))
 
 
 def prepare(out):
@@ -36,7 +41,7 @@ def prepare(out):
     p = p.resample("1h", label="right", closed="right").mean()
     w = w.resample("1h", label="right", closed="right").mean()
     ys, xs, acts, meta = [], [], [], []
-    for day in pd.date_range("2011-07-01", "2013-11-20", freq="6D"):
+    for day in pd.date_range("2011-07-01", "2013-11-20", freq=f"{EVERY_DAYS}D"):
         origin = pd.Timestamp(day).tz_localize("America/Denver").tz_convert("UTC")
         grid = pd.date_range(origin - pd.Timedelta(days=HISTORY_DAYS) + STEP, origin, freq=STEP)
         fut = pd.date_range(origin + STEP, origin + DAYS * 24 * STEP, freq=STEP)
@@ -46,7 +51,9 @@ def prepare(out):
             continue
         oid = f"{sid}@{day.date()}"
         ys.append(pd.DataFrame({"unique_id": oid, "ds": grid, "y": hist.values}))
-        acts.append(pd.DataFrame({"unique_id": oid, "ds": fut, "y": actual.values, "lead_day": np.arange(len(fut)) // 24 + 1}))
+        lead = np.arange(len(fut)) // 24 + 1
+        target_day = (pd.Timestamp(day) + pd.to_timedelta(lead - 1, unit="D")).strftime("%Y-%m-%d")
+        acts.append(pd.DataFrame({"unique_id": oid, "ds": fut, "y": actual.values, "lead_day": lead, "target_day": target_day}))
         wx = wx.interpolate(limit=3).reset_index().rename(columns={"index": "ds"})
         wx.insert(0, "unique_id", oid)
         xs.append(wx)
@@ -76,6 +83,10 @@ def score(out):
         fc = pd.read_csv(os.path.join(out, f"fc_{name}.csv"))
         m = act.merge(fc, on=["unique_id", "ds"], how="left")
         m = m[m["day"] & m["y"].notna()]
+        if EVERY_DAYS == 1:
+            # The target days every lead day reaches, so that each lead is scored on the same days.
+            leads_per_day = m.groupby("target_day")["lead_day"].nunique()
+            m = m[m["target_day"].isin(leads_per_day.index[leads_per_day == DAYS])]
         Q = m[[f"q-{l}" for l in LEVELS]].values
         d = m["y"].values[:, None] - Q
         lv = np.array(LEVELS)[None, :]
@@ -85,7 +96,7 @@ def score(out):
         rows.append({"model": name, **{f"day {k}": per.get(k, np.nan) for k in range(1, DAYS + 1)}, "day14/day1": per.get(DAYS) / per.get(1), "days 8-14 / days 1-7": per.loc[8:14].mean() / per.loc[1:7].mean()})
     r = pd.DataFrame(rows)
     pd.set_option("display.width", 250)
-    print(f"\n{len(meta)} origins, hourly, exact weather — daytime pinball in % of capacity per lead day")
+    print(f"\n{len(meta)} origins every {EVERY_DAYS} days, hourly, exact weather — daytime pinball in % of capacity per lead day, on the target days every lead reaches")
     print(r.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
