@@ -48,6 +48,69 @@ pub struct Series {
     pub int_step: i64,
 }
 
+/// A series as the forecast command holds it until its turn: its values, and its stamps only
+/// when they are not a regular grid (a grid's stamps are computed when the series is forecast,
+/// [`Held::series`]). Stamps were two thirds of the memory a long file's histories held: 16
+/// bytes a step beside the value's 8 (bench/solar scale.sh).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Held {
+    /// The `unique_id`.
+    pub(crate) id: String,
+    values: Vec<f64>,
+    int_step: i64,
+    stamps: Stamps,
+}
+
+/// A held series' stamps.
+#[derive(Debug, Clone, PartialEq)]
+enum Stamps {
+    /// Step `k` is `k` integer steps or `k` frequency steps after this one.
+    Grid(Ds),
+    /// As read (not on a grid).
+    Listed(Vec<Ds>),
+}
+
+impl Held {
+    /// The series with its stamps, on `frequency` (the set's) for a grid of instants.
+    pub(crate) fn series(&self, frequency: Option<Frequency>) -> Series {
+        let n = self.values.len() as i64;
+        let ds = match &self.stamps {
+            Stamps::Listed(ds) => ds.clone(),
+            Stamps::Grid(Ds::Int(first)) => {
+                (0..n).map(|k| Ds::Int(first + k * self.int_step)).collect()
+            }
+            Stamps::Grid(Ds::Time(first)) => {
+                let f = frequency.unwrap_or(Frequency::Days(1));
+                (0..n).map(|k| Ds::Time(f.advance(*first, k))).collect()
+            }
+        };
+        Series {
+            id: self.id.clone(),
+            ds,
+            values: self.values.clone(),
+            int_step: self.int_step,
+        }
+    }
+}
+
+/// A file's series held for the forecast command ([`Held`]), with what the set says of them
+/// all (`set.series` is empty).
+pub(crate) struct HeldSet {
+    pub(crate) set: SeriesSet,
+    pub(crate) held: Vec<Held>,
+}
+
+impl HeldSet {
+    /// Every series with its stamps: the public [`SeriesSet`].
+    fn into_set(self) -> SeriesSet {
+        let frequency = self.set.frequency;
+        SeriesSet {
+            series: self.held.iter().map(|h| h.series(frequency)).collect(),
+            ..self.set
+        }
+    }
+}
+
 /// Every series of a file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesSet {
@@ -156,21 +219,34 @@ pub fn read_series(path: &Path) -> Result<SeriesSet, BatchError> {
 /// [`read_series`] with a rule for duplicate stamps (the CLI's `--on-duplicate`).
 /// A `path` of `-` reads standard input.
 pub fn read_series_with(path: &Path, on_duplicate: OnDuplicate) -> Result<SeriesSet, BatchError> {
+    read_held(path, on_duplicate).map(HeldSet::into_set)
+}
+
+/// [`read_series_with`] with grid stamps left to be computed ([`Held`]).
+pub(crate) fn read_held(path: &Path, on_duplicate: OnDuplicate) -> Result<HeldSet, BatchError> {
     if path == Path::new("-") {
-        return read_with(std::io::stdin().lock(), on_duplicate);
+        return read_held_from(std::io::stdin().lock(), on_duplicate);
     }
     if crate::parquet_io::is_parquet(path) {
         return crate::parquet_io::read(path, on_duplicate);
     }
     let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
-    read_with(file, on_duplicate)
+    read_held_from(file, on_duplicate)
 }
 
 /// Reads CSV from any reader with a rule for duplicate stamps (the body of [`read_series`]).
-pub fn read_with(
+#[cfg(test)]
+pub(crate) fn read_with(
     reader: impl std::io::Read,
     on_duplicate: OnDuplicate,
 ) -> Result<SeriesSet, BatchError> {
+    read_held_from(reader, on_duplicate).map(HeldSet::into_set)
+}
+
+fn read_held_from(
+    reader: impl std::io::Read,
+    on_duplicate: OnDuplicate,
+) -> Result<HeldSet, BatchError> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
@@ -277,7 +353,7 @@ pub(crate) fn assemble(
     rows: Grouped,
     style: DsStyle,
     on_duplicate: OnDuplicate,
-) -> Result<SeriesSet, BatchError> {
+) -> Result<HeldSet, BatchError> {
     let mut frequency: Option<(Frequency, String)> = None;
     let mut series = Vec::new();
     let mut notes = Vec::new();
@@ -355,26 +431,29 @@ pub(crate) fn assemble(
         series.push((id, points));
     }
     let freq = frequency.map(|(f, _)| f);
-    let series = series
+    let held = series
         .into_iter()
         .map(|(id, points)| regularize(id, points, freq))
         .collect();
-    Ok(SeriesSet {
-        series,
-        frequency: freq,
-        style,
-        notes,
+    Ok(HeldSet {
+        set: SeriesSet {
+            series: Vec::new(),
+            frequency: freq,
+            style,
+            notes,
+        },
+        held,
     })
 }
 
 /// Puts sorted points on their regular grid, NaN where a step is missing; keeps them as they
 /// are when they do not fall on a grid.
-fn regularize(id: String, points: Vec<(Ds, f64)>, freq: Option<Frequency>) -> Series {
+fn regularize(id: String, points: Vec<(Ds, f64)>, freq: Option<Frequency>) -> Held {
     let n = points.len();
     let limit = 10 * n + 10;
-    let as_is = |id: String, points: Vec<(Ds, f64)>, step: i64| Series {
+    let as_is = |id: String, points: Vec<(Ds, f64)>, step: i64| Held {
         id,
-        ds: points.iter().map(|p| p.0).collect(),
+        stamps: Stamps::Listed(points.iter().map(|p| p.0).collect()),
         values: points.iter().map(|p| p.1).collect(),
         int_step: step,
     };
@@ -403,9 +482,9 @@ fn regularize(id: String, points: Vec<(Ds, f64)>, freq: Option<Frequency>) -> Se
                     values[((i - first) / step) as usize] = *v;
                 }
             }
-            Series {
+            Held {
                 id,
-                ds: (0..total).map(|k| Ds::Int(first + k * step)).collect(),
+                stamps: Stamps::Grid(Ds::Int(first)),
                 values,
                 int_step: step,
             }
@@ -431,11 +510,9 @@ fn regularize(id: String, points: Vec<(Ds, f64)>, freq: Option<Frequency>) -> Se
             for (k, (_, v)) in places.iter().zip(&points) {
                 values[*k] = *v;
             }
-            Series {
+            Held {
                 id,
-                ds: (0..total as i64)
-                    .map(|k| Ds::Time(f.advance(first, k)))
-                    .collect(),
+                stamps: Stamps::Grid(Ds::Time(first)),
                 values,
                 int_step: 1,
             }

@@ -374,7 +374,12 @@ struct Drivers {
 impl Drivers {
     /// Reads `--series` and `--covariates` and lays the covariates on each series' history
     /// and `horizon` following steps (`horizon` 0 for a backtest: the history only).
-    fn read(args: &DriverArgs, set: &SeriesSet, horizon: usize) -> Result<Self, BatchError> {
+    fn read(
+        args: &DriverArgs,
+        set: &SeriesSet,
+        ids: &[&str],
+        horizon: usize,
+    ) -> Result<Self, BatchError> {
         let label: IntervalLabel =
             args.label
                 .parse()
@@ -407,10 +412,10 @@ impl Drivers {
         }
         if let Some(path) = &args.covariates {
             let file = covariates::read_covariates(path)?;
-            for s in &set.series {
-                if !file.series.contains_key(&s.id) {
+            for id in ids {
+                if !file.series.contains_key(*id) {
                     out.notes.push((
-                        s.id.clone(),
+                        (*id).to_owned(),
                         ForecastWarning::new(
                             WarningKind::Covariates,
                             "no rows in the covariates file: forecast from the history alone",
@@ -484,9 +489,12 @@ pub fn run_forecast(args: &ForecastArgs) -> Result<ForecastSummary, BatchError> 
             })?,
         )
     };
-    let set = read_series_with(&args.input, args.on_duplicate)?;
+    // Held without their grid stamps until forecast: a long file's histories are most of the
+    // command's memory.
+    let input::HeldSet { set, held } = input::read_held(&args.input, args.on_duplicate)?;
+    let ids: Vec<&str> = held.iter().map(|h| h.id.as_str()).collect();
     let seasons = season_lengths(&set, &args.season_length);
-    let drivers = Drivers::read(&args.drivers, &set, args.horizon)?;
+    let drivers = Drivers::read(&args.drivers, &set, &ids, args.horizon)?;
     let request = |s: &Series, covariates: &[(String, Vec<f64>)]| {
         let mut r = base_request(s, &seasons, &drivers, covariates);
         r.horizon = args.horizon;
@@ -499,7 +507,7 @@ pub fn run_forecast(args: &ForecastArgs) -> Result<ForecastSummary, BatchError> 
         horizon_engine::forecast(&r)
     };
     let mut summary = ForecastSummary {
-        series: set.series.len(),
+        series: held.len(),
         rows: 0,
         failed: Vec::new(),
         warnings: set.notes.iter().chain(&drivers.notes).cloned().collect(),
@@ -512,29 +520,35 @@ pub fn run_forecast(args: &ForecastArgs) -> Result<ForecastSummary, BatchError> 
         quantiles.as_ref().map(QuantileLevels::levels),
         &own,
     )?;
-    let bar = progress_bar(set.series.len());
+    let bar = progress_bar(held.len());
     // Series are forecast in parallel and written in input order as they come: memory holds
     // FORECASTS_IN_FLIGHT_PER_THREAD forecasts a thread, not the whole file's.
     let threads = rayon::current_num_threads().max(1);
     let failed = &mut summary.failed;
     let warnings = &mut summary.warnings;
     ordered::in_order(
-        set.series.len(),
+        held.len(),
         threads,
         threads * FORECASTS_IN_FLIGHT_PER_THREAD,
         |i| {
-            let s = &set.series[i];
-            request(s, &drivers.lay(&set, s))
+            let s = held[i].series(set.frequency);
+            let forecast = request(&s, &drivers.lay(&set, &s));
+            // What writing needs of the series: its id and last stamp.
+            let last = Series {
+                ds: s.ds.last().copied().into_iter().collect(),
+                values: Vec::new(),
+                ..s
+            };
+            (last, forecast)
         },
-        |i, r| {
-            let s = &set.series[i];
+        |i, (s, r)| {
             if let Some(b) = &bar {
                 b.set_position(i as u64 + 1);
             }
             match r {
                 Ok(f) => {
                     warnings.extend(f.warnings.iter().map(|w| (s.id.clone(), w.clone())));
-                    out.write(s, &f)
+                    out.write(&s, &f)
                 }
                 Err(e) => {
                     failed.push((s.id.clone(), e.to_string()));
@@ -563,7 +577,8 @@ pub fn run_backtest(args: &BacktestArgs) -> Result<BacktestSummary, BatchError> 
     let models = parse_models(&args.models)?;
     let set = read_series_with(&args.input, args.on_duplicate)?;
     let seasons = season_lengths(&set, &args.season_length);
-    let drivers = Drivers::read(&args.drivers, &set, 0)?;
+    let ids: Vec<&str> = set.series.iter().map(|s| s.id.as_str()).collect();
+    let drivers = Drivers::read(&args.drivers, &set, &ids, 0)?;
     let m = seasons.first().copied().unwrap_or(1);
     let config = BacktestConfig {
         horizon: args.horizon,

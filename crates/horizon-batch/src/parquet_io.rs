@@ -14,7 +14,7 @@ use parquet::{
 };
 
 use crate::{
-    BatchError, OnDuplicate, SeriesSet,
+    BatchError, OnDuplicate,
     input::{Ds, DsStyle, Grouped, assemble, parse_ds, parse_y},
 };
 
@@ -26,7 +26,10 @@ pub(crate) fn is_parquet(path: &Path) -> bool {
 
 /// Reads a Parquet file of `unique_id, ds, y` (other columns ignored); errors name the row
 /// (counted as the line of the CSV form would be: the header is line 1) and the column.
-pub(crate) fn read(path: &Path, on_duplicate: OnDuplicate) -> Result<SeriesSet, BatchError> {
+pub(crate) fn read(
+    path: &Path,
+    on_duplicate: OnDuplicate,
+) -> Result<crate::input::HeldSet, BatchError> {
     let file = File::open(path).map_err(|e| crate::io_error(path, e))?;
     let rows =
         LongRows::open(file).map_err(|e| BatchError::Input(format!("{}: {e}", path.display())))?;

@@ -690,3 +690,63 @@ fn many_series_are_written_in_input_order_as_they_are_forecast() -> Result<(), B
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+#[test]
+fn held_series_compute_the_stamps_read_would_have_listed() -> Result<(), BatchError> {
+    use crate::input::{Ds, read_held};
+    let dir = std::env::temp_dir().join(format!("horizon-batch-held-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| crate::io_error(&dir, e))?;
+    let day = |y, m, d| {
+        Ds::Time(
+            chrono::NaiveDate::from_ymd_opt(y, m, d)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc())
+                .expect("a date"),
+        )
+    };
+    // Month ends with March missing (advancing Jan 31 by two months is Mar 31, advancing Feb
+    // 28 by one is Mar 28), integer steps of 3 with a gap, and stamps off any grid.
+    let cases = [
+        (
+            "unique_id,ds,y\nm,2023-01-31,1\nm,2023-02-28,2\nm,2023-04-30,4\nm,2023-05-31,5\n",
+            vec![
+                day(2023, 1, 31),
+                day(2023, 2, 28),
+                day(2023, 3, 31),
+                day(2023, 4, 30),
+                day(2023, 5, 31),
+            ],
+            day(2023, 6, 30),
+        ),
+        (
+            "unique_id,ds,y\na,3,1\na,6,2\na,9,3\na,15,5\n",
+            (1..=5).map(|k| Ds::Int(3 * k)).collect(),
+            Ds::Int(18),
+        ),
+        (
+            "unique_id,ds,y\nb,0,1\nb,2,2\nb,5,3\nb,7,4\n",
+            vec![Ds::Int(0), Ds::Int(2), Ds::Int(5), Ds::Int(7)],
+            Ds::Int(9),
+        ),
+    ];
+    for (k, (text, stamps, next)) in cases.into_iter().enumerate() {
+        let path = dir.join(format!("{k}.csv"));
+        std::fs::write(&path, text).map_err(|e| crate::io_error(&path, e))?;
+        let held = read_held(&path, crate::OnDuplicate::First)?;
+        let s = held.held[0].series(held.set.frequency);
+        assert_eq!(s.ds, stamps, "case {k}");
+        assert_eq!(s.values.len(), stamps.len(), "case {k}: one value a stamp");
+        assert_eq!(held.set.next_ds(&s, 1), next, "case {k}");
+        // The public reader gives the same series.
+        same_series(&s, &crate::read_series(&path)?.series[0]);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// Equal stamps, ids and steps, and values equal bit for bit (NaN included).
+fn same_series(a: &crate::Series, b: &crate::Series) {
+    assert_eq!((&a.id, &a.ds, a.int_step), (&b.id, &b.ds, b.int_step));
+    let bits = |s: &crate::Series| s.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(a), bits(b), "{}", a.id);
+}
