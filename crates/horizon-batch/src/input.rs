@@ -52,7 +52,7 @@ pub struct Series {
 /// when they are not a regular grid (a grid's stamps are computed when the series is forecast,
 /// [`Held::series`]). Stamps were two thirds of the memory a long file's histories held: 16
 /// bytes a step beside the value's 8 (bench/solar scale.sh).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub(crate) struct Held {
     /// The `unique_id`.
     pub(crate) id: String,
@@ -62,7 +62,7 @@ pub(crate) struct Held {
 }
 
 /// A held series' stamps.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 enum Stamps {
     /// Step `k` is `k` integer steps or `k` frequency steps after this one.
     Grid(Ds),
@@ -73,8 +73,27 @@ enum Stamps {
 impl Held {
     /// The series with its stamps, on `frequency` (the set's) for a grid of instants.
     pub(crate) fn series(&self, frequency: Option<Frequency>) -> Series {
+        Series {
+            id: self.id.clone(),
+            ds: self.stamps(frequency),
+            values: self.values.clone(),
+            int_step: self.int_step,
+        }
+    }
+
+    /// [`Held::series`] taking the values instead of copying them.
+    fn into_series(self, frequency: Option<Frequency>) -> Series {
+        Series {
+            ds: self.stamps(frequency),
+            id: self.id,
+            values: self.values,
+            int_step: self.int_step,
+        }
+    }
+
+    fn stamps(&self, frequency: Option<Frequency>) -> Vec<Ds> {
         let n = self.values.len() as i64;
-        let ds = match &self.stamps {
+        match &self.stamps {
             Stamps::Listed(ds) => ds.clone(),
             Stamps::Grid(Ds::Int(first)) => {
                 (0..n).map(|k| Ds::Int(first + k * self.int_step)).collect()
@@ -83,12 +102,6 @@ impl Held {
                 let f = frequency.unwrap_or(Frequency::Days(1));
                 (0..n).map(|k| Ds::Time(f.advance(*first, k))).collect()
             }
-        };
-        Series {
-            id: self.id.clone(),
-            ds,
-            values: self.values.clone(),
-            int_step: self.int_step,
         }
     }
 }
@@ -105,7 +118,11 @@ impl HeldSet {
     fn into_set(self) -> SeriesSet {
         let frequency = self.set.frequency;
         SeriesSet {
-            series: self.held.iter().map(|h| h.series(frequency)).collect(),
+            series: self
+                .held
+                .into_iter()
+                .map(|h| h.into_series(frequency))
+                .collect(),
             ..self.set
         }
     }
