@@ -92,11 +92,12 @@ pub struct ForecastArgs {
     /// Number of steps to forecast.
     #[arg(long)]
     pub horizon: usize,
-    /// Seasonal periods, one or a comma-separated list (e.g. `24,168` for hourly data with a
-    /// daily and a weekly cycle; `1` for none); inferred from the frequency of `ds` when
-    /// absent (none for integer ds).
-    #[arg(long, value_delimiter = ',')]
-    pub season_length: Vec<usize>,
+    /// Seasonal periods in steps, one or a comma-separated list (e.g. `24,168` for hourly data
+    /// with a daily and a weekly cycle; `1` for none); decimals such as `52.18` (weeks in a
+    /// year) or `365.25` are taken to the nearest whole step, which every member needs;
+    /// inferred from the frequency of `ds` when absent (none for integer ds).
+    #[arg(long, value_delimiter = ',', value_parser = parse_season_length)]
+    pub season_length: Vec<f64>,
     /// Central interval levels in percent.
     #[arg(long, value_delimiter = ',', default_value = "80,95")]
     pub levels: Vec<f64>,
@@ -179,8 +180,8 @@ pub struct BacktestArgs {
     pub horizon: usize,
     /// Seasonal periods, one or a comma-separated list (see `forecast --season-length`);
     /// inferred from the frequency of `ds` when absent.
-    #[arg(long, value_delimiter = ',')]
-    pub season_length: Vec<usize>,
+    #[arg(long, value_delimiter = ',', value_parser = parse_season_length)]
+    pub season_length: Vec<f64>,
     /// Number of windows.
     #[arg(long, default_value_t = 3)]
     pub windows: usize,
@@ -315,16 +316,53 @@ fn check_levels(levels: &[f64]) -> Result<(), BatchError> {
     Ok(())
 }
 
-/// The periods given on the command line (those of at least 2, sorted, without repeats), or
-/// the frequency's own when none is given.
-fn season_lengths(set: &SeriesSet, given: &[usize]) -> Vec<usize> {
-    if given.is_empty() {
-        return set.frequency.map_or_else(Vec::new, |f| f.season_lengths());
+/// One `--season-length` value: a finite number of steps of at least 1 (decimals allowed).
+pub fn parse_season_length(raw: &str) -> Result<f64, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(m) if m.is_finite() && m >= 1.0 => Ok(m),
+        Ok(m) => Err(format!(
+            "{m} is not a season length: a number of steps of at least 1 (1 for none)"
+        )),
+        Err(_) => Err(format!(
+            "{raw:?} is not a number of steps (e.g. 7, 24,168 or 52.18)"
+        )),
     }
-    let mut periods: Vec<usize> = given.iter().copied().filter(|m| *m >= 2).collect();
+}
+
+/// The periods given on the command line to the nearest whole step (those of at least 2,
+/// sorted, without repeats), or the frequency's own when none is given; a note for each
+/// decimal rounded.
+fn season_lengths(set: &SeriesSet, given: &[f64]) -> (Vec<usize>, Vec<(String, ForecastWarning)>) {
+    if given.is_empty() {
+        return (
+            set.frequency.map_or_else(Vec::new, |f| f.season_lengths()),
+            Vec::new(),
+        );
+    }
+    let mut notes = Vec::new();
+    let mut periods = Vec::with_capacity(given.len());
+    for m in given {
+        // At least 1 by the parser; a cycle is at most as long as any history can be.
+        let steps = m.round().min(1e9) as usize;
+        if m.fract() != 0.0 {
+            notes.push((
+                "(all)".to_owned(),
+                ForecastWarning::new(
+                    WarningKind::Note,
+                    format!(
+                        "season length {m} taken as {steps} steps: every member needs a whole \
+                         number of steps"
+                    ),
+                ),
+            ));
+        }
+        if steps >= 2 {
+            periods.push(steps);
+        }
+    }
     periods.sort_unstable();
     periods.dedup();
-    periods
+    (periods, notes)
 }
 
 /// The request for `series`, with `covariates` laid on its steps ([`Drivers::lay`]).
@@ -493,7 +531,7 @@ pub fn run_forecast(args: &ForecastArgs) -> Result<ForecastSummary, BatchError> 
     // command's memory.
     let input::HeldSet { set, held } = input::read_held(&args.input, args.on_duplicate)?;
     let ids: Vec<&str> = held.iter().map(|h| h.id.as_str()).collect();
-    let seasons = season_lengths(&set, &args.season_length);
+    let (seasons, season_notes) = season_lengths(&set, &args.season_length);
     let drivers = Drivers::read(&args.drivers, &set, &ids, args.horizon)?;
     let request = |s: &Series, covariates: &[(String, Vec<f64>)]| {
         let mut r = base_request(s, &seasons, &drivers, covariates);
@@ -510,7 +548,13 @@ pub fn run_forecast(args: &ForecastArgs) -> Result<ForecastSummary, BatchError> 
         series: held.len(),
         rows: 0,
         failed: Vec::new(),
-        warnings: set.notes.iter().chain(&drivers.notes).cloned().collect(),
+        warnings: set
+            .notes
+            .iter()
+            .chain(&season_notes)
+            .chain(&drivers.notes)
+            .cloned()
+            .collect(),
     };
     let own = own_columns(models.as_deref());
     let mut out = output::ForecastWriter::open(
@@ -576,7 +620,7 @@ pub fn run_backtest(args: &BacktestArgs) -> Result<BacktestSummary, BatchError> 
     }
     let models = parse_models(&args.models)?;
     let set = read_series_with(&args.input, args.on_duplicate)?;
-    let seasons = season_lengths(&set, &args.season_length);
+    let (seasons, season_notes) = season_lengths(&set, &args.season_length);
     let ids: Vec<&str> = set.series.iter().map(|s| s.id.as_str()).collect();
     let drivers = Drivers::read(&args.drivers, &set, &ids, 0)?;
     let m = seasons.first().copied().unwrap_or(1);
@@ -655,7 +699,7 @@ pub fn run_backtest(args: &BacktestArgs) -> Result<BacktestSummary, BatchError> 
     Ok(BacktestSummary {
         series: set.series.len(),
         failed,
-        warnings: set.notes.clone(),
+        warnings: set.notes.iter().chain(&season_notes).cloned().collect(),
         means,
     })
 }

@@ -94,7 +94,7 @@ fn forecast_file_has_expected_columns() -> Result<(), BatchError> {
     let args = ForecastArgs {
         input,
         horizon: 3,
-        season_length: vec![4],
+        season_length: vec![4.0],
         levels: vec![80.0, 95.0],
         quantiles: vec![0.1, 0.5],
         models: vec![],
@@ -307,7 +307,7 @@ fn backtest_metrics_are_spelled_as_the_api_spells_them() -> Result<(), BatchErro
         output_format: Default::default(),
         input,
         horizon: 7,
-        season_length: vec![7],
+        season_length: vec![7.0],
         windows: 2,
         step: None,
         gap: 0,
@@ -653,7 +653,7 @@ fn many_series_are_written_in_input_order_as_they_are_forecast() -> Result<(), B
     let args = ForecastArgs {
         input,
         horizon: 2,
-        season_length: vec![4],
+        season_length: vec![4.0],
         levels: vec![80.0],
         quantiles: vec![],
         models: vec![],
@@ -749,4 +749,73 @@ fn same_series(a: &crate::Series, b: &crate::Series) {
     assert_eq!((&a.id, &a.ds, a.int_step), (&b.id, &b.ds, b.int_step));
     let bits = |s: &crate::Series| s.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(a), bits(b), "{}", a.id);
+}
+
+#[test]
+fn decimal_season_lengths_are_taken_to_the_nearest_step_with_a_note() -> Result<(), BatchError> {
+    use crate::parse_season_length;
+    assert_eq!(parse_season_length("52.18"), Ok(52.18));
+    assert_eq!(parse_season_length(" 365.25 "), Ok(365.25));
+    assert_eq!(parse_season_length("1"), Ok(1.0));
+    for bad in ["0.5", "0", "-7", "nan", "inf", "abc", ""] {
+        let e = parse_season_length(bad).expect_err(bad);
+        assert!(e.contains("steps"), "{bad}: {e}");
+    }
+    let dir = std::env::temp_dir().join(format!("horizon-batch-seasons-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| crate::io_error(&dir, e))?;
+    let input = dir.join("y.csv");
+    // Eight years of weekly values with a yearly cycle of 52 steps.
+    let mut text = String::from("unique_id,ds,y\n");
+    for t in 0..416 {
+        let y = 100.0 + 10.0 * (std::f64::consts::TAU * f64::from(t % 52) / 52.0).sin();
+        text.push_str(&format!("a,{t},{y}\n"));
+    }
+    std::fs::write(&input, text).map_err(|e| crate::io_error(&input, e))?;
+    let run = |season: f64, name: &str| {
+        let args = ForecastArgs {
+            input: input.clone(),
+            horizon: 13,
+            season_length: vec![season],
+            levels: vec![80.0],
+            quantiles: vec![],
+            models: vec![],
+            output: dir.join(name),
+            seed: 1,
+            on_duplicate: crate::OnDuplicate::Error,
+            drivers: crate::DriverArgs::default(),
+        };
+        let summary = run_forecast(&args)?;
+        let out =
+            std::fs::read_to_string(&args.output).map_err(|e| crate::io_error(&args.output, e))?;
+        Ok::<_, BatchError>((summary, out))
+    };
+    let (exact, whole) = (run(52.18, "a.csv")?, run(52.0, "b.csv")?);
+    assert_eq!(exact.1, whole.1, "52.18 forecasts as 52 does");
+    assert!(
+        exact
+            .0
+            .warnings
+            .iter()
+            .any(|(_, w)| w.message.contains("52.18 taken as 52 steps")),
+        "{:?}",
+        exact.0.warnings
+    );
+    assert!(
+        !whole
+            .0
+            .warnings
+            .iter()
+            .any(|(_, w)| w.message.contains("taken as")),
+        "a whole season length is not noted"
+    );
+    // The cycle is followed: a quarter of a cycle after the end is near the peak.
+    let peak = exact.1.lines().nth(13).unwrap_or("");
+    let mean: f64 = peak
+        .split(',')
+        .nth(2)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN);
+    assert!((mean - 110.0).abs() < 2.0, "{peak}");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
 }
