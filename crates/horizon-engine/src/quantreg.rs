@@ -75,14 +75,43 @@ fn flatten(x: &[Vec<f64>], p: usize) -> Vec<f64> {
 fn weighted_least_squares_flat(x: &[f64], y: &[f64], w: &[f64], p: usize) -> Option<Vec<f64>> {
     let mut a = vec![0.0; p * p];
     let mut b = vec![0.0; p];
-    for ((row, yi), wi) in x.chunks_exact(p).zip(y).zip(w) {
+    // Four rows at a time: each entry of `a` is loaded and stored once per four rows instead
+    // of once per row (the loads and stores of `a`, not the arithmetic, bound this loop: it
+    // was three quarters of a PV plant's fit).
+    let blocks = y.len() / 4;
+    let (x4, x1) = x.split_at(4 * blocks * p);
+    for ((rows, ys), ws) in x4
+        .chunks_exact(4 * p)
+        .zip(y.chunks_exact(4))
+        .zip(w.chunks_exact(4))
+    {
+        let (r0, rest) = rows.split_at(p);
+        let (r1, rest) = rest.split_at(p);
+        let (r2, r3) = rest.split_at(p);
+        for i in 0..p {
+            let (w0, w1, w2, w3) = (ws[0] * r0[i], ws[1] * r1[i], ws[2] * r2[i], ws[3] * r3[i]);
+            b[i] += w0 * ys[0] + w1 * ys[1] + w2 * ys[2] + w3 * ys[3];
+            // The lower triangle only: the upper half is its mirror, written below.
+            for ((((aij, x0), x1), x2), x3) in a[i * p..=i * p + i]
+                .iter_mut()
+                .zip(r0)
+                .zip(r1)
+                .zip(r2)
+                .zip(r3)
+            {
+                *aij += w0 * x0 + w1 * x1 + w2 * x2 + w3 * x3;
+            }
+        }
+    }
+    for ((row, yi), wi) in x1
+        .chunks_exact(p)
+        .zip(&y[4 * blocks..])
+        .zip(&w[4 * blocks..])
+    {
         for i in 0..p {
             let wx = wi * row[i];
             b[i] += wx * yi;
-            // The whole row, not the lower triangle only: a loop of fixed shape vectorises,
-            // and the upper half is overwritten by the mirror below (the lower half's sums
-            // are the same, term for term).
-            for (aij, xj) in a[i * p..(i + 1) * p].iter_mut().zip(row) {
+            for (aij, xj) in a[i * p..=i * p + i].iter_mut().zip(row) {
                 *aij += wx * xj;
             }
         }
@@ -200,6 +229,42 @@ mod tests {
             let want = 2.0 + (2.0 * tau - 1.0);
             assert!((b[0] - want).abs() < 0.05, "tau {tau}: {} vs {want}", b[0]);
         }
+    }
+
+    #[test]
+    fn weighted_least_squares_matches_the_normal_equations_summed_row_by_row() {
+        // 103 rows: 25 blocks of four and a remainder of three, five features.
+        let (n, p) = (103, 5);
+        let mut state = 99u64;
+        let mut uniform = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let x: Vec<Vec<f64>> = (0..n)
+            .map(|_| (0..p).map(|_| uniform() - 0.5).collect())
+            .collect();
+        let y: Vec<f64> = (0..n).map(|_| uniform()).collect();
+        let w: Vec<f64> = (0..n).map(|_| 0.1 + uniform()).collect();
+        let mut a = vec![0.0; p * p];
+        let mut b = vec![0.0; p];
+        for ((row, yi), wi) in x.iter().zip(&y).zip(&w) {
+            for i in 0..p {
+                b[i] += wi * row[i] * yi;
+                for j in 0..p {
+                    a[i * p + j] += wi * row[i] * row[j];
+                }
+            }
+        }
+        let want = solve_spd(&a, &b, p, 1e-9).unwrap();
+        let got = weighted_least_squares(&x, &y, &w, p).unwrap();
+        for (g, v) in got.iter().zip(&want) {
+            assert!((g - v).abs() < 1e-10 * (1.0 + v.abs()), "{got:?} vs {want:?}");
+        }
+        // The last three rows count: leaving them out changes the solution.
+        let short = weighted_least_squares(&x[..100], &y[..100], &w[..100], p).unwrap();
+        assert!(short.iter().zip(&want).any(|(s, v)| (s - v).abs() > 1e-6));
     }
 
     #[test]
