@@ -216,7 +216,7 @@ pub(super) fn solar_member(
     }
     let cap = output_scale(request, &target);
     target.iter_mut().for_each(|v| *v /= cap);
-    let betas = fit_levels(&rows, &target, &case, p)
+    let betas = fit_levels(&rows, &target, &case, p, None)
         .ok_or_else(|| "the features do not determine the regression".to_owned())?;
     // Spread calibration on the last CALIBRATION_DAYS: refit without them, then scale each
     // level's distance from the median so that the hold-out hits it as often as it should.
@@ -228,8 +228,14 @@ pub(super) fn solar_member(
         .count()
         .max(15 * p);
     let scales = if recent >= 10 * p && rows.len() - recent >= 10 * p {
-        fit_levels(&rows[recent..], &target[recent..], &case[recent..], p)
-            .map(|older| spread_scales(&rows[..recent], &target[..recent], &older))
+        fit_levels(
+            &rows[recent..],
+            &target[recent..],
+            &case[recent..],
+            p,
+            Some(&betas),
+        )
+        .map(|older| spread_scales(&rows[..recent], &target[..recent], &older))
     } else {
         None
     };
@@ -330,19 +336,29 @@ pub(super) const CALIBRATION_DAYS: f64 = 7.0;
 pub(super) const CALIBRATION_PRIOR: f64 = 100.0;
 
 /// The regression at every level of [`QR_LEVELS`], from the median outwards, each level
-/// starting from its neighbour's solution.
+/// starting from `like`'s solution at that level (a fit of most of the same rows) or else from
+/// its neighbour's.
 pub(super) fn fit_levels(
     rows: &[Vec<f64>],
     target: &[f64],
     case: &[f64],
     p: usize,
+    like: Option<&[Vec<f64>]>,
 ) -> Option<Vec<Vec<f64>>> {
     let mid = QR_LEVELS.len() / 2;
     let mut betas: Vec<Option<Vec<f64>>> = vec![None; QR_LEVELS.len()];
-    betas[mid] = quantreg::fit(rows, target, Some(case), QR_LEVELS[mid], p, None);
+    let start_at = |j: usize| like.and_then(|l| l.get(j)).cloned();
+    betas[mid] = quantreg::fit(
+        rows,
+        target,
+        Some(case),
+        QR_LEVELS[mid],
+        p,
+        start_at(mid).as_deref(),
+    );
     for j in (mid + 1..QR_LEVELS.len()).chain((0..mid).rev()) {
         let near = if j > mid { j - 1 } else { j + 1 };
-        let start = betas[near].clone();
+        let start = start_at(j).or_else(|| betas[near].clone());
         betas[j] = quantreg::fit(rows, target, Some(case), QR_LEVELS[j], p, start.as_deref());
     }
     betas.into_iter().collect()
