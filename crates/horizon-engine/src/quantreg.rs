@@ -260,7 +260,10 @@ mod tests {
         let want = solve_spd(&a, &b, p, 1e-9).unwrap();
         let got = weighted_least_squares(&x, &y, &w, p).unwrap();
         for (g, v) in got.iter().zip(&want) {
-            assert!((g - v).abs() < 1e-10 * (1.0 + v.abs()), "{got:?} vs {want:?}");
+            assert!(
+                (g - v).abs() < 1e-10 * (1.0 + v.abs()),
+                "{got:?} vs {want:?}"
+            );
         }
         // The last three rows count: leaving them out changes the solution.
         let short = weighted_least_squares(&x[..100], &y[..100], &w[..100], p).unwrap();
