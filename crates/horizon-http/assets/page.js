@@ -207,7 +207,8 @@ async function seriesView(key) {
   view.replaceChildren(el('p', {class: 'muted', text: 'Loading ' + key + '…'}));
   const [s, f, cls] = await Promise.all([
     api('/v1/series/' + enc(key)),
-    api('/v1/series/' + enc(key) + '/forecasts/latest').catch((e) => { if (e.status === 404) return null; throw e; }),
+    // The newest forecast of either kind: after an ad-hoc predict job, its forecast is drawn.
+    api('/v1/series/' + enc(key) + '/forecasts/latest?kind=any').catch((e) => { if (e.status === 404) return null; throw e; }),
     api('/v1/series/' + enc(key) + '/classification').catch(() => null),
   ]);
   const zone = zoneOf(s);
